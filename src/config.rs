@@ -1,0 +1,81 @@
+//! What a running TokenBuddy is told at start: port, data dir, demo mode,
+//! timeouts. Parsed by the faces (CLI, shell), consumed by [`crate::App`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The port TokenBuddy listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7333;
+
+/// The environment variable that overrides the default data directory.
+pub const DATA_DIR_ENV: &str = "TOKENBUDDY_DATA_DIR";
+
+/// Start-up settings of one [`crate::App`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Where the token, `sellers.yaml` and app state live.
+    pub data_dir: PathBuf,
+    /// Start three simulated sellers in-process and route to them.
+    pub demo: bool,
+    /// The built web UI to serve at `/`; `None` serves a placeholder page.
+    pub ui_dir: Option<PathBuf>,
+    /// Upstream time limits.
+    pub timeouts: Timeouts,
+}
+
+/// Upstream time limits of the proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP (and TLS) connect to a seller.
+    pub connect: Duration,
+    /// From sending the request to the response headers.
+    pub headers: Duration,
+    /// Longest silence between two chunks of a response body.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            // Non-streaming reasoning calls can think for minutes before headers.
+            headers: Duration::from_secs(300),
+            idle: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults for everything but the data directory.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Config {
+            port: DEFAULT_PORT,
+            data_dir,
+            demo: false,
+            ui_dir: default_ui_dir(),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// The sellers file inside the data directory.
+    pub fn sellers_path(&self) -> PathBuf {
+        self.data_dir.join("sellers.yaml")
+    }
+}
+
+/// The per-OS application data directory (`~/.local/share/tokenbuddy` on Linux).
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("dev", "TokenBuddy", "tokenbuddy").map(|d| d.data_dir().to_path_buf())
+}
+
+/// The built UI: `TOKENBUDDY_UI_DIR`, else `ui/dist` next to the executable's
+/// share dir, else the source tree's `ui/dist` (development builds).
+pub fn default_ui_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("TOKENBUDDY_UI_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/dist"));
+    source_tree.is_dir().then_some(source_tree)
+}

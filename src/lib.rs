@@ -1,0 +1,21 @@
+//! TokenBuddy's core: a local LLM router with no GUI dependency.
+//!
+//! Both faces (the `tokenbuddy` CLI and the Tauri tray shell) start the same
+//! [`App`] and talk to it only through [`Running`] and its HTTP API.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod pool;
+pub mod protocol;
+pub mod proxy;
+pub mod sellers;
+pub mod server;
+pub mod sim;
+pub mod token;
+
+pub use app::{App, Running};
+pub use config::Config;
+pub use error::Error;

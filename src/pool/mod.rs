@@ -1,0 +1,1 @@
+//! Per-seller live statistics (being written).

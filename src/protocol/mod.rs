@@ -1,0 +1,90 @@
+//! The three wire protocols TokenBuddy speaks, and how to read their streams
+//! just enough to meter them (never to re-serialise them).
+
+pub mod anthropic_messages;
+pub mod event;
+pub mod openai_chat;
+pub mod openai_responses;
+pub mod sse;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use event::EventInfo;
+
+/// An API protocol, as inbound on our proxy and as declared by a seller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// OpenAI `POST /v1/chat/completions`.
+    OpenAiChat,
+    /// OpenAI `POST /v1/responses`.
+    OpenAiResponses,
+    /// Anthropic `POST /v1/messages` (and `count_tokens`).
+    AnthropicMessages,
+}
+
+impl Protocol {
+    /// Every protocol, in a stable order.
+    pub const ALL: [Protocol; 3] = [
+        Protocol::OpenAiChat,
+        Protocol::OpenAiResponses,
+        Protocol::AnthropicMessages,
+    ];
+
+    /// The name used in the sellers file and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::OpenAiChat => "openai-chat",
+            Protocol::OpenAiResponses => "openai-responses",
+            Protocol::AnthropicMessages => "anthropic-messages",
+        }
+    }
+
+    /// The path (below the base URL) of this protocol's generation endpoint.
+    pub fn path(self) -> &'static str {
+        match self {
+            Protocol::OpenAiChat => "/v1/chat/completions",
+            Protocol::OpenAiResponses => "/v1/responses",
+            Protocol::AnthropicMessages => "/v1/messages",
+        }
+    }
+
+    /// Whether errors to clients of this protocol take Anthropic's shape.
+    pub fn is_anthropic(self) -> bool {
+        matches!(self, Protocol::AnthropicMessages)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol name that is not one of [`Protocol::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol `{0}` (expected one of: openai-chat, openai-responses, anthropic-messages)")]
+pub struct UnknownProtocol(pub String);
+
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownProtocol(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in Protocol::ALL {
+            assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
+        }
+        assert!("openai".parse::<Protocol>().is_err());
+    }
+}

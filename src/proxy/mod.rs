@@ -1,0 +1,1 @@
+//! The proxy (being written).

@@ -1,0 +1,134 @@
+//! The live set of sellers: an atomically swapped snapshot, so the request
+//! path never takes a lock, plus the outcome of the last reload.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use super::file::{self, FileError};
+use super::seller::Seller;
+use crate::protocol::Protocol;
+
+/// One immutable generation of sellers, ordered by priority then file order.
+#[derive(Debug, Default)]
+pub struct SellerSet {
+    /// Sellers in the order they are tried.
+    pub sellers: Vec<Arc<Seller>>,
+    /// Counts successful loads; 0 is the first.
+    pub generation: u64,
+}
+
+impl SellerSet {
+    fn new(mut sellers: Vec<Seller>, generation: u64) -> Self {
+        // Stable sort: equal priorities keep file order.
+        sellers.sort_by_key(|s| std::cmp::Reverse(s.priority));
+        SellerSet {
+            sellers: sellers.into_iter().map(Arc::new).collect(),
+            generation,
+        }
+    }
+
+    /// Sellers that accept `protocol` for `model`, in try order.
+    pub fn candidates<'a>(
+        &'a self,
+        protocol: Protocol,
+        model: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Seller>> + 'a {
+        self.sellers.iter().filter(move |s| s.serves(protocol, model))
+    }
+
+    /// The sorted, de-duplicated union of the models sellers declare.
+    pub fn models(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .sellers
+            .iter()
+            .flat_map(|s| s.models.iter().map(|m| m.name.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+/// What the last attempt to (re)load the sellers file gave.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadStatus {
+    /// Generation now serving.
+    pub generation: u64,
+    /// Reload attempts so far, successful or not.
+    pub attempts: u64,
+    /// The error of the last attempt, if it failed (the previous set still serves).
+    pub error: Option<FileError>,
+}
+
+/// The sellers file plus any in-process sellers (demo), hot-swappable.
+#[derive(Debug)]
+pub struct Sellers {
+    path: PathBuf,
+    extra: Vec<Seller>,
+    current: ArcSwap<SellerSet>,
+    status: watch::Sender<ReloadStatus>,
+}
+
+impl Sellers {
+    /// Reads `path` (a missing file means no file sellers) and appends `extra`.
+    /// A bad file is an error: we never start on a half-read file.
+    pub fn open(path: PathBuf, extra: Vec<Seller>) -> Result<Self, FileError> {
+        let mut sellers = file::load(&path)?;
+        sellers.extend(extra.iter().cloned());
+        let (status, _) = watch::channel(ReloadStatus::default());
+        Ok(Sellers {
+            path,
+            extra,
+            current: ArcSwap::from_pointee(SellerSet::new(sellers, 0)),
+            status,
+        })
+    }
+
+    /// The sellers file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The set serving now; cheap, lock-free.
+    pub fn snapshot(&self) -> Arc<SellerSet> {
+        self.current.load_full()
+    }
+
+    /// Re-reads the file. On error the last good set keeps serving and the
+    /// error is kept in [`Sellers::status`].
+    pub fn reload(&self) -> Result<(), FileError> {
+        let result = file::load(&self.path);
+        let mut outcome = Ok(());
+        self.status.send_modify(|st| {
+            st.attempts += 1;
+            match &result {
+                Ok(loaded) => {
+                    let mut sellers = loaded.clone();
+                    sellers.extend(self.extra.iter().cloned());
+                    st.generation += 1;
+                    st.error = None;
+                    self.current
+                        .store(Arc::new(SellerSet::new(sellers, st.generation)));
+                }
+                Err(e) => {
+                    st.error = Some(e.clone());
+                    outcome = Err(e.clone());
+                }
+            }
+        });
+        outcome
+    }
+
+    /// The outcome of the last reload.
+    pub fn status(&self) -> ReloadStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Notified after every reload attempt.
+    pub fn subscribe(&self) -> watch::Receiver<ReloadStatus> {
+        self.status.subscribe()
+    }
+}

@@ -1,0 +1,1 @@
+//! Watching `sellers.yaml` for edits. (Being written: see the sellers helper brief.)

@@ -1,0 +1,1 @@
+//! Simulated sellers (being written).
