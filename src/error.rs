@@ -46,6 +46,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The upstream HTTP client could not be built (TLS roots, …).
+    #[error("HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
     /// A simulated (demo) seller could not start.
     #[error("demo seller: {0}")]
     Demo(#[source] std::io::Error),

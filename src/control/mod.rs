@@ -1,1 +1,15 @@
-//! The control API (being written).
+//! The control plane: `/api/*` JSON for the UI and the CLI.
+
+pub mod sellers;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::proxy::Proxy;
+
+/// `/api/*` routes (access checks are layered on by the server).
+pub fn router(proxy: Proxy) -> Router {
+    Router::new()
+        .route("/api/sellers", get(sellers::list))
+        .with_state(proxy)
+}

@@ -1,1 +1,106 @@
-//! (being written)
+//! OpenAI Responses API: reading stream events and bodies for the meter.
+
+use serde::Deserialize;
+
+use super::EventInfo;
+
+#[derive(Deserialize)]
+struct Typed<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Done {
+    #[serde(default)]
+    response: Option<Body>,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    output_tokens: Option<u64>,
+}
+
+/// Event types that carry generated content.
+const SEMANTIC: &[&str] = &[
+    "response.output_text.delta",
+    "response.refusal.delta",
+    "response.function_call_arguments.delta",
+    "response.custom_tool_call_input.delta",
+    "response.reasoning_text.delta",
+    "response.reasoning_summary_text.delta",
+];
+
+/// Reads one event of a Responses stream (`event:` name optional).
+pub fn inspect(event: Option<&str>, data: &str) -> EventInfo {
+    let parsed;
+    let kind = match event {
+        Some(e) => e,
+        None => {
+            parsed = serde_json::from_str::<Typed<'_>>(data).ok();
+            match parsed.as_ref().and_then(|t| t.kind) {
+                Some(k) => k,
+                None => return EventInfo::default(),
+            }
+        }
+    };
+    if SEMANTIC.contains(&kind) {
+        return EventInfo {
+            semantic: true,
+            ..EventInfo::default()
+        };
+    }
+    match kind {
+        "response.completed" | "response.incomplete" => EventInfo {
+            output_tokens: serde_json::from_str::<Done>(data)
+                .ok()
+                .and_then(|d| d.response?.usage?.output_tokens),
+            terminal: true,
+            ..EventInfo::default()
+        },
+        "response.failed" | "error" => EventInfo {
+            terminal: kind == "response.failed",
+            error: true,
+            ..EventInfo::default()
+        },
+        _ => EventInfo::default(),
+    }
+}
+
+/// Output tokens of a non-streaming `response` body.
+pub fn body_output_tokens(body: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<Body>(body).ok()?.usage?.output_tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_events_are_not_semantic() {
+        for e in ["response.created", "response.in_progress", "response.output_item.added"] {
+            assert_eq!(inspect(Some(e), "{}"), EventInfo::default(), "{e}");
+        }
+    }
+
+    #[test]
+    fn deltas_completion_and_errors() {
+        assert!(inspect(Some("response.output_text.delta"), r#"{"delta":"x"}"#).semantic);
+        assert!(inspect(None, r#"{"type":"response.function_call_arguments.delta"}"#).semantic);
+        let done = inspect(
+            Some("response.completed"),
+            r#"{"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":9}}}"#,
+        );
+        assert_eq!(done.output_tokens, Some(9));
+        assert!(done.terminal);
+        assert!(inspect(Some("error"), r#"{"type":"error"}"#).error);
+        assert_eq!(body_output_tokens(br#"{"usage":{"output_tokens":4}}"#), Some(4));
+    }
+}

@@ -1,1 +1,47 @@
-//! The proxy (being written).
+//! The agent-facing proxy: `/v1/*` routes, access checks, forwarding with
+//! failover, and the metered pass-through of responses.
+
+pub mod access;
+pub mod forward;
+pub mod outcome;
+pub mod request;
+pub mod respond;
+pub mod routes;
+pub mod stream;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::Timeouts;
+use crate::pool::Pool;
+use crate::sellers::Sellers;
+
+/// What forwarding needs; cloned into every handler (all fields are shared).
+#[derive(Clone)]
+pub struct Proxy {
+    /// The live sellers.
+    pub sellers: Arc<Sellers>,
+    /// Per-seller statistics.
+    pub pool: Arc<Pool>,
+    /// The upstream HTTP client (connection pools per seller).
+    pub client: reqwest::Client,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Upstream time limits.
+    pub timeouts: Timeouts,
+    /// Fires on shutdown, ending streams in flight.
+    pub shutdown: CancellationToken,
+}
+
+/// Builds the upstream HTTP client.
+pub fn http_client(timeouts: &Timeouts) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        // Sellers are APIs, not browsers: a redirect is a misconfiguration.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}

@@ -1,0 +1,85 @@
+//! Command-line arguments and what each command does with the core.
+
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokenbuddy::config::{self, DATA_DIR_ENV, DEFAULT_PORT};
+
+/// TokenBuddy: one local endpoint for every coding agent, routed to the best seller.
+#[derive(Debug, Parser)]
+#[command(name = "tokenbuddy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives (shared by every command).
+#[derive(Debug, clap::Args)]
+struct DataDir {
+    /// Data directory (token, sellers.yaml). Default: the per-OS app data dir.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl DataDir {
+    fn resolve(&self) -> Result<PathBuf, String> {
+        self.data_dir
+            .clone()
+            .or_else(config::default_data_dir)
+            .ok_or_else(|| format!("no home directory found: pass --data-dir or set {DATA_DIR_ENV}"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the proxy and control panel on 127.0.0.1 until Ctrl-C.
+    Serve {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+        /// Also start three simulated sellers and route to them (no API key needed).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the access token agents must send.
+    Token {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve { port, data, demo } => data.resolve().and_then(|dir| serve::run(port, dir, demo)),
+        Command::Token { data } => data.resolve().and_then(|dir| {
+            tokenbuddy::token::load_or_create(&dir)
+                .map(|t| println!("{t}"))
+                .map_err(|e| e.to_string())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tokenbuddy: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOKENBUDDY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

@@ -1,0 +1,264 @@
+//! Live statistics of one seller: TTFT, throughput, counts, cooldown.
+//!
+//! Updated once per request (never per chunk) under a short, uncontended
+//! mutex that is never held across an `.await`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::ewma::Ewma;
+use super::window::ThroughputWindow;
+
+/// How fast TTFT samples fade.
+const TTFT_HALF_LIFE: Duration = Duration::from_secs(60);
+/// The throughput window.
+const THROUGHPUT_SPAN: Duration = Duration::from_secs(600);
+
+/// What one finished request measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sample {
+    /// From sending upstream to the first semantic event (streams only).
+    pub ttft: Option<Duration>,
+    /// Output tokens (from usage, else counted deltas).
+    pub output_tokens: Option<u64>,
+    /// From the first to the last semantic event.
+    pub generating: Option<Duration>,
+}
+
+/// Why a seller is being skipped, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cooldown {
+    /// Human-readable cause, e.g. `HTTP 429 (Retry-After 30 s)`.
+    pub cause: String,
+    /// Monotonic end.
+    pub until: Instant,
+    /// Wall-clock end, for display.
+    pub until_wall: SystemTime,
+}
+
+#[derive(Debug)]
+struct Inner {
+    requests: u64,
+    errors: u64,
+    output_tokens: u64,
+    ttft_last: Option<Duration>,
+    ttft: Ewma,
+    throughput: ThroughputWindow,
+    cooldown: Option<Cooldown>,
+    last_error: Option<String>,
+}
+
+/// One seller's live statistics, shared by all requests.
+#[derive(Debug)]
+pub struct SellerStats {
+    in_flight: AtomicU32,
+    inner: Mutex<Inner>,
+}
+
+impl Default for SellerStats {
+    fn default() -> Self {
+        SellerStats {
+            in_flight: AtomicU32::new(0),
+            inner: Mutex::new(Inner {
+                requests: 0,
+                errors: 0,
+                output_tokens: 0,
+                ttft_last: None,
+                ttft: Ewma::new(TTFT_HALF_LIFE),
+                throughput: ThroughputWindow::new(THROUGHPUT_SPAN),
+                cooldown: None,
+                last_error: None,
+            }),
+        }
+    }
+}
+
+/// Counts one request in flight until dropped.
+#[derive(Debug)]
+pub struct InFlight(Arc<SellerStats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A point-in-time copy of a seller's statistics, as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatsSnapshot {
+    /// Attempts sent to this seller.
+    pub requests: u64,
+    /// Attempts that failed (connect, timeout, 429, 5xx, broken stream…).
+    pub errors: u64,
+    /// Requests running now.
+    pub in_flight: u32,
+    /// Output tokens served in total.
+    pub output_tokens: u64,
+    /// TTFT of the latest stream, in ms.
+    pub ttft_last_ms: Option<f64>,
+    /// Time-decayed mean TTFT, in ms.
+    pub ttft_ewma_ms: Option<f64>,
+    /// Output tokens/s over the last 10 minutes.
+    pub tokens_per_sec: Option<f64>,
+    /// Active cooldown, if any.
+    pub cooldown: Option<CooldownView>,
+    /// The latest failure, for display.
+    pub last_error: Option<String>,
+}
+
+/// A cooldown as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CooldownView {
+    /// Why.
+    pub cause: String,
+    /// Until when, in ms since the Unix epoch.
+    pub until_ms: u64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+impl SellerStats {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere must not take the router down with it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks one request as started; the guard ends it.
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.lock().requests += 1;
+        InFlight(Arc::clone(self))
+    }
+
+    /// Requests running now.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Records what a successful (or cleanly ended) request measured.
+    pub fn record(&self, sample: &Sample, now: Instant) {
+        let mut s = self.lock();
+        if let Some(ttft) = sample.ttft {
+            s.ttft_last = Some(ttft);
+            s.ttft.add(ms(ttft), now);
+        }
+        if let Some(tokens) = sample.output_tokens {
+            s.output_tokens += tokens;
+            if let Some(gen) = sample.generating.filter(|g| !g.is_zero()) {
+                if tokens >= 2 {
+                    s.throughput.add(tokens, gen, now);
+                }
+            }
+        }
+    }
+
+    /// Records a failure and, when given, keeps the seller out for `cooldown`.
+    pub fn record_failure(
+        &self,
+        cause: &str,
+        cooldown: Option<Duration>,
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        let mut s = self.lock();
+        s.errors += 1;
+        s.last_error = Some(cause.to_string());
+        if let Some(d) = cooldown {
+            let until = now + d;
+            // Never shorten a cooldown already running.
+            if s.cooldown.as_ref().is_none_or(|c| c.until < until) {
+                s.cooldown = Some(Cooldown {
+                    cause: cause.to_string(),
+                    until,
+                    until_wall: wall + d,
+                });
+            }
+        }
+    }
+
+    /// The active cooldown at `now`, if any.
+    pub fn cooldown(&self, now: Instant) -> Option<Cooldown> {
+        let mut s = self.lock();
+        match &s.cooldown {
+            Some(c) if c.until > now => Some(c.clone()),
+            Some(_) => {
+                s.cooldown = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A copy for display.
+    pub fn snapshot(&self, now: Instant) -> StatsSnapshot {
+        let in_flight = self.in_flight();
+        let cooldown = self.cooldown(now);
+        let mut s = self.lock();
+        StatsSnapshot {
+            requests: s.requests,
+            errors: s.errors,
+            in_flight,
+            output_tokens: s.output_tokens,
+            ttft_last_ms: s.ttft_last.map(ms),
+            ttft_ewma_ms: s.ttft.value(),
+            tokens_per_sec: s.throughput.tokens_per_sec(now),
+            cooldown: cooldown.map(|c| CooldownView {
+                cause: c.cause,
+                until_ms: c
+                    .until_wall
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
+            }),
+            last_error: s.last_error.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_ttft_throughput_and_counts() {
+        let stats = Arc::new(SellerStats::default());
+        let t0 = Instant::now();
+        {
+            let _g = stats.begin();
+            assert_eq!(stats.in_flight(), 1);
+        }
+        assert_eq!(stats.in_flight(), 0);
+        stats.record(
+            &Sample {
+                ttft: Some(Duration::from_millis(200)),
+                output_tokens: Some(100),
+                generating: Some(Duration::from_secs(2)),
+            },
+            t0,
+        );
+        let s = stats.snapshot(t0);
+        assert_eq!(s.requests, 1);
+        assert_eq!(s.ttft_last_ms, Some(200.0));
+        assert_eq!(s.ttft_ewma_ms, Some(200.0));
+        assert_eq!(s.tokens_per_sec, Some(50.0));
+        assert_eq!(s.output_tokens, 100);
+    }
+
+    #[test]
+    fn cooldown_ends_on_time_and_is_never_shortened() {
+        let stats = SellerStats::default();
+        let t0 = Instant::now();
+        let w0 = SystemTime::now();
+        stats.record_failure("HTTP 429", Some(Duration::from_secs(30)), t0, w0);
+        stats.record_failure("HTTP 500", Some(Duration::from_secs(1)), t0, w0);
+        let c = stats.cooldown(t0 + Duration::from_secs(29)).unwrap();
+        assert_eq!(c.cause, "HTTP 429");
+        assert!(stats.cooldown(t0 + Duration::from_secs(30)).is_none());
+        assert_eq!(stats.snapshot(t0).errors, 2);
+    }
+}

@@ -1,0 +1,305 @@
+//! One client request: pick the sellers that can serve it, send it to the
+//! first healthy one, and fail over to the next on a failure before any byte
+//! reached the client. (The scheduler issue replaces "first healthy in file
+//! order" with scored selection.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use bytes::Bytes;
+
+use super::outcome::{classify, retry_after, Outcome};
+use super::request::{read_head, upstream_body};
+use super::respond::{ProxyError, Shape};
+use super::stream::{metered, TapContext};
+use super::Proxy;
+use crate::protocol::Protocol;
+use crate::sellers::Seller;
+
+/// Which endpoint of a protocol the client called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The generation endpoint (`Protocol::path`).
+    Generate,
+    /// Anthropic's `/v1/messages/count_tokens`.
+    CountTokens,
+}
+
+impl Endpoint {
+    fn path(self, protocol: Protocol) -> &'static str {
+        match self {
+            Endpoint::Generate => protocol.path(),
+            Endpoint::CountTokens => "/v1/messages/count_tokens",
+        }
+    }
+}
+
+/// Request headers never forwarded: hop-by-hop, ours (auth), and those the
+/// HTTP client sets itself.
+const DROP_REQUEST: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "authorization",
+    "x-api-key",
+    "api-key",
+    // Upstream bodies must arrive uncompressed so the meter can read them.
+    "accept-encoding",
+];
+
+/// Response headers never passed back.
+const DROP_RESPONSE: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
+fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) -> HeaderMap {
+    // Headers named in `Connection` are hop-by-hop too.
+    let listed: Vec<String> = client
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    let mut out = HeaderMap::with_capacity(client.len() + 1);
+    for (name, value) in client {
+        let n = name.as_str();
+        if DROP_REQUEST.contains(&n) || listed.iter().any(|l| l == n) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    let key = seller.api_key.expose();
+    if protocol.is_anthropic() {
+        if let Ok(v) = HeaderValue::from_str(key) {
+            out.insert(HeaderName::from_static("x-api-key"), v);
+        }
+    } else if let Ok(v) = HeaderValue::from_str(&format!("Bearer {key}")) {
+        out.insert(header::AUTHORIZATION, v);
+    }
+    if !out.contains_key(header::CONTENT_TYPE) {
+        out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    out
+}
+
+/// One failed attempt, for the final error message.
+struct Failure {
+    seller: String,
+    why: String,
+    retry_after: Option<Duration>,
+    rate_limited: bool,
+}
+
+impl Proxy {
+    /// Serves one request of `protocol` at `endpoint`.
+    pub async fn handle(
+        &self,
+        protocol: Protocol,
+        endpoint: Endpoint,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response<Body> {
+        let shape = Shape::for_path(endpoint.path(protocol));
+        let head = match read_head(&body) {
+            Ok(h) => h,
+            Err(e) => {
+                return ProxyError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string(), shape)
+                    .into_response_body()
+            }
+        };
+        let set = self.sellers.snapshot();
+        let now = self.clock.now();
+        // Healthy sellers first, in order; cooling-down ones only as a last resort.
+        let (mut ready, mut cooling) = (Vec::new(), Vec::new());
+        for seller in set.candidates(protocol, &head.model) {
+            let stats = self.pool.stats(&seller.id);
+            if stats.cooldown(now).is_some() {
+                cooling.push(Arc::clone(seller));
+            } else {
+                ready.push(Arc::clone(seller));
+            }
+        }
+        ready.append(&mut cooling);
+        if ready.is_empty() {
+            let message = format!(
+                "no seller configured for model \"{}\" with protocol {} (add one to {})",
+                head.model,
+                protocol,
+                self.sellers.path().display()
+            );
+            return ProxyError::new(StatusCode::NOT_FOUND, "model_not_found", message, shape)
+                .into_response_body();
+        }
+
+        let mut failures = Vec::new();
+        for seller in &ready {
+            match self.attempt(seller, protocol, endpoint, &headers, &body, &head.model).await {
+                Ok(resp) => return resp,
+                Err(f) => failures.push(f),
+            }
+        }
+        all_failed(&head.model, &failures, shape).into_response_body()
+    }
+
+    /// Sends to one seller. `Ok` is a response for the client (success, or an
+    /// error that is the client's own); `Err` means try the next seller.
+    async fn attempt(
+        &self,
+        seller: &Arc<Seller>,
+        protocol: Protocol,
+        endpoint: Endpoint,
+        client_headers: &HeaderMap,
+        body: &Bytes,
+        model: &str,
+    ) -> Result<Response<Body>, Failure> {
+        let stats = self.pool.stats(&seller.id);
+        let in_flight = stats.begin();
+        let upstream_model = seller.upstream_model(model).unwrap_or(model);
+        let request = self
+            .client
+            .post(seller.url(endpoint.path(protocol)))
+            .headers(forwarded_headers(client_headers, seller, protocol))
+            .body(upstream_body(body, model, upstream_model));
+        let sent = self.clock.now();
+        let result = tokio::time::timeout(self.timeouts.headers, request.send()).await;
+        let (outcome, why) = match result {
+            Err(_) => (Outcome::Timeout, "no response in time".to_string()),
+            Ok(Err(e)) if e.is_connect() => (Outcome::Connect, format!("cannot connect ({})", root_cause(&e))),
+            Ok(Err(e)) if e.is_timeout() => (Outcome::Timeout, "connect timed out".to_string()),
+            Ok(Err(e)) => (Outcome::Connect, format!("request failed ({})", root_cause(&e))),
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                if status.is_success() {
+                    return Ok(self.pass_through(resp, seller, protocol, sent, stats, in_flight));
+                }
+                let outcome = Outcome::Status {
+                    code: status.as_u16(),
+                    retry_after: retry_after(resp.headers()),
+                };
+                if !classify(outcome).failover {
+                    // The client's own mistake: hand it the seller's answer as is.
+                    return Ok(self.pass_through(resp, seller, protocol, sent, stats, in_flight));
+                }
+                (outcome, format!("HTTP {}", status.as_u16()))
+            }
+        };
+        let verdict = classify(outcome);
+        let now = self.clock.now();
+        let cause = match (outcome, verdict.cooldown) {
+            (Outcome::Status { retry_after: Some(r), .. }, _) => format!("{why} (Retry-After {} s)", r.as_secs()),
+            _ => why.clone(),
+        };
+        if verdict.penalize {
+            stats.record_failure(&cause, verdict.cooldown, now, self.clock.wall());
+        }
+        tracing::info!(seller = %seller.id, %cause, "failing over to the next seller");
+        let (retry_after, rate_limited) = match outcome {
+            Outcome::Status { code, retry_after } => (retry_after, code == 429),
+            _ => (None, false),
+        };
+        Err(Failure {
+            seller: seller.id.to_string(),
+            why: cause,
+            retry_after,
+            rate_limited,
+        })
+    }
+
+    fn pass_through(
+        &self,
+        resp: reqwest::Response,
+        seller: &Seller,
+        protocol: Protocol,
+        sent: Instant,
+        stats: Arc<crate::pool::SellerStats>,
+        in_flight: crate::pool::InFlight,
+    ) -> Response<Body> {
+        let status = resp.status();
+        let mut headers = HeaderMap::with_capacity(resp.headers().len() + 1);
+        for (name, value) in resp.headers() {
+            if !DROP_RESPONSE.contains(&name.as_str()) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let is_sse = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if let Ok(v) = HeaderValue::from_str(seller.id.as_str()) {
+            headers.insert(HeaderName::from_static("x-tokenbuddy-seller"), v);
+        }
+        let ctx = TapContext {
+            protocol,
+            is_sse,
+            sent,
+            stats,
+            in_flight,
+            clock: Arc::clone(&self.clock),
+            idle: self.timeouts.idle,
+            shutdown: self.shutdown.clone(),
+        };
+        let body = Body::from_stream(metered(Box::pin(resp.bytes_stream()), ctx));
+        let mut out = Response::new(body);
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        out
+    }
+}
+
+/// The error when every candidate failed: names each seller and why.
+fn all_failed(model: &str, failures: &[Failure], shape: Shape) -> ProxyError {
+    let detail: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.seller, f.why)).collect();
+    let message = format!(
+        "all {} seller(s) for model \"{model}\" failed: {}",
+        failures.len(),
+        detail.join("; ")
+    );
+    let all_rate_limited = !failures.is_empty() && failures.iter().all(|f| f.rate_limited);
+    let mut err = if all_rate_limited {
+        ProxyError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, shape)
+    } else {
+        ProxyError::new(StatusCode::BAD_GATEWAY, "all_sellers_failed", message, shape)
+    };
+    if all_rate_limited {
+        err.retry_after = failures
+            .iter()
+            .filter_map(|f| f.retry_after)
+            .min()
+            .map(|d| d.as_secs().max(1));
+    }
+    err
+}
+
+/// The innermost error's text (reqwest's top level just says "error sending request").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+impl ProxyError {
+    /// As an axum response.
+    pub fn into_response_body(self) -> Response<Body> {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

@@ -1,0 +1,152 @@
+//! The one place proxy errors become HTTP: JSON errors in the shape of the
+//! protocol the client called, and SSE error events for streams that fail
+//! after the commit point.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::json;
+
+/// Which error shape the client expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"error": {"message", "type", "code"}}`
+    OpenAi,
+    /// `{"type": "error", "error": {"type", "message"}}`
+    Anthropic,
+}
+
+impl Shape {
+    /// The shape for a request path.
+    pub fn for_path(path: &str) -> Shape {
+        if path.starts_with("/v1/messages") {
+            Shape::Anthropic
+        } else {
+            Shape::OpenAi
+        }
+    }
+}
+
+/// An error answered by TokenBuddy itself (not passed through from a seller).
+#[derive(Debug, Clone)]
+pub struct ProxyError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code, e.g. `model_not_found`.
+    pub code: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+    /// Error shape.
+    pub shape: Shape,
+    /// Seconds for a Retry-After header.
+    pub retry_after: Option<u64>,
+}
+
+impl ProxyError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, shape: Shape) -> Self {
+        ProxyError {
+            status,
+            code,
+            message: message.into(),
+            shape,
+            retry_after: None,
+        }
+    }
+
+    fn anthropic_type(&self) -> &'static str {
+        match self.status.as_u16() {
+            400 | 413 | 422 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            429 => "rate_limit_error",
+            529 | 503 => "overloaded_error",
+            _ => "api_error",
+        }
+    }
+
+    fn openai_type(&self) -> &'static str {
+        match self.status.as_u16() {
+            400..=499 if self.status != StatusCode::TOO_MANY_REQUESTS => "invalid_request_error",
+            _ => "api_error",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> serde_json::Value {
+        match self.shape {
+            Shape::OpenAi => json!({"error": {
+                "message": self.message,
+                "type": self.openai_type(),
+                "param": null,
+                "code": self.code,
+            }}),
+            Shape::Anthropic => json!({"type": "error", "error": {
+                "type": self.anthropic_type(),
+                "message": self.message,
+            }}),
+        }
+    }
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+/// The SSE event that ends a stream broken after the commit point, in the
+/// protocol's own error form (so SDKs raise instead of hanging or truncating).
+pub fn stream_error_event(protocol: crate::protocol::Protocol, message: &str) -> Bytes {
+    use crate::protocol::Protocol;
+    let text = match protocol {
+        Protocol::OpenAiChat => format!(
+            "data: {}\n\n",
+            json!({"error": {"message": message, "type": "api_error", "param": null, "code": "upstream_stream_error"}})
+        ),
+        Protocol::OpenAiResponses => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "code": "upstream_stream_error", "message": message, "param": null, "sequence_number": 0})
+        ),
+        Protocol::AnthropicMessages => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "error": {"type": "api_error", "message": message}})
+        ),
+    };
+    Bytes::from(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{event, Protocol};
+    use crate::protocol::sse::SseSplitter;
+
+    #[test]
+    fn shapes() {
+        let e = ProxyError::new(StatusCode::UNAUTHORIZED, "invalid_token", "bad token", Shape::Anthropic);
+        assert_eq!(e.body()["error"]["type"], "authentication_error");
+        assert_eq!(e.body()["type"], "error");
+        let o = ProxyError::new(StatusCode::NOT_FOUND, "model_not_found", "no", Shape::OpenAi);
+        assert_eq!(o.body()["error"]["code"], "model_not_found");
+        assert_eq!(Shape::for_path("/v1/messages/count_tokens"), Shape::Anthropic);
+        assert_eq!(Shape::for_path("/v1/responses"), Shape::OpenAi);
+    }
+
+    #[test]
+    fn stream_error_events_read_as_errors_by_our_own_meter() {
+        for p in Protocol::ALL {
+            let bytes = stream_error_event(p, "seller went away");
+            let mut seen = Vec::new();
+            SseSplitter::new().push(&bytes, |e| seen.push(event::inspect(p, e.event, e.data)));
+            assert_eq!(seen.len(), 1, "{p}");
+            assert!(seen[0].error, "{p}");
+        }
+    }
+}

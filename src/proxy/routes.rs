@@ -1,0 +1,65 @@
+//! The `/v1/*` routes agents call.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde_json::json;
+
+use super::forward::Endpoint;
+use super::Proxy;
+use crate::protocol::Protocol;
+
+/// `/v1/*` routes (access checks are layered on by the server).
+pub fn router(proxy: Proxy) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/responses", post(responses))
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/models", get(models))
+        .with_state(proxy)
+}
+
+async fn chat(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+    p.handle(Protocol::OpenAiChat, Endpoint::Generate, headers, body).await
+}
+
+async fn responses(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+    p.handle(Protocol::OpenAiResponses, Endpoint::Generate, headers, body).await
+}
+
+async fn messages(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+    p.handle(Protocol::AnthropicMessages, Endpoint::Generate, headers, body).await
+}
+
+async fn count_tokens(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+    p.handle(Protocol::AnthropicMessages, Endpoint::CountTokens, headers, body).await
+}
+
+/// The union of the sellers' declared models, in a shape both the OpenAI
+/// (`object`, `owned_by`) and Anthropic (`type`, `display_name`, `has_more`)
+/// SDKs read.
+async fn models(State(p): State<Proxy>) -> Response {
+    let set = p.sellers.snapshot();
+    let names = set.models();
+    let data: Vec<_> = names
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m, "object": "model", "created": 0, "owned_by": "tokenbuddy",
+                "type": "model", "display_name": m, "created_at": "1970-01-01T00:00:00Z",
+            })
+        })
+        .collect();
+    Json(json!({
+        "object": "list",
+        "data": data,
+        "has_more": false,
+        "first_id": names.first(),
+        "last_id": names.last(),
+    }))
+    .into_response()
+}

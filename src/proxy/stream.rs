@@ -1,0 +1,192 @@
+//! The response body pass-through with a meter on the side.
+//!
+//! Bytes go to the client exactly as they arrive, chunk by chunk; the meter
+//! only looks at them (SSE events: TTFT, tokens, end of stream). A stream that
+//! breaks, goes silent or is cut by shutdown after bytes were sent ends with a
+//! protocol-correct error event, never a hang.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use super::outcome::{classify, Outcome};
+use super::respond::stream_error_event;
+use crate::clock::Clock;
+use crate::pool::{InFlight, Sample, SellerStats};
+use crate::protocol::{event, sse::SseSplitter, EventInfo, Protocol};
+
+/// Largest non-stream body we copy aside to read its usage.
+const MAX_METERED_BODY: usize = 8 << 20;
+
+/// What the meter has seen so far of one response.
+#[derive(Debug, Default)]
+struct Meter {
+    first_semantic: Option<Instant>,
+    last_semantic: Option<Instant>,
+    semantic_events: u64,
+    usage_tokens: Option<u64>,
+    terminal: bool,
+}
+
+impl Meter {
+    fn observe(&mut self, info: EventInfo, now: Instant) {
+        if info.semantic {
+            self.first_semantic.get_or_insert(now);
+            self.last_semantic = Some(now);
+            self.semantic_events += 1;
+        }
+        if info.output_tokens.is_some() {
+            self.usage_tokens = info.output_tokens;
+        }
+        self.terminal |= info.terminal;
+    }
+
+    fn sample(&self, sent: Instant) -> Sample {
+        Sample {
+            ttft: self.first_semantic.map(|t| t.saturating_duration_since(sent)),
+            // Without usage in the stream, each delta is counted as one token.
+            output_tokens: self
+                .usage_tokens
+                .or((self.semantic_events > 0).then_some(self.semantic_events)),
+            generating: self
+                .first_semantic
+                .zip(self.last_semantic)
+                .map(|(a, b)| b.saturating_duration_since(a)),
+        }
+    }
+}
+
+/// Everything the tap needs besides the upstream stream.
+pub struct TapContext {
+    /// The protocol being streamed.
+    pub protocol: Protocol,
+    /// SSE (metered event by event) or a plain body (usage read at the end).
+    pub is_sse: bool,
+    /// When the upstream request was sent.
+    pub sent: Instant,
+    /// The seller's statistics.
+    pub stats: Arc<SellerStats>,
+    /// Holds the seller's in-flight slot until the body ends.
+    pub in_flight: InFlight,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Longest silence between chunks.
+    pub idle: Duration,
+    /// Fires on shutdown.
+    pub shutdown: CancellationToken,
+}
+
+struct Tap<S> {
+    upstream: S,
+    ctx: TapContext,
+    splitter: SseSplitter,
+    meter: Meter,
+    plain: Vec<u8>,
+    finished: bool,
+}
+
+enum Step {
+    Chunk(Bytes),
+    End,
+    Broken(&'static str),
+}
+
+impl<S> Tap<S> {
+    fn observe(&mut self, chunk: &[u8]) {
+        if self.ctx.is_sse {
+            let now = self.ctx.clock.now();
+            let (protocol, meter) = (self.ctx.protocol, &mut self.meter);
+            self.splitter
+                .push(chunk, |e| meter.observe(event::inspect(protocol, e.event, e.data), now));
+        } else if self.plain.len() + chunk.len() <= MAX_METERED_BODY {
+            self.plain.extend_from_slice(chunk);
+        }
+    }
+
+    fn finish(&mut self, broken: Option<&str>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let now = self.ctx.clock.now();
+        if !self.ctx.is_sse {
+            self.meter.usage_tokens = event::body_output_tokens(self.ctx.protocol, &self.plain);
+        }
+        self.ctx.stats.record(&self.meter.sample(self.ctx.sent), now);
+        if let Some(cause) = broken {
+            let verdict = classify(Outcome::StreamBroken);
+            self.ctx
+                .stats
+                .record_failure(cause, verdict.cooldown, now, self.ctx.clock.wall());
+        }
+    }
+}
+
+impl<S> Drop for Tap<S> {
+    fn drop(&mut self) {
+        // The client went away mid-stream: keep what was measured, blame no one.
+        self.finish(None);
+    }
+}
+
+/// Wraps an upstream body: forwards every chunk as it comes and meters it.
+pub fn metered<S, E>(upstream: S, ctx: TapContext) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send,
+{
+    let tap = Tap {
+        upstream,
+        ctx,
+        splitter: SseSplitter::new(),
+        meter: Meter::default(),
+        plain: Vec::new(),
+        finished: false,
+    };
+    futures_util::stream::unfold(tap, |mut tap| async move {
+        if tap.finished {
+            return None;
+        }
+        let step = tokio::select! {
+            biased;
+            next = tokio::time::timeout(tap.ctx.idle, tap.upstream.next()) => match next {
+                Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
+                Ok(None) => Step::End,
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "seller's stream broke mid-response");
+                    Step::Broken("the seller's connection broke mid-stream")
+                }
+                Err(_) => Step::Broken("the seller went silent mid-stream"),
+            },
+            () = tap.ctx.shutdown.cancelled() => Step::Broken("TokenBuddy is shutting down"),
+        };
+        match step {
+            Step::Chunk(chunk) => {
+                tap.observe(&chunk);
+                Some((Ok(chunk), tap))
+            }
+            Step::End if !tap.ctx.is_sse || tap.meter.terminal => {
+                tap.finish(None);
+                None
+            }
+            Step::End => {
+                let msg = "the seller closed the stream before it was complete";
+                tap.finish(Some(msg));
+                Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
+            }
+            Step::Broken(msg) => {
+                tap.finish(Some(msg));
+                if tap.ctx.is_sse {
+                    Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
+                } else {
+                    // A JSON body cannot carry an error event: abort the
+                    // connection so the client sees a failure, not a short body.
+                    Some((Err(std::io::Error::other(msg)), tap))
+                }
+            }
+        }
+    })
+}
