@@ -12,9 +12,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Error;
 use crate::pool::Pool;
+use crate::protocol::Protocol;
 use crate::proxy::{self, access::Access, Proxy};
-use crate::sellers::{Seller, Sellers};
+use crate::sellers::{self, Secret, Seller, Sellers};
 use crate::server;
+use crate::sim::{self, SimSeller};
 use crate::token;
 
 /// Starts TokenBuddy.
@@ -29,7 +31,8 @@ pub struct Running {
     pool: Arc<Pool>,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
-    demo: Vec<()>,
+    _watcher: sellers::watch::Watcher,
+    demo: Vec<SimSeller>,
 }
 
 impl App {
@@ -44,6 +47,7 @@ impl App {
             (Vec::new(), Vec::new())
         };
         let sellers = Arc::new(Sellers::open(config.sellers_path(), extra)?);
+        let watcher = sellers::watch::spawn(Arc::clone(&sellers))?;
         let listener = server::bind(config.port).await?;
         let addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: SocketAddr::from(([127, 0, 0, 1], config.port)),
@@ -78,6 +82,7 @@ impl App {
             pool,
             shutdown,
             server,
+            _watcher: watcher,
             demo,
         })
     }
@@ -126,7 +131,7 @@ impl Running {
             tracing::error!(error = %e, "server task failed");
         }
         for sim in demo {
-            let () = sim;
+            sim.shutdown().await;
         }
         Ok(())
     }
@@ -138,4 +143,25 @@ impl Running {
     }
 }
 
-async fn start_demo() -> Result<(Vec<()>, Vec<Seller>), Error> { Ok((Vec::new(), Vec::new())) }
+/// Starts the simulated demo sellers and describes them as sellers.
+async fn start_demo() -> Result<(Vec<SimSeller>, Vec<Seller>), Error> {
+    let mut sims = Vec::new();
+    let mut sellers = Vec::new();
+    for d in sim::demo::demo_sellers() {
+        let sim = SimSeller::start(d.behavior.clone()).await.map_err(Error::Demo)?;
+        sellers.push(Seller {
+            id: d.id.into(),
+            name: d.name.to_string(),
+            base_url: sim.base_url(),
+            api_key: Secret::new("demo"),
+            protocols: Protocol::ALL.to_vec(),
+            models: Vec::new(),
+            discount_ratio: d.discount_ratio,
+            service_fee_ratio: d.service_fee_ratio,
+            priority: 0,
+            max_concurrency: None,
+        });
+        sims.push(sim);
+    }
+    Ok((sims, sellers))
+}

@@ -1,8 +1,33 @@
-//! Reading `sellers.yaml`. (Being written: see the sellers helper brief.)
+//! Reading `sellers.yaml`, the user's own file (never rewritten by us).
+//!
+//! ```yaml
+//! # sellers.yaml — every field but id, base_url, a key and protocols is optional
+//! sellers:
+//!   - id: acme                      # unique; letters, digits, . _ -
+//!     name: Acme AI                 # display name, defaults to the id
+//!     base_url: https://api.acme.example/v1   # with or without a trailing /v1
+//!     api_key_env: ACME_API_KEY     # or `api_key: sk-...` (exactly one of the two)
+//!     protocols: [openai-chat, openai-responses, anthropic-messages]
+//!     models:                       # empty or absent: any model, passed through
+//!       - gpt-4o                    # served under the same name
+//!       - sonnet: anthropic/claude-sonnet-4.5   # clients ask for `sonnet`, the seller gets the mapped name
+//!     discount_ratio: 0.8           # multiplier on list price, > 0 (lower is cheaper); default 1
+//!     service_fee_ratio: 0.05       # fee on top, >= 0; default 0
+//!     priority: 10                  # higher is tried first; default 0 (ties keep file order)
+//!     max_concurrency: 8            # requests in flight at most; default unlimited
+//! ```
+//!
+//! Every error is one line naming the file, the line and the problem; a key's
+//! value never appears in one.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::seller::Seller;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::seller::{normalize_base_url, ModelRoute, Secret, Seller, SellerId};
+use crate::protocol::Protocol;
 
 /// A sellers file that could not be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,8 +41,348 @@ pub struct FileError {
     pub message: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(default)]
+    sellers: Option<Vec<Spanned<RawSeller>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeller {
+    id: Spanned<String>,
+    #[serde(default)]
+    name: Option<String>,
+    base_url: Spanned<String>,
+    #[serde(default)]
+    api_key: Option<Spanned<String>>,
+    #[serde(default)]
+    api_key_env: Option<Spanned<String>>,
+    protocols: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    models: Option<Vec<Spanned<RawModel>>>,
+    #[serde(default)]
+    discount_ratio: Option<Spanned<f64>>,
+    #[serde(default)]
+    service_fee_ratio: Option<Spanned<f64>>,
+    #[serde(default)]
+    priority: Option<i32>,
+    #[serde(default)]
+    max_concurrency: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawModel {
+    Same(String),
+    Mapped(HashMap<String, String>),
+}
+
 /// Loads sellers from `path`; a missing file is an empty list.
 pub fn load(path: &Path) -> Result<Vec<Seller>, FileError> {
-    let _ = path;
-    Ok(Vec::new())
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text, &|name| std::env::var(name).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(FileError {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }),
+    }
+}
+
+/// Parses the text of a sellers file; `env` looks up `api_key_env` variables.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Seller>, FileError> {
+    let fail = |line: Option<u64>, message: String| FileError {
+        path: path.to_path_buf(),
+        line: line.map(|l| l as usize),
+        message,
+    };
+    let only_comments = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+    if only_comments {
+        return Ok(Vec::new());
+    }
+    let doc: Document = serde_saphyr::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line()).filter(|l| *l > 0);
+        fail(line, yaml_message(&e))
+    })?;
+    let mut first_line_of: HashMap<String, u64> = HashMap::new();
+    let mut sellers = Vec::new();
+    for raw in doc.sellers.unwrap_or_default() {
+        let raw = raw.value;
+        let at = |s: &serde_saphyr::Location| Some(s.line());
+        let id = raw.id.value.trim().to_string();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            return Err(fail(
+                at(&raw.id.referenced),
+                format!("seller id \"{id}\" must be non-empty letters, digits, '.', '_' or '-'"),
+            ));
+        }
+        if let Some(first) = first_line_of.get(&id) {
+            return Err(fail(
+                at(&raw.id.referenced),
+                format!("duplicate seller id \"{id}\" (first defined on line {first})"),
+            ));
+        }
+        first_line_of.insert(id.clone(), raw.id.referenced.line());
+
+        let url = raw.base_url.value.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < "http://x".len() {
+            return Err(fail(
+                at(&raw.base_url.referenced),
+                format!("seller \"{id}\": base_url \"{url}\" must start with http:// or https://"),
+            ));
+        }
+
+        let api_key = match (raw.api_key, raw.api_key_env) {
+            (Some(key), None) if !key.value.trim().is_empty() => Secret::new(key.value.trim()),
+            (Some(key), None) => {
+                return Err(fail(at(&key.referenced), format!("seller \"{id}\": api_key is empty")))
+            }
+            (None, Some(var)) => match env(var.value.trim()).filter(|v| !v.trim().is_empty()) {
+                Some(v) => Secret::new(v.trim()),
+                None => {
+                    return Err(fail(
+                        at(&var.referenced),
+                        format!(
+                            "seller \"{id}\": environment variable {} is not set (api_key_env)",
+                            var.value.trim()
+                        ),
+                    ))
+                }
+            },
+            (Some(key), Some(_)) => {
+                return Err(fail(
+                    at(&key.referenced),
+                    format!("seller \"{id}\": give either api_key or api_key_env, not both"),
+                ))
+            }
+            (None, None) => {
+                return Err(fail(
+                    at(&raw.id.referenced),
+                    format!("seller \"{id}\": missing api_key or api_key_env"),
+                ))
+            }
+        };
+
+        let mut protocols = Vec::new();
+        for p in &raw.protocols.value {
+            let protocol: Protocol = p
+                .value
+                .trim()
+                .parse()
+                .map_err(|e: crate::protocol::UnknownProtocol| fail(at(&p.referenced), format!("seller \"{id}\": {e}")))?;
+            if !protocols.contains(&protocol) {
+                protocols.push(protocol);
+            }
+        }
+        if protocols.is_empty() {
+            return Err(fail(
+                at(&raw.protocols.referenced),
+                format!("seller \"{id}\": protocols is empty; list at least one of openai-chat, openai-responses, anthropic-messages"),
+            ));
+        }
+
+        let mut models: Vec<ModelRoute> = Vec::new();
+        for m in raw.models.unwrap_or_default() {
+            let route = match m.value {
+                RawModel::Same(name) => ModelRoute {
+                    upstream: name.trim().to_string(),
+                    name: name.trim().to_string(),
+                },
+                RawModel::Mapped(map) if map.len() == 1 => {
+                    let (name, upstream) = map.into_iter().next().unwrap_or_default();
+                    ModelRoute {
+                        name: name.trim().to_string(),
+                        upstream: upstream.trim().to_string(),
+                    }
+                }
+                RawModel::Mapped(_) => {
+                    return Err(fail(
+                        at(&m.referenced),
+                        format!("seller \"{id}\": a model is either `name` or `name: upstream-name`"),
+                    ))
+                }
+            };
+            if route.name.is_empty() || route.upstream.is_empty() {
+                return Err(fail(at(&m.referenced), format!("seller \"{id}\": empty model name")));
+            }
+            if models.iter().any(|r| r.name == route.name) {
+                return Err(fail(
+                    at(&m.referenced),
+                    format!("seller \"{id}\": model \"{}\" is listed twice", route.name),
+                ));
+            }
+            models.push(route);
+        }
+
+        let discount_ratio = match raw.discount_ratio {
+            Some(d) if !(d.value.is_finite() && d.value > 0.0) => {
+                return Err(fail(
+                    at(&d.referenced),
+                    format!("seller \"{id}\": discount_ratio must be a number > 0"),
+                ))
+            }
+            Some(d) => d.value,
+            None => 1.0,
+        };
+        let service_fee_ratio = match raw.service_fee_ratio {
+            Some(f) if !(f.value.is_finite() && f.value >= 0.0) => {
+                return Err(fail(
+                    at(&f.referenced),
+                    format!("seller \"{id}\": service_fee_ratio must be a number >= 0"),
+                ))
+            }
+            Some(f) => f.value,
+            None => 0.0,
+        };
+        let max_concurrency = match raw.max_concurrency {
+            Some(c) if c.value == 0 => {
+                return Err(fail(
+                    at(&c.referenced),
+                    format!("seller \"{id}\": max_concurrency must be at least 1 (omit it for unlimited)"),
+                ))
+            }
+            other => other.map(|c| c.value),
+        };
+
+        sellers.push(Seller {
+            name: raw.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| id.clone()),
+            id: SellerId::from(id.as_str()),
+            base_url: normalize_base_url(url),
+            api_key,
+            protocols,
+            models,
+            discount_ratio,
+            service_fee_ratio,
+            priority: raw.priority.unwrap_or(0),
+            max_concurrency,
+        });
+    }
+    Ok(sellers)
+}
+
+/// The parser's message on one line, without its own location suffix or snippet.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    let first = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    first.trim_end_matches(['.', ',']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "ACME_KEY").then(|| "sk-from-env".to_string())
+    }
+
+    fn parse_str(text: &str) -> Result<Vec<Seller>, FileError> {
+        parse(Path::new("/d/sellers.yaml"), text, &env)
+    }
+
+    const FULL: &str = "\
+# my sellers
+sellers:
+  - id: acme
+    name: Acme AI
+    base_url: https://api.acme.example/v1/
+    api_key_env: ACME_KEY
+    protocols: [openai-chat, anthropic-messages]
+    models:
+      - gpt-4o
+      - sonnet: anthropic/claude-sonnet-4.5
+    discount_ratio: 0.8
+    service_fee_ratio: 0.05
+    priority: 10
+    max_concurrency: 8
+  - id: plain
+    base_url: http://127.0.0.1:9000
+    api_key: sk-plain
+    protocols:
+      - openai-responses
+";
+
+    #[test]
+    fn full_example() {
+        let s = parse_str(FULL).unwrap();
+        assert_eq!(s.len(), 2);
+        let a = &s[0];
+        assert_eq!(a.id.as_str(), "acme");
+        assert_eq!(a.name, "Acme AI");
+        assert_eq!(a.base_url, "https://api.acme.example");
+        assert_eq!(a.api_key.expose(), "sk-from-env");
+        assert_eq!(a.protocols, vec![Protocol::OpenAiChat, Protocol::AnthropicMessages]);
+        assert_eq!(
+            a.models,
+            vec![
+                ModelRoute { name: "gpt-4o".into(), upstream: "gpt-4o".into() },
+                ModelRoute { name: "sonnet".into(), upstream: "anthropic/claude-sonnet-4.5".into() },
+            ]
+        );
+        assert_eq!((a.discount_ratio, a.service_fee_ratio, a.priority, a.max_concurrency), (0.8, 0.05, 10, Some(8)));
+        let b = &s[1];
+        assert_eq!((b.name.as_str(), b.discount_ratio, b.priority, b.max_concurrency), ("plain", 1.0, 0, None));
+        assert!(b.models.is_empty());
+        assert_eq!(b.base_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_have_no_sellers() {
+        for text in ["", "\n", "# nothing yet\n", "sellers: []\n", "sellers:\n"] {
+            assert_eq!(parse_str(text).unwrap(), vec![], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_file_line_and_problem_and_never_a_key() {
+        let seller = |extra: &str| {
+            format!("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    protocols: [openai-chat]\n{extra}")
+        };
+        let cases: Vec<(String, usize, &str)> = vec![
+            ("sellers:\n  - id: a\n    base_url: [oops\n".into(), 0, ""),
+            (seller("    protocol: [x]\n"), 6, "protocol"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    protocols: [openai]\n".into(), 5, "unknown protocol `openai`"),
+            (format!("{}  - id: a\n    base_url: http://y.example\n    api_key: k\n    protocols: [openai-chat]\n", seller("")), 6, "duplicate seller id \"a\" (first defined on line 2)"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key_env: NOPE\n    protocols: [openai-chat]\n".into(), 4, "environment variable NOPE is not set"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    api_key_env: ACME_KEY\n    protocols: [openai-chat]\n".into(), 4, "not both"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    protocols: [openai-chat]\n".into(), 2, "missing api_key"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    protocols: []\n".into(), 5, "protocols is empty"),
+            ("sellers:\n  - id: a\n    base_url: ftp://x\n    api_key: sk-SECRET\n    protocols: [openai-chat]\n".into(), 3, "must start with http"),
+            (seller("    discount_ratio: -1\n"), 6, "discount_ratio"),
+            (seller("    service_fee_ratio: -0.1\n"), 6, "service_fee_ratio"),
+            (seller("    max_concurrency: 0\n"), 6, "max_concurrency"),
+            (seller("    models: [m, m]\n"), 6, "listed twice"),
+        ];
+        for (text, line, needle) in cases {
+            let err = parse_str(&text).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with("/d/sellers.yaml:"), "{shown}");
+            if line > 0 {
+                assert_eq!(err.line, Some(line), "{shown}\n{text}");
+            } else {
+                assert!(err.line.is_some(), "{shown}");
+            }
+            assert!(shown.contains(needle), "{needle:?} not in {shown}");
+            assert!(!shown.contains("SECRET"), "key leaked: {shown}");
+            assert_eq!(shown.lines().count(), 1, "one line: {shown}");
+        }
+    }
+
+    #[test]
+    fn missing_file_is_no_sellers() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(&dir.path().join("sellers.yaml")).unwrap(), vec![]);
+    }
 }

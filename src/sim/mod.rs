@@ -1,1 +1,15 @@
-//! Simulated sellers (being written).
+//! Simulated sellers: an in-process LLM API that speaks the three protocols'
+//! HTTP and SSE as the real APIs do, with configurable TTFT, pace, length and
+//! failures. Tests and benchmarks use it as the outside world; `--demo` runs
+//! three of them.
+
+pub mod anthropic_messages;
+pub mod behavior;
+pub mod demo;
+pub mod openai_chat;
+pub mod openai_responses;
+pub mod reply;
+pub mod server;
+
+pub use behavior::{Behavior, Failure};
+pub use server::{closed_port, Hold, RecordedRequest, SimSeller};

@@ -1,0 +1,63 @@
+//! The three sellers `tokenbuddy serve --demo` starts: fast, cheap, flaky.
+
+use std::time::Duration;
+
+use super::behavior::{Behavior, Failure};
+
+/// One demo seller: data only; the app starts it.
+#[derive(Debug, Clone)]
+pub struct DemoSeller {
+    /// Seller id.
+    pub id: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// Simulated behaviour.
+    pub behavior: Behavior,
+    /// Price multiplier.
+    pub discount_ratio: f64,
+    /// Fee on top.
+    pub service_fee_ratio: f64,
+}
+
+/// The demo line-up. The flaky one comes first so that its failures show
+/// failover at work (clients never see them).
+pub fn demo_sellers() -> Vec<DemoSeller> {
+    vec![
+        DemoSeller {
+            id: "demo-flaky",
+            name: "Demo Flaky",
+            behavior: Behavior {
+                ttft: Duration::from_millis(250),
+                tokens_per_sec: Some(80.0),
+                tokens: 48,
+                failure: Some(Failure::EveryNth { n: 4, code: 503 }),
+            },
+            discount_ratio: 0.7,
+            service_fee_ratio: 0.0,
+        },
+        DemoSeller {
+            id: "demo-fast",
+            name: "Demo Fast",
+            behavior: Behavior {
+                ttft: Duration::from_millis(120),
+                tokens_per_sec: Some(150.0),
+                tokens: 48,
+                failure: None,
+            },
+            discount_ratio: 1.0,
+            service_fee_ratio: 0.0,
+        },
+        DemoSeller {
+            id: "demo-cheap",
+            name: "Demo Cheap",
+            behavior: Behavior {
+                ttft: Duration::from_millis(700),
+                tokens_per_sec: Some(35.0),
+                tokens: 48,
+                failure: None,
+            },
+            discount_ratio: 0.4,
+            service_fee_ratio: 0.05,
+        },
+    ]
+}

@@ -1,0 +1,423 @@
+//! The simulated seller's HTTP server: routing, failure injection, pacing,
+//! holding streams on request, and recording every request and the exact
+//! bytes answered.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::serve::ListenerExt;
+use axum::Router;
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::behavior::{Behavior, Failure};
+use super::reply::{tokens, Reply, RequestFields, Script};
+use super::{anthropic_messages, openai_chat, openai_responses};
+use crate::protocol::Protocol;
+
+/// One request the simulated seller received, with the bytes it answered.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path, e.g. `/v1/messages`.
+    pub path: String,
+    /// Headers, names lower-case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The request body as received.
+    pub body: Bytes,
+    /// The body's `model`, if any.
+    pub model: Option<String>,
+    /// The body's `stream` flag.
+    pub stream: bool,
+    response: Arc<Mutex<Vec<u8>>>,
+}
+
+impl RecordedRequest {
+    /// The response body bytes sent so far (all of them once it has ended).
+    pub fn response_bytes(&self) -> Vec<u8> {
+        lock(&self.response).clone()
+    }
+
+    /// A header's value by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Shared {
+    behavior: Mutex<Behavior>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    count: AtomicU64,
+    held: watch::Sender<bool>,
+}
+
+/// A running simulated seller on 127.0.0.1.
+pub struct SimSeller {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// Holds streams after their first token until released or dropped.
+pub struct Hold {
+    held: watch::Sender<bool>,
+}
+
+impl Hold {
+    /// Lets held streams go on.
+    pub fn release(self) {}
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.held.send_replace(false);
+    }
+}
+
+impl SimSeller {
+    /// Starts a simulated seller on a free loopback port.
+    pub async fn start(behavior: Behavior) -> std::io::Result<SimSeller> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let (held, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            behavior: Mutex::new(behavior),
+            requests: Mutex::new(Vec::new()),
+            count: AtomicU64::new(0),
+            held,
+        });
+        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stopped.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "simulated seller stopped");
+            }
+        });
+        Ok(SimSeller {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>` (no `/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Changes the behaviour for the next requests.
+    pub fn set_behavior(&self, behavior: Behavior) {
+        *lock(&self.shared.behavior) = behavior;
+    }
+
+    /// The current behaviour.
+    pub fn behavior(&self) -> Behavior {
+        lock(&self.shared.behavior).clone()
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// How many requests arrived.
+    pub fn request_count(&self) -> usize {
+        lock(&self.shared.requests).len()
+    }
+
+    /// Holds streams after their first token until the [`Hold`] is released.
+    pub fn hold(&self) -> Hold {
+        self.shared.held.send_replace(true);
+        Hold {
+            held: self.shared.held.clone(),
+        }
+    }
+
+    /// Stops accepting and closes connections.
+    pub async fn shutdown(self) {
+        self.shared.held.send_replace(false);
+        self.stop.cancel();
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// A loopback port with nothing listening (connections are refused).
+pub async fn closed_port() -> u16 {
+    match TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await {
+        Ok(l) => l.local_addr().map(|a| a.port()).unwrap_or(9),
+        // Port 9 (discard) is practically never served on loopback.
+        Err(_) => 9,
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn error_body(protocol: Protocol, code: u16, message: &str) -> Value {
+    match protocol {
+        Protocol::OpenAiChat => openai_chat::error(code, message),
+        Protocol::OpenAiResponses => openai_responses::error(code, message),
+        Protocol::AnthropicMessages => anthropic_messages::error(code, message),
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let (protocol, count_tokens) = match (method.clone(), path.as_str()) {
+        (Method::POST, "/v1/chat/completions") => (Protocol::OpenAiChat, false),
+        (Method::POST, "/v1/responses") => (Protocol::OpenAiResponses, false),
+        (Method::POST, "/v1/messages") => (Protocol::AnthropicMessages, false),
+        (Method::POST, "/v1/messages/count_tokens") => (Protocol::AnthropicMessages, true),
+        (Method::GET, "/v1/models") => {
+            let list = serde_json::json!({"object": "list", "data": [
+                {"id": "sim-small", "object": "model", "created": 0, "owned_by": "sim"},
+                {"id": "sim-large", "object": "model", "created": 0, "owned_by": "sim"},
+            ]});
+            return json_response(StatusCode::OK, &list);
+        }
+        _ => {
+            let e = openai_chat::error(404, &format!("no route {method} {path}"));
+            return json_response(StatusCode::NOT_FOUND, &e);
+        }
+    };
+    let fields: RequestFields = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            let e = error_body(protocol, 400, &format!("invalid JSON body: {e}"));
+            return json_response(StatusCode::BAD_REQUEST, &e);
+        }
+    };
+    let seq = shared.count.fetch_add(1, Ordering::Relaxed) + 1;
+    let behavior = lock(&shared.behavior).clone();
+    let response = Arc::new(Mutex::new(Vec::new()));
+    let stream = fields.stream.unwrap_or(false);
+    lock(&shared.requests).push(RecordedRequest {
+        method: method.to_string(),
+        path,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: body.clone(),
+        model: fields.model.clone(),
+        stream,
+        response: Arc::clone(&response),
+    });
+
+    let injected = match &behavior.failure {
+        Some(Failure::Status {
+            code,
+            retry_after_secs,
+        }) => Some((*code, *retry_after_secs)),
+        Some(Failure::EveryNth { n, code }) if *n > 0 && seq % n == 0 => Some((*code, None)),
+        _ => None,
+    };
+    if let Some((code, retry_after)) = injected {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let text = error_body(protocol, code, &format!("simulated failure {code}")).to_string();
+        lock(&response).extend_from_slice(text.as_bytes());
+        let mut resp = json_response(status, &Value::Null);
+        *resp.body_mut() = Body::from(text);
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return resp;
+    }
+
+    let input_tokens = (body.len() as u64 / 4).max(1);
+    if count_tokens {
+        let v = anthropic_messages::count_tokens(input_tokens);
+        lock(&response).extend_from_slice(v.to_string().as_bytes());
+        return json_response(StatusCode::OK, &v);
+    }
+    let reply = Reply {
+        model: fields.model.unwrap_or_else(|| "sim".to_string()),
+        seq,
+        input_tokens,
+        tokens: tokens(behavior.tokens),
+        include_usage: fields
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false),
+        created: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let held = shared.held.subscribe();
+    let content_type = if stream {
+        let script = match protocol {
+            Protocol::OpenAiChat => openai_chat::script(&reply),
+            Protocol::OpenAiResponses => openai_responses::script(&reply),
+            Protocol::AnthropicMessages => anthropic_messages::script(&reply),
+        };
+        let first_error = matches!(behavior.failure, Some(Failure::FirstEventError)).then(|| match protocol {
+            Protocol::OpenAiChat => openai_chat::error_event("simulated stream error"),
+            Protocol::OpenAiResponses => openai_responses::error_event("simulated stream error"),
+            Protocol::AnthropicMessages => anthropic_messages::error_event("simulated stream error"),
+        });
+        tokio::spawn(play_stream(script, first_error, behavior, held, response, tx));
+        "text/event-stream"
+    } else {
+        let body = match protocol {
+            Protocol::OpenAiChat => openai_chat::body(&reply),
+            Protocol::OpenAiResponses => openai_responses::body(&reply),
+            Protocol::AnthropicMessages => anthropic_messages::body(&reply),
+        };
+        tokio::spawn(play_body(body.to_string(), behavior, response, tx));
+        "application/json"
+    };
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?;
+        if item.is_err() {
+            // Let the server flush what it has buffered first: a cut after
+            // N deltas must deliver those N deltas.
+            tokio::task::yield_now().await;
+        }
+        Some((item, rx))
+    });
+    let mut resp = Response::new(Body::from_stream(body));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if stream {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    resp
+}
+
+/// Sends one frame, recording it first; `false` once the client is gone.
+async fn send(
+    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    response: &Mutex<Vec<u8>>,
+    frame: String,
+) -> bool {
+    lock(response).extend_from_slice(frame.as_bytes());
+    tx.send(Ok(Bytes::from(frame))).await.is_ok()
+}
+
+/// Cuts the connection: the body ends with an error, not a clean end.
+async fn cut(tx: &mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let _ = tx
+        .send(Err(std::io::Error::other("simulated connection drop")))
+        .await;
+}
+
+async fn play_stream(
+    script: Script,
+    first_error: Option<String>,
+    behavior: Behavior,
+    mut held: watch::Receiver<bool>,
+    response: Arc<Mutex<Vec<u8>>>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    if let Some(frame) = first_error {
+        send(&tx, &response, frame).await;
+        return;
+    }
+    for frame in script.preamble {
+        if !send(&tx, &response, frame).await {
+            return;
+        }
+    }
+    if !behavior.ttft.is_zero() {
+        tokio::time::sleep(behavior.ttft).await;
+    }
+    let drop_after = match behavior.failure {
+        Some(Failure::DropAfter { tokens }) => Some(tokens),
+        _ => None,
+    };
+    let gap = behavior.token_gap().unwrap_or(Duration::ZERO);
+    let first_at = tokio::time::Instant::now();
+    for (i, frame) in script.deltas.into_iter().enumerate() {
+        if drop_after == Some(i) {
+            cut(&tx).await;
+            return;
+        }
+        if i > 0 && !gap.is_zero() {
+            // Deadlines from the first token, so pacing does not drift.
+            tokio::time::sleep_until(first_at + gap * i as u32).await;
+        }
+        if !send(&tx, &response, frame).await {
+            return;
+        }
+        if i == 0 && held.wait_for(|h| !*h).await.is_err() {
+            return;
+        }
+    }
+    if drop_after.is_some() {
+        cut(&tx).await;
+        return;
+    }
+    for frame in script.closing {
+        if !send(&tx, &response, frame).await {
+            return;
+        }
+    }
+}
+
+async fn play_body(
+    body: String,
+    behavior: Behavior,
+    response: Arc<Mutex<Vec<u8>>>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    if !behavior.ttft.is_zero() {
+        tokio::time::sleep(behavior.ttft).await;
+    }
+    if matches!(behavior.failure, Some(Failure::DropAfter { .. })) {
+        let half = body.len() / 2;
+        let head = body.get(..half).unwrap_or_default().to_string();
+        send(&tx, &response, head).await;
+        cut(&tx).await;
+        return;
+    }
+    send(&tx, &response, body).await;
+}

@@ -1,0 +1,58 @@
+"""Starts a real `tokenbuddy serve --demo` for the SDK tests (one per session)."""
+
+import os
+import pathlib
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+
+def _binary() -> str:
+    explicit = os.environ.get("TOKENBUDDY_BIN")
+    if explicit:
+        return explicit
+    target = os.environ.get("CARGO_TARGET_DIR", str(pathlib.Path(__file__).parents[2] / "target"))
+    return str(pathlib.Path(target) / "debug" / "tokenbuddy")
+
+
+class Server:
+    def __init__(self, url: str, token: str):
+        self.url = url
+        self.token = token
+
+
+@pytest.fixture(scope="session")
+def server():
+    data = tempfile.mkdtemp(prefix="tokenbuddy-sdk-")
+    env = dict(os.environ, TOKENBUDDY_DATA_DIR=data)
+    proc = subprocess.Popen(
+        [_binary(), "serve", "--demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        # The first line names the URL; a hang here is a startup failure.
+        found = {}
+
+        def read_first_line():
+            found["line"] = proc.stdout.readline()
+
+        reader = threading.Thread(target=read_first_line, daemon=True)
+        reader.start()
+        reader.join(timeout=30)
+        line = found.get("line", "")
+        prefix = "TokenBuddy listening on "
+        assert line.startswith(prefix), f"unexpected first line: {line!r}"
+        url = line[len(prefix):].strip()
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+        token = subprocess.run(
+            [_binary(), "token"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        yield Server(url, token)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0, "tokenbuddy did not shut down cleanly on SIGTERM"

@@ -1,0 +1,197 @@
+//! Streaming and non-streaming pass-through for all three protocols over real
+//! sockets: exact bytes, no buffering, metering on the side.
+
+mod support;
+
+use futures_util::StreamExt;
+use support::{events, read_all, request_body, seller_yaml, sellers_file, Harness, HANG};
+use tokenbuddy::protocol::sse::SseSplitter;
+use tokenbuddy::protocol::{event, Protocol};
+use tokenbuddy::sim::{Behavior, SimSeller};
+
+async fn one_seller(behavior: Behavior) -> (SimSeller, Harness) {
+    let sim = SimSeller::start(behavior).await.expect("sim starts");
+    let h = Harness::start(&sellers_file(&[seller_yaml("s1", &sim.base_url(), &Protocol::ALL)])).await;
+    (sim, h)
+}
+
+fn recorded_response(sim: &SimSeller) -> Vec<u8> {
+    let reqs = sim.requests();
+    let last = reqs.last().expect("the seller got a request");
+    last.response_bytes()
+}
+
+#[tokio::test]
+async fn streams_arrive_byte_for_byte_and_are_metered() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 12,
+            ..Behavior::default()
+        })
+        .await;
+        let resp = h
+            .post(protocol.path(), &request_body(protocol, "m-1", true))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "{protocol}");
+        assert_eq!(resp.headers()["x-tokenbuddy-seller"], "s1");
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        let got = read_all(resp).await;
+        assert_eq!(got, recorded_response(&sim), "{protocol}: bytes differ from what the seller sent");
+        let evs = events(protocol, &got);
+        assert_eq!(evs.iter().filter(|e| e.semantic).count(), 12, "{protocol}");
+        assert!(evs.iter().all(|e| !e.error), "{protocol}");
+
+        let stats = h.stats("s1").await;
+        assert_eq!(stats["requests"], 1, "{protocol}: {stats}");
+        assert_eq!(stats["errors"], 0, "{protocol}: {stats}");
+        assert_eq!(stats["output_tokens"], 12, "{protocol}: {stats}");
+        assert!(stats["ttft_last_ms"].as_f64().is_some_and(|v| v >= 0.0), "{protocol}: {stats}");
+        assert!(stats["ttft_ewma_ms"].as_f64().is_some(), "{protocol}: {stats}");
+        assert!(stats["tokens_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{protocol}: {stats}");
+        h.running.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test]
+async fn non_stream_bodies_arrive_unchanged_with_usage_metered() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 7,
+            ..Behavior::default()
+        })
+        .await;
+        let resp = h
+            .post(protocol.path(), &request_body(protocol, "m-2", false))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "{protocol}");
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        let got = read_all(resp).await;
+        assert_eq!(got, recorded_response(&sim), "{protocol}");
+        let body: serde_json::Value = serde_json::from_slice(&got).expect("json");
+        assert_eq!(body["model"], "m-2", "{protocol}");
+        let stats = h.stats("s1").await;
+        assert_eq!(stats["output_tokens"], 7, "{protocol}: {stats}");
+        h.running.stop().await.expect("stop");
+    }
+}
+
+/// The client holds the first delta while the seller still holds back the
+/// rest: proof that nothing in between buffers the stream.
+#[tokio::test]
+async fn first_delta_reaches_client_while_seller_holds_the_rest() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 5,
+            ..Behavior::default()
+        })
+        .await;
+        let hold = sim.hold();
+        let resp = h
+            .post(protocol.path(), &request_body(protocol, "m", true))
+            .send()
+            .await
+            .expect("request");
+        let mut body = resp.bytes_stream();
+        let mut splitter = SseSplitter::new();
+        let mut received = Vec::new();
+        let mut semantic = 0;
+        tokio::time::timeout(HANG, async {
+            while semantic == 0 {
+                let chunk = body.next().await.expect("stream open").expect("chunk");
+                received.extend_from_slice(&chunk);
+                splitter.push(&chunk, |e| {
+                    if event::inspect(protocol, e.event, e.data).semantic {
+                        semantic += 1;
+                    }
+                });
+            }
+        })
+        .await
+        .expect("first delta arrives while the seller holds the rest");
+        // The seller has not sent its terminal event yet: it is still held.
+        let sent_so_far = recorded_response(&sim);
+        assert!(
+            !events(protocol, &sent_so_far).iter().any(|e| e.terminal),
+            "{protocol}: seller finished before release"
+        );
+        assert_eq!(semantic, 1, "{protocol}");
+        hold.release();
+        while let Some(chunk) = tokio::time::timeout(HANG, body.next()).await.expect("no hang") {
+            received.extend_from_slice(&chunk.expect("chunk"));
+        }
+        let evs = events(protocol, &received);
+        assert_eq!(evs.iter().filter(|e| e.semantic).count(), 5, "{protocol}");
+        assert_eq!(received, recorded_response(&sim), "{protocol}");
+        h.running.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test]
+async fn count_tokens_and_models_pass_through() {
+    let sim = SimSeller::start(Behavior::default()).await.expect("sim");
+    let yaml = format!(
+        "sellers:\n  - id: a\n    base_url: {}\n    api_key: k\n    protocols: [anthropic-messages]\n    models: [claude-x, {{sonnet: vendor/claude-sonnet}}]\n",
+        sim.base_url()
+    );
+    let h = Harness::start(&yaml).await;
+    let resp = h
+        .post(
+            "/v1/messages/count_tokens",
+            &serde_json::json!({"model": "sonnet", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .expect("count_tokens");
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.expect("json");
+    assert!(v["input_tokens"].as_u64().is_some(), "{v}");
+    let req = sim.requests().pop().expect("seller got it");
+    assert_eq!(req.path, "/v1/messages/count_tokens");
+    assert_eq!(req.model.as_deref(), Some("vendor/claude-sonnet"), "model mapped upstream");
+    let key = req.headers.iter().find(|(k, _)| k == "x-api-key").map(|(_, v)| v.as_str());
+    assert_eq!(key, Some("k"), "the seller's key replaces ours");
+
+    let models: serde_json::Value = h
+        .client
+        .get(h.url("/v1/models"))
+        .header("x-api-key", h.running.token())
+        .send()
+        .await
+        .expect("models")
+        .json()
+        .await
+        .expect("json");
+    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["claude-x", "sonnet"]);
+    assert_eq!(models["object"], "list");
+    h.running.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn client_headers_pass_and_hop_by_hop_and_our_token_do_not() {
+    let (sim, h) = one_seller(Behavior::default()).await;
+    let resp = h
+        .post("/v1/messages", &request_body(Protocol::AnthropicMessages, "m", false))
+        .header("anthropic-version", "2023-06-01")
+        .header("anthropic-beta", "tools-2024")
+        .header("x-session-id", "abc")
+        .header("connection", "keep-alive, x-drop-me")
+        .header("x-drop-me", "1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let req = sim.requests().pop().expect("seller got it");
+    let get = |name: &str| req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    assert_eq!(get("anthropic-version").as_deref(), Some("2023-06-01"));
+    assert_eq!(get("anthropic-beta").as_deref(), Some("tools-2024"));
+    assert_eq!(get("x-session-id").as_deref(), Some("abc"));
+    assert_eq!(get("x-drop-me"), None);
+    assert_eq!(get("x-api-key").as_deref(), Some("sk-s1-secret"));
+    assert_eq!(get("authorization"), None, "our token never goes upstream");
+    h.running.stop().await.expect("stop");
+}

@@ -1,0 +1,148 @@
+//! Test harness: a real TokenBuddy on 127.0.0.1:0 with its own data dir,
+//! simulated sellers as the outside world, and a reqwest client.
+//!
+//! Waits are on events (SSE frames, watch channels); `tokio::time::timeout`
+//! only guards against hangs, it is never what a test asserts.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokenbuddy::config::Timeouts;
+use tokenbuddy::protocol::sse::SseSplitter;
+use tokenbuddy::protocol::{event, EventInfo, Protocol};
+use tokenbuddy::{App, Config, Running};
+
+/// Longest any single step of a test may take before it counts as a hang.
+pub const HANG: Duration = Duration::from_secs(20);
+
+/// A running TokenBuddy with a temporary data dir.
+pub struct Harness {
+    pub running: Running,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+/// One seller entry for `sellers.yaml`.
+pub fn seller_yaml(id: &str, base_url: &str, protocols: &[Protocol]) -> String {
+    let protocols: Vec<&str> = protocols.iter().map(|p| p.as_str()).collect();
+    format!(
+        "  - id: {id}\n    base_url: {base_url}/v1\n    api_key: sk-{id}-secret\n    protocols: [{}]\n",
+        protocols.join(", ")
+    )
+}
+
+/// A whole sellers file from entries.
+pub fn sellers_file(entries: &[String]) -> String {
+    format!("sellers:\n{}", entries.concat())
+}
+
+impl Harness {
+    /// Starts TokenBuddy with `sellers_yaml` as its sellers file.
+    pub async fn start(sellers_yaml: &str) -> Harness {
+        Self::start_with(sellers_yaml, |_| {}).await
+    }
+
+    /// Starts with a chance to adjust the config.
+    pub async fn start_with(sellers_yaml: &str, adjust: impl FnOnce(&mut Config)) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("sellers.yaml"), sellers_yaml).expect("write sellers");
+        let mut config = Config::new(dir.path().to_path_buf());
+        config.port = 0;
+        config.ui_dir = None;
+        config.timeouts = Timeouts {
+            connect: Duration::from_secs(2),
+            headers: Duration::from_secs(10),
+            idle: Duration::from_secs(10),
+        };
+        adjust(&mut config);
+        let running = App::start(config).await.expect("TokenBuddy starts");
+        Harness {
+            running,
+            dir,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.running.url(), path)
+    }
+
+    pub fn sellers_path(&self) -> PathBuf {
+        self.dir.path().join("sellers.yaml")
+    }
+
+    /// A POST with the access token.
+    pub fn post(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.running.token())
+            .json(body)
+    }
+
+    /// `GET /api/sellers`.
+    pub async fn api_sellers(&self) -> Value {
+        self.client
+            .get(self.url("/api/sellers"))
+            .bearer_auth(self.running.token())
+            .send()
+            .await
+            .expect("api/sellers")
+            .json()
+            .await
+            .expect("api/sellers json")
+    }
+
+    /// The stats object of seller `id` from `/api/sellers`.
+    pub async fn stats(&self, id: &str) -> Value {
+        let all = self.api_sellers().await;
+        all["sellers"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["id"] == id))
+            .map(|s| s["stats"].clone())
+            .unwrap_or_else(|| panic!("no seller {id} in {all}"))
+    }
+}
+
+/// A minimal request body for `protocol`.
+pub fn request_body(protocol: Protocol, model: &str, stream: bool) -> Value {
+    match protocol {
+        Protocol::OpenAiChat => json!({
+            "model": model, "stream": stream,
+            "stream_options": if stream { json!({"include_usage": true}) } else { Value::Null },
+            "messages": [{"role": "user", "content": "Say hello"}],
+        }),
+        Protocol::OpenAiResponses => json!({"model": model, "stream": stream, "input": "Say hello"}),
+        Protocol::AnthropicMessages => json!({
+            "model": model, "stream": stream, "max_tokens": 64,
+            "messages": [{"role": "user", "content": "Say hello"}],
+        }),
+    }
+}
+
+/// Reads a whole streamed body; panics on a hang.
+pub async fn read_all(resp: reqwest::Response) -> Vec<u8> {
+    tokio::time::timeout(HANG, async {
+        let mut out = Vec::new();
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(c) => out.extend_from_slice(&c),
+                Err(_) => break,
+            }
+        }
+        out
+    })
+    .await
+    .expect("body did not end: the stream hung")
+}
+
+/// The meter's reading of every event in `bytes`.
+pub fn events(protocol: Protocol, bytes: &[u8]) -> Vec<EventInfo> {
+    let mut out = Vec::new();
+    SseSplitter::new().push(bytes, |e| out.push(event::inspect(protocol, e.event, e.data)));
+    out
+}
