@@ -45,10 +45,22 @@ impl Proxy {
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let line = lines.next().expect("line").expect("utf-8");
         let ready = started.elapsed();
-        let url = line.trim_start_matches("TokenBuddy listening on ").trim().to_string();
+        let url = line
+            .trim_start_matches("TokenBuddy listening on ")
+            .trim()
+            .to_string();
         std::thread::spawn(move || lines.for_each(drop));
-        let token = std::fs::read_to_string(dir.path().join("token")).expect("token").trim().to_string();
-        Proxy { child, url, token, ready, _dir: dir }
+        let token = std::fs::read_to_string(dir.path().join("token"))
+            .expect("token")
+            .trim()
+            .to_string();
+        Proxy {
+            child,
+            url,
+            token,
+            ready,
+            _dir: dir,
+        }
     }
 
     fn proc_file(&self, name: &str) -> String {
@@ -70,20 +82,29 @@ impl Proxy {
         let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the name.
-        let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+        let ticks: u64 = fields
+            .get(11..13)
+            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
         Duration::from_secs_f64(ticks as f64 / 100.0)
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }
 
 /// One streamed chat completion; returns (TTFT, tokens/s between first and last delta, deltas).
-async fn one_stream(client: &reqwest::Client, base: &str, token: &str, model: &str) -> (Duration, Option<f64>, usize) {
+async fn one_stream(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    model: &str,
+) -> (Duration, Option<f64>, usize) {
     let body = serde_json::json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let sent = Instant::now();
     let resp = client
@@ -122,12 +143,25 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs `total` streams with `concurrency` workers; returns (elapsed, TTFTs, tokens/s samples).
-async fn load(client: &reqwest::Client, base: &str, token: &str, model: &str, concurrency: usize, total: usize) -> (Duration, Vec<Duration>, Vec<f64>) {
+async fn load(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    model: &str,
+    concurrency: usize,
+    total: usize,
+) -> (Duration, Vec<Duration>, Vec<f64>) {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (client, base, token, model, next) = (client.clone(), base.to_string(), token.to_string(), model.to_string(), Arc::clone(&next));
+            let (client, base, token, model, next) = (
+                client.clone(),
+                base.to_string(),
+                token.to_string(),
+                model.to_string(),
+                Arc::clone(&next),
+            );
             tokio::spawn(async move {
                 let mut out = Vec::new();
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
@@ -158,9 +192,17 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = if quick { 0.2 } else { 1.0 };
     let n = |x: usize| ((x as f64 * scale) as usize).max(10);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
-        let fast = SimSeller::start(Behavior { tokens: 32, ..Behavior::default() }).await.expect("sim");
+        let fast = SimSeller::start(Behavior {
+            tokens: 32,
+            ..Behavior::default()
+        })
+        .await
+        .expect("sim");
         let paced = SimSeller::start(Behavior {
             tokens: 100,
             ttft: Duration::from_millis(200),
@@ -170,12 +212,18 @@ fn main() {
         .await
         .expect("sim");
         let proxy = Proxy::start(&[("fast", fast.base_url()), ("paced", paced.base_url())]);
-        let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client");
         // Let the allocator and the runtime settle before reading idle memory.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let idle_rss = proxy.rss_mb();
         println!("# TokenBuddy proxy overhead (loopback, simulated seller, 2-core machine)");
-        println!("start to ready (spawn → listening line): {:.1} ms", ms(proxy.ready));
+        println!(
+            "start to ready (spawn → listening line): {:.1} ms",
+            ms(proxy.ready)
+        );
         println!("idle RSS: {idle_rss:.1} MB");
 
         // Warm connection pools on both paths.
@@ -188,7 +236,12 @@ fn main() {
         println!("\n## c=1, 32-token streams, {reqs} requests: TTFT");
         for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
             let (d, x) = (pct(&direct, p), pct(&proxied, p));
-            println!("{name}: direct {:.3} ms, proxied {:.3} ms, added {:.3} ms", ms(d), ms(x), ms(x) - ms(d));
+            println!(
+                "{name}: direct {:.3} ms, proxied {:.3} ms, added {:.3} ms",
+                ms(d),
+                ms(x),
+                ms(x) - ms(d)
+            );
         }
 
         let mut loaded_rss = idle_rss;
@@ -199,9 +252,15 @@ fn main() {
             let (p_el, _, _) = load(&client, &proxy.url, &proxy.token, "fast", c, total).await;
             let cpu = proxy.cpu() - cpu0;
             loaded_rss = loaded_rss.max(proxy.rss_mb());
-            let (d_rps, p_rps) = (total as f64 / d_el.as_secs_f64(), total as f64 / p_el.as_secs_f64());
+            let (d_rps, p_rps) = (
+                total as f64 / d_el.as_secs_f64(),
+                total as f64 / p_el.as_secs_f64(),
+            );
             println!("\n## c={c}, 32-token streams, no pacing, {total} requests");
-            println!("direct {d_rps:.0} req/s, proxied {p_rps:.0} req/s, ratio {:.2}", p_rps / d_rps);
+            println!(
+                "direct {d_rps:.0} req/s, proxied {p_rps:.0} req/s, ratio {:.2}",
+                p_rps / d_rps
+            );
             println!("proxy CPU per request: {:.3} ms", ms(cpu) / total as f64);
         }
 

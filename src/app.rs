@@ -148,7 +148,9 @@ async fn start_demo() -> Result<(Vec<SimSeller>, Vec<Seller>), Error> {
     let mut sims = Vec::new();
     let mut sellers = Vec::new();
     for d in sim::demo::demo_sellers() {
-        let sim = SimSeller::start(d.behavior.clone()).await.map_err(Error::Demo)?;
+        let sim = SimSeller::start(d.behavior.clone())
+            .await
+            .map_err(Error::Demo)?;
         sellers.push(Seller {
             id: d.id.into(),
             name: d.name.to_string(),

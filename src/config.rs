@@ -67,7 +67,8 @@ impl Config {
 
 /// The per-OS application data directory (`~/.local/share/tokenbuddy` on Linux).
 pub fn default_data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("dev", "TokenBuddy", "tokenbuddy").map(|d| d.data_dir().to_path_buf())
+    directories::ProjectDirs::from("dev", "TokenBuddy", "tokenbuddy")
+        .map(|d| d.data_dir().to_path_buf())
 }
 
 /// The built UI: `TOKENBUDDY_UI_DIR`, else `ui/dist` next to the executable's

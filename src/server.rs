@@ -1,10 +1,10 @@
 //! The HTTP server: one router for the proxy, the control API and the UI,
 //! bound to loopback with TCP_NODELAY, stopped gracefully.
 
+use std::future::IntoFuture;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -53,11 +53,11 @@ pub fn router(proxy: Proxy, access: Arc<Access>, ui_dir: Option<PathBuf>) -> Rou
         Some(dir) => app.fallback_service(
             ServeDir::new(dir)
                 .call_fallback_on_method_not_allowed(true)
-                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(not_found)),
+                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+                    not_found,
+                )),
         ),
-        None => app
-            .route("/", get(no_ui))
-            .fallback(not_found),
+        None => app.route("/", get(no_ui)).fallback(not_found),
     };
     app.layer(middleware::from_fn_with_state(access, access::host_guard))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -92,7 +92,8 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationTok
         }
     });
     let stop = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     let server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = server => {

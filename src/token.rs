@@ -23,7 +23,8 @@ pub fn load_or_create(data_dir: &Path) -> Result<String, Error> {
             if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(Error::Token {
                     path: file,
-                    message: "is not a TokenBuddy token (delete the file to create a new one)".into(),
+                    message: "is not a TokenBuddy token (delete the file to create a new one)"
+                        .into(),
                 });
             }
             Ok(token)

@@ -18,7 +18,13 @@ async fn token_is_required_with_errors_in_the_protocols_shape() {
     assert_eq!(resp.status(), 401);
     assert!(resp.headers().get("www-authenticate").is_none());
     let v: serde_json::Value = resp.json().await.expect("json");
-    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("token"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("token"),
+        "{v}"
+    );
 
     let resp = c
         .post(h.url("/v1/messages"))
@@ -85,7 +91,12 @@ async fn unknown_paths_get_a_fast_json_404_without_auth_challenge() {
         (reqwest::Method::POST, "/v1/completions"),
         (reqwest::Method::GET, "/v1/nope"),
     ] {
-        let resp = h.client.request(method.clone(), h.url(path)).send().await.expect("req");
+        let resp = h
+            .client
+            .request(method.clone(), h.url(path))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(resp.status(), 404, "{method} {path}");
         assert!(resp.headers().get("www-authenticate").is_none());
         if method != reqwest::Method::HEAD {

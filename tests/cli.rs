@@ -9,7 +9,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
 
 fn tokenbuddy(data: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
-    c.env("TOKENBUDDY_DATA_DIR", data).env_remove("TOKENBUDDY_LOG");
+    c.env("TOKENBUDDY_DATA_DIR", data)
+        .env_remove("TOKENBUDDY_LOG");
     c
 }
 
@@ -24,7 +25,10 @@ fn wait_for_port(child: &mut std::process::Child) -> u16 {
         .parse()
         .expect("port");
     let panel = lines.next().expect("panel line").expect("utf-8");
-    assert!(panel.starts_with("Control panel: http://127.0.0.1:"), "{panel}");
+    assert!(
+        panel.starts_with("Control panel: http://127.0.0.1:"),
+        "{panel}"
+    );
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     port
@@ -43,7 +47,11 @@ fn serve_prints_port_answers_and_stops_on_sigterm() {
     let health = std::net::TcpStream::connect(("127.0.0.1", port)).map(|mut s| {
         use std::io::{Read, Write};
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        write!(s, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok();
+        write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        )
+        .ok();
         let mut out = String::new();
         s.read_to_string(&mut out).ok();
         out
@@ -57,7 +65,10 @@ fn serve_prints_port_answers_and_stops_on_sigterm() {
     assert_eq!(printed, stored.trim());
 
     // SIGTERM: a clean exit, not a kill.
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let code = child.wait().expect("wait");
     assert!(code.success(), "exit status {code:?}");

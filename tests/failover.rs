@@ -21,7 +21,10 @@ async fn pair(first: Behavior) -> (SimSeller, SimSeller, Harness) {
 
 fn failing(code: u16, retry_after_secs: Option<u64>) -> Behavior {
     Behavior {
-        failure: Some(Failure::Status { code, retry_after_secs }),
+        failure: Some(Failure::Status {
+            code,
+            retry_after_secs,
+        }),
         ..Behavior::default()
     }
 }
@@ -36,15 +39,28 @@ async fn connection_refused_fails_over() {
     ]);
     let h = Harness::start(&yaml).await;
     for protocol in Protocol::ALL {
-        let resp = h.post(protocol.path(), &request_body(protocol, "m", true)).send().await.expect("req");
+        let resp = h
+            .post(protocol.path(), &request_body(protocol, "m", true))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b");
         let got = read_all(resp).await;
-        assert!(events(protocol, &got).iter().any(|e| e.terminal), "{protocol}");
+        assert!(
+            events(protocol, &got).iter().any(|e| e.terminal),
+            "{protocol}"
+        );
     }
     let dead = h.stats("dead").await;
     assert!(dead["errors"].as_u64() >= Some(1), "{dead}");
-    assert!(dead["cooldown"]["cause"].as_str().unwrap_or("").contains("connect"), "{dead}");
+    assert!(
+        dead["cooldown"]["cause"]
+            .as_str()
+            .unwrap_or("")
+            .contains("connect"),
+        "{dead}"
+    );
     h.running.stop().await.expect("stop");
 }
 
@@ -52,11 +68,19 @@ async fn connection_refused_fails_over() {
 async fn http_500_before_first_byte_fails_over_invisibly() {
     for protocol in Protocol::ALL {
         let (a, b, h) = pair(failing(500, None)).await;
-        let resp = h.post(protocol.path(), &request_body(protocol, "m", true)).send().await.expect("req");
+        let resp = h
+            .post(protocol.path(), &request_body(protocol, "m", true))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b");
         let got = read_all(resp).await;
-        assert_eq!(got, b.requests().pop().expect("b served").response_bytes(), "{protocol}");
+        assert_eq!(
+            got,
+            b.requests().pop().expect("b served").response_bytes(),
+            "{protocol}"
+        );
         assert_eq!(a.request_count(), 1, "{protocol}: a was tried first");
         h.running.stop().await.expect("stop");
     }
@@ -66,14 +90,25 @@ async fn http_500_before_first_byte_fails_over_invisibly() {
 async fn http_429_fails_over_and_keeps_the_seller_out_for_retry_after() {
     let (a, _b, h) = pair(failing(429, Some(120))).await;
     let body = request_body(Protocol::OpenAiChat, "m", false);
-    let resp = h.post("/v1/chat/completions", &body).send().await.expect("req");
+    let resp = h
+        .post("/v1/chat/completions", &body)
+        .send()
+        .await
+        .expect("req");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b");
     let stats = h.stats("a").await;
-    let cause = stats["cooldown"]["cause"].as_str().unwrap_or_default().to_string();
+    let cause = stats["cooldown"]["cause"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(cause.contains("429") && cause.contains("120"), "{stats}");
     // The next request does not even try `a`.
-    let resp = h.post("/v1/chat/completions", &body).send().await.expect("req");
+    let resp = h
+        .post("/v1/chat/completions", &body)
+        .send()
+        .await
+        .expect("req");
     assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b");
     assert_eq!(a.request_count(), 1);
     h.running.stop().await.expect("stop");
@@ -89,7 +124,10 @@ async fn all_failed_gives_one_clear_error_in_the_protocols_shape() {
     ]);
     let h = Harness::start(&yaml).await;
     let resp = h
-        .post("/v1/messages", &request_body(Protocol::AnthropicMessages, "m", true))
+        .post(
+            "/v1/messages",
+            &request_body(Protocol::AnthropicMessages, "m", true),
+        )
         .send()
         .await
         .expect("req");
@@ -97,9 +135,15 @@ async fn all_failed_gives_one_clear_error_in_the_protocols_shape() {
     let v: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(v["type"], "error");
     let msg = v["error"]["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("a: HTTP 503") && msg.contains("b: HTTP 500"), "{msg}");
+    assert!(
+        msg.contains("a: HTTP 503") && msg.contains("b: HTTP 500"),
+        "{msg}"
+    );
     let resp = h
-        .post("/v1/chat/completions", &request_body(Protocol::OpenAiChat, "m", false))
+        .post(
+            "/v1/chat/completions",
+            &request_body(Protocol::OpenAiChat, "m", false),
+        )
         .send()
         .await
         .expect("req");
@@ -112,12 +156,19 @@ async fn all_failed_gives_one_clear_error_in_the_protocols_shape() {
 async fn clients_own_400_passes_through_and_does_not_hurt_the_seller() {
     let (a, b, h) = pair(failing(400, None)).await;
     let resp = h
-        .post("/v1/chat/completions", &request_body(Protocol::OpenAiChat, "m", false))
+        .post(
+            "/v1/chat/completions",
+            &request_body(Protocol::OpenAiChat, "m", false),
+        )
         .send()
         .await
         .expect("req");
     assert_eq!(resp.status(), 400);
-    assert_eq!(b.request_count(), 0, "no failover for the client's own mistake");
+    assert_eq!(
+        b.request_count(),
+        0,
+        "no failover for the client's own mistake"
+    );
     assert_eq!(a.request_count(), 1);
     let stats = h.stats("a").await;
     assert_eq!(stats["errors"], 0, "{stats}");
@@ -134,13 +185,21 @@ async fn seller_dying_mid_stream_ends_with_an_error_event() {
             ..Behavior::default()
         })
         .await;
-        let resp = h.post(protocol.path(), &request_body(protocol, "m", true)).send().await.expect("req");
+        let resp = h
+            .post(protocol.path(), &request_body(protocol, "m", true))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "a", "committed to a");
         let got = read_all(resp).await;
         let evs = events(protocol, &got);
         assert_eq!(evs.iter().filter(|e| e.semantic).count(), 3, "{protocol}");
-        assert!(evs.last().is_some_and(|e| e.error), "{protocol}: last event must be an error: {}", String::from_utf8_lossy(&got));
+        assert!(
+            evs.last().is_some_and(|e| e.error),
+            "{protocol}: last event must be an error: {}",
+            String::from_utf8_lossy(&got)
+        );
         assert_eq!(b.request_count(), 0, "{protocol}: no failover after commit");
         let stats = h.stats("a").await;
         assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
@@ -157,16 +216,28 @@ async fn no_seller_for_model_is_a_clear_error() {
     );
     let h = Harness::start(&yaml).await;
     let resp = h
-        .post("/v1/chat/completions", &request_body(Protocol::OpenAiChat, "gpt-b", false))
+        .post(
+            "/v1/chat/completions",
+            &request_body(Protocol::OpenAiChat, "gpt-b", false),
+        )
         .send()
         .await
         .expect("req");
     assert_eq!(resp.status(), 404);
     let v: serde_json::Value = resp.json().await.expect("json");
-    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("no seller configured for model \"gpt-b\""), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no seller configured for model \"gpt-b\""),
+        "{v}"
+    );
     // Declared for chat only: a Messages request finds no seller either.
     let resp = h
-        .post("/v1/messages", &request_body(Protocol::AnthropicMessages, "gpt-a", false))
+        .post(
+            "/v1/messages",
+            &request_body(Protocol::AnthropicMessages, "gpt-a", false),
+        )
         .send()
         .await
         .expect("req");
@@ -185,12 +256,20 @@ async fn shutdown_closes_streams_in_flight_with_an_error_event() {
     .await;
     let hold = a.hold();
     let protocol = Protocol::AnthropicMessages;
-    let resp = h.post(protocol.path(), &request_body(protocol, "m", true)).send().await.expect("req");
+    let resp = h
+        .post(protocol.path(), &request_body(protocol, "m", true))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(resp.status(), 200);
     h.running.shutdown();
     let got = read_all(resp).await;
     let evs = events(protocol, &got);
-    assert!(evs.last().is_some_and(|e| e.error), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        evs.last().is_some_and(|e| e.error),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     drop(hold);
     tokio::time::timeout(support::HANG, h.running.wait())
         .await

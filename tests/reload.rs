@@ -20,7 +20,10 @@ async fn edit(h: &Harness, text: &str) {
 
 async fn served_by(h: &Harness) -> String {
     let resp = h
-        .post("/v1/chat/completions", &request_body(Protocol::OpenAiChat, "m", false))
+        .post(
+            "/v1/chat/completions",
+            &request_body(Protocol::OpenAiChat, "m", false),
+        )
         .send()
         .await
         .expect("req");
@@ -39,18 +42,24 @@ async fn edits_add_change_and_remove_sellers_without_restart() {
     assert_eq!(served_by(&h).await, "a");
 
     // Add b in front of a.
-    edit(&h, &sellers_file(&[
-        seller_yaml("b", &b.base_url(), &Protocol::ALL),
-        seller_yaml("a", &a.base_url(), &Protocol::ALL),
-    ]))
+    edit(
+        &h,
+        &sellers_file(&[
+            seller_yaml("b", &b.base_url(), &Protocol::ALL),
+            seller_yaml("a", &a.base_url(), &Protocol::ALL),
+        ]),
+    )
     .await;
     assert_eq!(served_by(&h).await, "b");
 
     // Change b so it no longer speaks chat completions.
-    edit(&h, &sellers_file(&[
-        seller_yaml("b", &b.base_url(), &[Protocol::AnthropicMessages]),
-        seller_yaml("a", &a.base_url(), &Protocol::ALL),
-    ]))
+    edit(
+        &h,
+        &sellers_file(&[
+            seller_yaml("b", &b.base_url(), &[Protocol::AnthropicMessages]),
+            seller_yaml("a", &a.base_url(), &Protocol::ALL),
+        ]),
+    )
     .await;
     assert_eq!(served_by(&h).await, "a");
 
@@ -58,12 +67,22 @@ async fn edits_add_change_and_remove_sellers_without_restart() {
     edit(&h, "sellers:\n  - id: a\n    base_url: [oops\n").await;
     assert_eq!(served_by(&h).await, "a");
     let api = h.api_sellers().await;
-    let err = api["file"]["error"].as_str().unwrap_or_default().to_string();
-    assert!(err.contains("sellers.yaml:"), "error names the file and line: {api}");
+    let err = api["file"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("sellers.yaml:"),
+        "error names the file and line: {api}"
+    );
     assert_eq!(api["sellers"].as_array().map(Vec::len), Some(2));
 
     // Remove a: only b is left, and it does not serve chat.
-    edit(&h, &sellers_file(&[seller_yaml("b", &b.base_url(), &Protocol::ALL)])).await;
+    edit(
+        &h,
+        &sellers_file(&[seller_yaml("b", &b.base_url(), &Protocol::ALL)]),
+    )
+    .await;
     assert_eq!(served_by(&h).await, "b");
     let api = h.api_sellers().await;
     assert!(api["file"]["error"].is_null(), "{api}");

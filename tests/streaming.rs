@@ -11,7 +11,12 @@ use tokenbuddy::sim::{Behavior, SimSeller};
 
 async fn one_seller(behavior: Behavior) -> (SimSeller, Harness) {
     let sim = SimSeller::start(behavior).await.expect("sim starts");
-    let h = Harness::start(&sellers_file(&[seller_yaml("s1", &sim.base_url(), &Protocol::ALL)])).await;
+    let h = Harness::start(&sellers_file(&[seller_yaml(
+        "s1",
+        &sim.base_url(),
+        &Protocol::ALL,
+    )]))
+    .await;
     (sim, h)
 }
 
@@ -36,9 +41,16 @@ async fn streams_arrive_byte_for_byte_and_are_metered() {
             .expect("request");
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "s1");
-        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
         let got = read_all(resp).await;
-        assert_eq!(got, recorded_response(&sim), "{protocol}: bytes differ from what the seller sent");
+        assert_eq!(
+            got,
+            recorded_response(&sim),
+            "{protocol}: bytes differ from what the seller sent"
+        );
         let evs = events(protocol, &got);
         assert_eq!(evs.iter().filter(|e| e.semantic).count(), 12, "{protocol}");
         assert!(evs.iter().all(|e| !e.error), "{protocol}");
@@ -47,9 +59,18 @@ async fn streams_arrive_byte_for_byte_and_are_metered() {
         assert_eq!(stats["requests"], 1, "{protocol}: {stats}");
         assert_eq!(stats["errors"], 0, "{protocol}: {stats}");
         assert_eq!(stats["output_tokens"], 12, "{protocol}: {stats}");
-        assert!(stats["ttft_last_ms"].as_f64().is_some_and(|v| v >= 0.0), "{protocol}: {stats}");
-        assert!(stats["ttft_ewma_ms"].as_f64().is_some(), "{protocol}: {stats}");
-        assert!(stats["tokens_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{protocol}: {stats}");
+        assert!(
+            stats["ttft_last_ms"].as_f64().is_some_and(|v| v >= 0.0),
+            "{protocol}: {stats}"
+        );
+        assert!(
+            stats["ttft_ewma_ms"].as_f64().is_some(),
+            "{protocol}: {stats}"
+        );
+        assert!(
+            stats["tokens_per_sec"].as_f64().is_some_and(|v| v > 0.0),
+            "{protocol}: {stats}"
+        );
         h.running.stop().await.expect("stop");
     }
 }
@@ -68,7 +89,10 @@ async fn non_stream_bodies_arrive_unchanged_with_usage_metered() {
             .await
             .expect("request");
         assert_eq!(resp.status(), 200, "{protocol}");
-        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
         let got = read_all(resp).await;
         assert_eq!(got, recorded_response(&sim), "{protocol}");
         let body: serde_json::Value = serde_json::from_slice(&got).expect("json");
@@ -120,7 +144,10 @@ async fn first_delta_reaches_client_while_seller_holds_the_rest() {
         );
         assert_eq!(semantic, 1, "{protocol}");
         hold.release();
-        while let Some(chunk) = tokio::time::timeout(HANG, body.next()).await.expect("no hang") {
+        while let Some(chunk) = tokio::time::timeout(HANG, body.next())
+            .await
+            .expect("no hang")
+        {
             received.extend_from_slice(&chunk.expect("chunk"));
         }
         let evs = events(protocol, &received);
@@ -151,8 +178,16 @@ async fn count_tokens_and_models_pass_through() {
     assert!(v["input_tokens"].as_u64().is_some(), "{v}");
     let req = sim.requests().pop().expect("seller got it");
     assert_eq!(req.path, "/v1/messages/count_tokens");
-    assert_eq!(req.model.as_deref(), Some("vendor/claude-sonnet"), "model mapped upstream");
-    let key = req.headers.iter().find(|(k, _)| k == "x-api-key").map(|(_, v)| v.as_str());
+    assert_eq!(
+        req.model.as_deref(),
+        Some("vendor/claude-sonnet"),
+        "model mapped upstream"
+    );
+    let key = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-api-key")
+        .map(|(_, v)| v.as_str());
     assert_eq!(key, Some("k"), "the seller's key replaces ours");
 
     let models: serde_json::Value = h
@@ -165,7 +200,12 @@ async fn count_tokens_and_models_pass_through() {
         .json()
         .await
         .expect("json");
-    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["claude-x", "sonnet"]);
     assert_eq!(models["object"], "list");
     h.running.stop().await.expect("stop");
@@ -175,7 +215,10 @@ async fn count_tokens_and_models_pass_through() {
 async fn client_headers_pass_and_hop_by_hop_and_our_token_do_not() {
     let (sim, h) = one_seller(Behavior::default()).await;
     let resp = h
-        .post("/v1/messages", &request_body(Protocol::AnthropicMessages, "m", false))
+        .post(
+            "/v1/messages",
+            &request_body(Protocol::AnthropicMessages, "m", false),
+        )
         .header("anthropic-version", "2023-06-01")
         .header("anthropic-beta", "tools-2024")
         .header("x-session-id", "abc")
@@ -186,7 +229,12 @@ async fn client_headers_pass_and_hop_by_hop_and_our_token_do_not() {
         .expect("request");
     assert_eq!(resp.status(), 200);
     let req = sim.requests().pop().expect("seller got it");
-    let get = |name: &str| req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        req.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(get("anthropic-version").as_deref(), Some("2023-06-01"));
     assert_eq!(get("anthropic-beta").as_deref(), Some("tools-2024"));
     assert_eq!(get("x-session-id").as_deref(), Some("abc"));

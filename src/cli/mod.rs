@@ -29,7 +29,9 @@ impl DataDir {
         self.data_dir
             .clone()
             .or_else(config::default_data_dir)
-            .ok_or_else(|| format!("no home directory found: pass --data-dir or set {DATA_DIR_ENV}"))
+            .ok_or_else(|| {
+                format!("no home directory found: pass --data-dir or set {DATA_DIR_ENV}")
+            })
     }
 }
 
@@ -58,7 +60,9 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Serve { port, data, demo } => data.resolve().and_then(|dir| serve::run(port, dir, demo)),
+        Command::Serve { port, data, demo } => {
+            data.resolve().and_then(|dir| serve::run(port, dir, demo))
+        }
         Command::Token { data } => data.resolve().and_then(|dir| {
             tokenbuddy::token::load_or_create(&dir)
                 .map(|t| println!("{t}"))

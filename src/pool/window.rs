@@ -63,7 +63,10 @@ mod tests {
         w.add(100, Duration::from_secs(1), t0);
         w.add(100, Duration::from_secs(3), t0 + Duration::from_secs(60));
         assert_eq!(w.tokens_per_sec(t0 + Duration::from_secs(60)), Some(50.0));
-        assert_eq!(w.tokens_per_sec(t0 + Duration::from_secs(601)), Some(100.0 / 3.0));
+        assert_eq!(
+            w.tokens_per_sec(t0 + Duration::from_secs(601)),
+            Some(100.0 / 3.0)
+        );
         assert_eq!(w.tokens_per_sec(t0 + Duration::from_secs(700)), None);
     }
 }

@@ -82,14 +82,20 @@ mod tests {
 
     #[test]
     fn preamble_is_not_semantic() {
-        for e in ["message_start", "content_block_start", "ping", "content_block_stop"] {
+        for e in [
+            "message_start",
+            "content_block_start",
+            "ping",
+            "content_block_stop",
+        ] {
             assert_eq!(inspect(Some(e), "{}"), EventInfo::default(), "{e}");
         }
     }
 
     #[test]
     fn deltas_usage_stop_and_error() {
-        let text = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
+        let text =
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
         assert!(inspect(Some("content_block_delta"), text).semantic);
         let sig = r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"x"}}"#;
         assert!(!inspect(Some("content_block_delta"), sig).semantic);
@@ -97,6 +103,9 @@ mod tests {
         assert_eq!(inspect(Some("message_delta"), md).output_tokens, Some(12));
         assert!(inspect(None, r#"{"type":"message_stop"}"#).terminal);
         assert!(inspect(Some("error"), "{}").error);
-        assert_eq!(body_output_tokens(br#"{"usage":{"input_tokens":1,"output_tokens":3}}"#), Some(3));
+        assert_eq!(
+            body_output_tokens(br#"{"usage":{"input_tokens":1,"output_tokens":3}}"#),
+            Some(3)
+        );
     }
 }

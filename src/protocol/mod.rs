@@ -63,7 +63,9 @@ impl fmt::Display for Protocol {
 
 /// A protocol name that is not one of [`Protocol::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol `{0}` (expected one of: openai-chat, openai-responses, anthropic-messages)")]
+#[error(
+    "unknown protocol `{0}` (expected one of: openai-chat, openai-responses, anthropic-messages)"
+)]
 pub struct UnknownProtocol(pub String);
 
 impl FromStr for Protocol {

@@ -63,13 +63,17 @@ pub fn inspect(data: &str) -> EventInfo {
     let Ok(chunk) = serde_json::from_str::<Chunk<'_>>(data) else {
         return EventInfo::default();
     };
-    let semantic = chunk.choices.iter().filter_map(|c| c.delta.as_ref()).any(|d| {
-        present(d.content)
-            || present(d.tool_calls)
-            || present(d.reasoning_content)
-            || present(d.reasoning)
-            || present(d.refusal)
-    });
+    let semantic = chunk
+        .choices
+        .iter()
+        .filter_map(|c| c.delta.as_ref())
+        .any(|d| {
+            present(d.content)
+                || present(d.tool_calls)
+                || present(d.reasoning_content)
+                || present(d.reasoning)
+                || present(d.refusal)
+        });
     EventInfo {
         semantic,
         output_tokens: chunk.usage.and_then(|u| u.completion_tokens),
@@ -109,7 +113,9 @@ mod tests {
 
     #[test]
     fn usage_done_and_error() {
-        let u = inspect(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}}"#);
+        let u = inspect(
+            r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}}"#,
+        );
         assert_eq!(u.output_tokens, Some(7));
         assert!(!u.semantic);
         assert!(inspect("[DONE]").terminal);

@@ -76,7 +76,10 @@ pub fn inspect(event: Option<&str>, data: &str) -> EventInfo {
 
 /// Output tokens of a non-streaming `response` body.
 pub fn body_output_tokens(body: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<Body>(body).ok()?.usage?.output_tokens
+    serde_json::from_slice::<Body>(body)
+        .ok()?
+        .usage?
+        .output_tokens
 }
 
 #[cfg(test)]
@@ -85,7 +88,11 @@ mod tests {
 
     #[test]
     fn lifecycle_events_are_not_semantic() {
-        for e in ["response.created", "response.in_progress", "response.output_item.added"] {
+        for e in [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+        ] {
             assert_eq!(inspect(Some(e), "{}"), EventInfo::default(), "{e}");
         }
     }
@@ -101,6 +108,9 @@ mod tests {
         assert_eq!(done.output_tokens, Some(9));
         assert!(done.terminal);
         assert!(inspect(Some("error"), r#"{"type":"error"}"#).error);
-        assert_eq!(body_output_tokens(br#"{"usage":{"output_tokens":4}}"#), Some(4));
+        assert_eq!(
+            body_output_tokens(br#"{"usage":{"output_tokens":4}}"#),
+            Some(4)
+        );
     }
 }

@@ -98,14 +98,17 @@ mod tests {
         let mut s = SseSplitter::new();
         let mut out = Vec::new();
         for c in chunks {
-            s.push(c, |e| out.push((e.event.map(str::to_string), e.data.to_string())));
+            s.push(c, |e| {
+                out.push((e.event.map(str::to_string), e.data.to_string()))
+            });
         }
         out
     }
 
     #[test]
     fn splits_events_across_any_boundary() {
-        let text = b"event: a\ndata: {\"x\":1}\n\n: ping\n\ndata: one\ndata: two\n\ndata: [DONE]\n\n";
+        let text =
+            b"event: a\ndata: {\"x\":1}\n\n: ping\n\ndata: one\ndata: two\n\ndata: [DONE]\n\n";
         let whole = split_all(&[text]);
         assert_eq!(
             whole,

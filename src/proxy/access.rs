@@ -62,29 +62,51 @@ pub async fn host_guard(State(access): State<Arc<Access>>, req: Request, next: N
     } else {
         "Host header refused: TokenBuddy only answers to 127.0.0.1 or localhost on its own port"
     };
-    ProxyError::new(StatusCode::FORBIDDEN, "forbidden_host", message, Shape::for_path(req.uri().path()))
-        .into_response()
+    ProxyError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden_host",
+        message,
+        Shape::for_path(req.uri().path()),
+    )
+    .into_response()
 }
 
 /// The token a request carries, from `Authorization: Bearer` or `x-api-key`.
 fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(t.trim());
         }
     }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// Compares without an early exit, so timing does not leak the token.
 fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Requires the access token; answers 401 in the called protocol's shape
 /// (and never with `WWW-Authenticate`, which makes some clients loop).
-pub async fn require_token(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(access): State<Arc<Access>>,
+    req: Request,
+    next: Next,
+) -> Response {
     match presented_token(req.headers()) {
         Some(t) if same_token(t, &access.token) => next.run(req).await,
         presented => {
@@ -93,8 +115,13 @@ pub async fn require_token(State(access): State<Arc<Access>>, req: Request, next
             } else {
                 "missing TokenBuddy access token: send `Authorization: Bearer <token>` or `x-api-key: <token>` (see `tokenbuddy token`)"
             };
-            ProxyError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", message, Shape::for_path(req.uri().path()))
-                .into_response()
+            ProxyError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                message,
+                Shape::for_path(req.uri().path()),
+            )
+            .into_response()
         }
     }
 }

@@ -95,7 +95,10 @@ fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) ->
         out.insert(header::AUTHORIZATION, v);
     }
     if !out.contains_key(header::CONTENT_TYPE) {
-        out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        out.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     out
 }
@@ -121,8 +124,13 @@ impl Proxy {
         let head = match read_head(&body) {
             Ok(h) => h,
             Err(e) => {
-                return ProxyError::new(StatusCode::BAD_REQUEST, "invalid_request", e.to_string(), shape)
-                    .into_response_body()
+                return ProxyError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    e.to_string(),
+                    shape,
+                )
+                .into_response_body()
             }
         };
         let set = self.sellers.snapshot();
@@ -151,7 +159,10 @@ impl Proxy {
 
         let mut failures = Vec::new();
         for seller in &ready {
-            match self.attempt(seller, protocol, endpoint, &headers, &body, &head.model).await {
+            match self
+                .attempt(seller, protocol, endpoint, &headers, &body, &head.model)
+                .await
+            {
                 Ok(resp) => return resp,
                 Err(f) => failures.push(f),
             }
@@ -182,9 +193,15 @@ impl Proxy {
         let result = tokio::time::timeout(self.timeouts.headers, request.send()).await;
         let (outcome, why) = match result {
             Err(_) => (Outcome::Timeout, "no response in time".to_string()),
-            Ok(Err(e)) if e.is_connect() => (Outcome::Connect, format!("cannot connect ({})", root_cause(&e))),
+            Ok(Err(e)) if e.is_connect() => (
+                Outcome::Connect,
+                format!("cannot connect ({})", root_cause(&e)),
+            ),
             Ok(Err(e)) if e.is_timeout() => (Outcome::Timeout, "connect timed out".to_string()),
-            Ok(Err(e)) => (Outcome::Connect, format!("request failed ({})", root_cause(&e))),
+            Ok(Err(e)) => (
+                Outcome::Connect,
+                format!("request failed ({})", root_cause(&e)),
+            ),
             Ok(Ok(resp)) => {
                 let status = resp.status();
                 if status.is_success() {
@@ -204,7 +221,13 @@ impl Proxy {
         let verdict = classify(outcome);
         let now = self.clock.now();
         let cause = match (outcome, verdict.cooldown) {
-            (Outcome::Status { retry_after: Some(r), .. }, _) => format!("{why} (Retry-After {} s)", r.as_secs()),
+            (
+                Outcome::Status {
+                    retry_after: Some(r),
+                    ..
+                },
+                _,
+            ) => format!("{why} (Retry-After {} s)", r.as_secs()),
             _ => why.clone(),
         };
         if verdict.penalize {
@@ -266,7 +289,10 @@ impl Proxy {
 
 /// The error when every candidate failed: names each seller and why.
 fn all_failed(model: &str, failures: &[Failure], shape: Shape) -> ProxyError {
-    let detail: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.seller, f.why)).collect();
+    let detail: Vec<String> = failures
+        .iter()
+        .map(|f| format!("{}: {}", f.seller, f.why))
+        .collect();
     let message = format!(
         "all {} seller(s) for model \"{model}\" failed: {}",
         failures.len(),
@@ -274,9 +300,19 @@ fn all_failed(model: &str, failures: &[Failure], shape: Shape) -> ProxyError {
     );
     let all_rate_limited = !failures.is_empty() && failures.iter().all(|f| f.rate_limited);
     let mut err = if all_rate_limited {
-        ProxyError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, shape)
+        ProxyError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            message,
+            shape,
+        )
     } else {
-        ProxyError::new(StatusCode::BAD_GATEWAY, "all_sellers_failed", message, shape)
+        ProxyError::new(
+            StatusCode::BAD_GATEWAY,
+            "all_sellers_failed",
+            message,
+            shape,
+        )
     };
     if all_rate_limited {
         err.retry_after = failures

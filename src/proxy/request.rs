@@ -37,7 +37,8 @@ pub enum HeadError {
 
 /// Reads model and stream flag (skipping everything else unparsed).
 pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
-    let head: Head<'_> = serde_json::from_slice(body).map_err(|e| HeadError::Json(e.to_string()))?;
+    let head: Head<'_> =
+        serde_json::from_slice(body).map_err(|e| HeadError::Json(e.to_string()))?;
     let model = head.model.ok_or(HeadError::NoModel)?;
     Ok(RequestHead {
         model: model.into_owned(),
@@ -62,7 +63,11 @@ pub fn upstream_body(body: &Bytes, model: &str, upstream_model: &str) -> Bytes {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(serde_json::Value::String(key.clone()).to_string().as_bytes());
+        out.extend_from_slice(
+            serde_json::Value::String(key.clone())
+                .to_string()
+                .as_bytes(),
+        );
         out.push(b':');
         if key == "model" {
             out.extend_from_slice(new_model.as_bytes());
@@ -80,8 +85,16 @@ mod tests {
 
     #[test]
     fn head() {
-        let h = read_head(br#"{"messages":[{"role":"user","content":"x"}],"model":"m","stream":true}"#).unwrap();
-        assert_eq!(h, RequestHead { model: "m".into(), stream: true });
+        let h =
+            read_head(br#"{"messages":[{"role":"user","content":"x"}],"model":"m","stream":true}"#)
+                .unwrap();
+        assert_eq!(
+            h,
+            RequestHead {
+                model: "m".into(),
+                stream: true
+            }
+        );
         assert!(!read_head(br#"{"model":"m"}"#).unwrap().stream);
         assert_eq!(read_head(br#"{"stream":true}"#), Err(HeadError::NoModel));
         assert!(matches!(read_head(b"{nope"), Err(HeadError::Json(_))));
@@ -89,7 +102,9 @@ mod tests {
 
     #[test]
     fn model_mapping_keeps_other_bytes() {
-        let body = Bytes::from_static(br#"{"model":"sonnet","messages":[{"content":"caf\u00e9  1.50e2"}],"max_tokens":10}"#);
+        let body = Bytes::from_static(
+            br#"{"model":"sonnet","messages":[{"content":"caf\u00e9  1.50e2"}],"max_tokens":10}"#,
+        );
         assert_eq!(upstream_body(&body, "sonnet", "sonnet"), body);
         let out = upstream_body(&body, "sonnet", "anthropic/claude");
         assert_eq!(

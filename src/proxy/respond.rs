@@ -44,7 +44,12 @@ pub struct ProxyError {
 
 impl ProxyError {
     /// A new error.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, shape: Shape) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        shape: Shape,
+    ) -> Self {
         ProxyError {
             status,
             code,
@@ -125,17 +130,30 @@ pub fn stream_error_event(protocol: crate::protocol::Protocol, message: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{event, Protocol};
     use crate::protocol::sse::SseSplitter;
+    use crate::protocol::{event, Protocol};
 
     #[test]
     fn shapes() {
-        let e = ProxyError::new(StatusCode::UNAUTHORIZED, "invalid_token", "bad token", Shape::Anthropic);
+        let e = ProxyError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "bad token",
+            Shape::Anthropic,
+        );
         assert_eq!(e.body()["error"]["type"], "authentication_error");
         assert_eq!(e.body()["type"], "error");
-        let o = ProxyError::new(StatusCode::NOT_FOUND, "model_not_found", "no", Shape::OpenAi);
+        let o = ProxyError::new(
+            StatusCode::NOT_FOUND,
+            "model_not_found",
+            "no",
+            Shape::OpenAi,
+        );
         assert_eq!(o.body()["error"]["code"], "model_not_found");
-        assert_eq!(Shape::for_path("/v1/messages/count_tokens"), Shape::Anthropic);
+        assert_eq!(
+            Shape::for_path("/v1/messages/count_tokens"),
+            Shape::Anthropic
+        );
         assert_eq!(Shape::for_path("/v1/responses"), Shape::OpenAi);
     }
 

@@ -24,19 +24,33 @@ pub fn router(proxy: Proxy) -> Router {
 }
 
 async fn chat(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
-    p.handle(Protocol::OpenAiChat, Endpoint::Generate, headers, body).await
+    p.handle(Protocol::OpenAiChat, Endpoint::Generate, headers, body)
+        .await
 }
 
 async fn responses(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
-    p.handle(Protocol::OpenAiResponses, Endpoint::Generate, headers, body).await
+    p.handle(Protocol::OpenAiResponses, Endpoint::Generate, headers, body)
+        .await
 }
 
 async fn messages(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
-    p.handle(Protocol::AnthropicMessages, Endpoint::Generate, headers, body).await
+    p.handle(
+        Protocol::AnthropicMessages,
+        Endpoint::Generate,
+        headers,
+        body,
+    )
+    .await
 }
 
 async fn count_tokens(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
-    p.handle(Protocol::AnthropicMessages, Endpoint::CountTokens, headers, body).await
+    p.handle(
+        Protocol::AnthropicMessages,
+        Endpoint::CountTokens,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// The union of the sellers' declared models, in a shape both the OpenAI

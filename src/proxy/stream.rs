@@ -46,7 +46,9 @@ impl Meter {
 
     fn sample(&self, sent: Instant) -> Sample {
         Sample {
-            ttft: self.first_semantic.map(|t| t.saturating_duration_since(sent)),
+            ttft: self
+                .first_semantic
+                .map(|t| t.saturating_duration_since(sent)),
             // Without usage in the stream, each delta is counted as one token.
             output_tokens: self
                 .usage_tokens
@@ -99,8 +101,9 @@ impl<S> Tap<S> {
         if self.ctx.is_sse {
             let now = self.ctx.clock.now();
             let (protocol, meter) = (self.ctx.protocol, &mut self.meter);
-            self.splitter
-                .push(chunk, |e| meter.observe(event::inspect(protocol, e.event, e.data), now));
+            self.splitter.push(chunk, |e| {
+                meter.observe(event::inspect(protocol, e.event, e.data), now)
+            });
         } else if self.plain.len() + chunk.len() <= MAX_METERED_BODY {
             self.plain.extend_from_slice(chunk);
         }
@@ -115,7 +118,9 @@ impl<S> Tap<S> {
         if !self.ctx.is_sse {
             self.meter.usage_tokens = event::body_output_tokens(self.ctx.protocol, &self.plain);
         }
-        self.ctx.stats.record(&self.meter.sample(self.ctx.sent), now);
+        self.ctx
+            .stats
+            .record(&self.meter.sample(self.ctx.sent), now);
         if let Some(cause) = broken {
             let verdict = classify(Outcome::StreamBroken);
             self.ctx
@@ -133,7 +138,10 @@ impl<S> Drop for Tap<S> {
 }
 
 /// Wraps an upstream body: forwards every chunk as it comes and meters it.
-pub fn metered<S, E>(upstream: S, ctx: TapContext) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
+pub fn metered<S, E>(
+    upstream: S,
+    ctx: TapContext,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
 where
     S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
     E: std::fmt::Display + Send,

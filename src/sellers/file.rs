@@ -119,7 +119,11 @@ pub fn parse(
         let raw = raw.value;
         let at = |s: &serde_saphyr::Location| Some(s.line());
         let id = raw.id.value.trim().to_string();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
             return Err(fail(
                 at(&raw.id.referenced),
                 format!("seller id \"{id}\" must be non-empty letters, digits, '.', '_' or '-'"),
@@ -134,7 +138,9 @@ pub fn parse(
         first_line_of.insert(id.clone(), raw.id.referenced.line());
 
         let url = raw.base_url.value.trim();
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < "http://x".len() {
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.len() < "http://x".len()
+        {
             return Err(fail(
                 at(&raw.base_url.referenced),
                 format!("seller \"{id}\": base_url \"{url}\" must start with http:// or https://"),
@@ -144,7 +150,10 @@ pub fn parse(
         let api_key = match (raw.api_key, raw.api_key_env) {
             (Some(key), None) if !key.value.trim().is_empty() => Secret::new(key.value.trim()),
             (Some(key), None) => {
-                return Err(fail(at(&key.referenced), format!("seller \"{id}\": api_key is empty")))
+                return Err(fail(
+                    at(&key.referenced),
+                    format!("seller \"{id}\": api_key is empty"),
+                ))
             }
             (None, Some(var)) => match env(var.value.trim()).filter(|v| !v.trim().is_empty()) {
                 Some(v) => Secret::new(v.trim()),
@@ -174,11 +183,13 @@ pub fn parse(
 
         let mut protocols = Vec::new();
         for p in &raw.protocols.value {
-            let protocol: Protocol = p
-                .value
-                .trim()
-                .parse()
-                .map_err(|e: crate::protocol::UnknownProtocol| fail(at(&p.referenced), format!("seller \"{id}\": {e}")))?;
+            let protocol: Protocol =
+                p.value
+                    .trim()
+                    .parse()
+                    .map_err(|e: crate::protocol::UnknownProtocol| {
+                        fail(at(&p.referenced), format!("seller \"{id}\": {e}"))
+                    })?;
             if !protocols.contains(&protocol) {
                 protocols.push(protocol);
             }
@@ -192,27 +203,31 @@ pub fn parse(
 
         let mut models: Vec<ModelRoute> = Vec::new();
         for m in raw.models.unwrap_or_default() {
-            let route = match m.value {
-                RawModel::Same(name) => ModelRoute {
-                    upstream: name.trim().to_string(),
-                    name: name.trim().to_string(),
-                },
-                RawModel::Mapped(map) if map.len() == 1 => {
-                    let (name, upstream) = map.into_iter().next().unwrap_or_default();
-                    ModelRoute {
+            let route =
+                match m.value {
+                    RawModel::Same(name) => ModelRoute {
+                        upstream: name.trim().to_string(),
                         name: name.trim().to_string(),
-                        upstream: upstream.trim().to_string(),
+                    },
+                    RawModel::Mapped(map) if map.len() == 1 => {
+                        let (name, upstream) = map.into_iter().next().unwrap_or_default();
+                        ModelRoute {
+                            name: name.trim().to_string(),
+                            upstream: upstream.trim().to_string(),
+                        }
                     }
-                }
-                RawModel::Mapped(_) => {
-                    return Err(fail(
+                    RawModel::Mapped(_) => return Err(fail(
                         at(&m.referenced),
-                        format!("seller \"{id}\": a model is either `name` or `name: upstream-name`"),
-                    ))
-                }
-            };
+                        format!(
+                            "seller \"{id}\": a model is either `name` or `name: upstream-name`"
+                        ),
+                    )),
+                };
             if route.name.is_empty() || route.upstream.is_empty() {
-                return Err(fail(at(&m.referenced), format!("seller \"{id}\": empty model name")));
+                return Err(fail(
+                    at(&m.referenced),
+                    format!("seller \"{id}\": empty model name"),
+                ));
             }
             if models.iter().any(|r| r.name == route.name) {
                 return Err(fail(
@@ -244,17 +259,21 @@ pub fn parse(
             None => 0.0,
         };
         let max_concurrency = match raw.max_concurrency {
-            Some(c) if c.value == 0 => {
-                return Err(fail(
-                    at(&c.referenced),
-                    format!("seller \"{id}\": max_concurrency must be at least 1 (omit it for unlimited)"),
-                ))
-            }
+            Some(c) if c.value == 0 => return Err(fail(
+                at(&c.referenced),
+                format!(
+                    "seller \"{id}\": max_concurrency must be at least 1 (omit it for unlimited)"
+                ),
+            )),
             other => other.map(|c| c.value),
         };
 
         sellers.push(Seller {
-            name: raw.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| id.clone()),
+            name: raw
+                .name
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| id.clone()),
             id: SellerId::from(id.as_str()),
             base_url: normalize_base_url(url),
             api_key,
@@ -323,17 +342,42 @@ sellers:
         assert_eq!(a.name, "Acme AI");
         assert_eq!(a.base_url, "https://api.acme.example");
         assert_eq!(a.api_key.expose(), "sk-from-env");
-        assert_eq!(a.protocols, vec![Protocol::OpenAiChat, Protocol::AnthropicMessages]);
+        assert_eq!(
+            a.protocols,
+            vec![Protocol::OpenAiChat, Protocol::AnthropicMessages]
+        );
         assert_eq!(
             a.models,
             vec![
-                ModelRoute { name: "gpt-4o".into(), upstream: "gpt-4o".into() },
-                ModelRoute { name: "sonnet".into(), upstream: "anthropic/claude-sonnet-4.5".into() },
+                ModelRoute {
+                    name: "gpt-4o".into(),
+                    upstream: "gpt-4o".into()
+                },
+                ModelRoute {
+                    name: "sonnet".into(),
+                    upstream: "anthropic/claude-sonnet-4.5".into()
+                },
             ]
         );
-        assert_eq!((a.discount_ratio, a.service_fee_ratio, a.priority, a.max_concurrency), (0.8, 0.05, 10, Some(8)));
+        assert_eq!(
+            (
+                a.discount_ratio,
+                a.service_fee_ratio,
+                a.priority,
+                a.max_concurrency
+            ),
+            (0.8, 0.05, 10, Some(8))
+        );
         let b = &s[1];
-        assert_eq!((b.name.as_str(), b.discount_ratio, b.priority, b.max_concurrency), ("plain", 1.0, 0, None));
+        assert_eq!(
+            (
+                b.name.as_str(),
+                b.discount_ratio,
+                b.priority,
+                b.max_concurrency
+            ),
+            ("plain", 1.0, 0, None)
+        );
         assert!(b.models.is_empty());
         assert_eq!(b.base_url, "http://127.0.0.1:9000");
     }

@@ -158,7 +158,10 @@ mod tests {
             name: "sonnet".into(),
             upstream: "anthropic/claude-sonnet".into(),
         }]);
-        assert_eq!(mapped.upstream_model("sonnet"), Some("anthropic/claude-sonnet"));
+        assert_eq!(
+            mapped.upstream_model("sonnet"),
+            Some("anthropic/claude-sonnet")
+        );
         assert_eq!(mapped.upstream_model("other"), None);
     }
 

@@ -36,7 +36,9 @@ impl SellerSet {
         protocol: Protocol,
         model: &'a str,
     ) -> impl Iterator<Item = &'a Arc<Seller>> + 'a {
-        self.sellers.iter().filter(move |s| s.serves(protocol, model))
+        self.sellers
+            .iter()
+            .filter(move |s| s.serves(protocol, model))
     }
 
     /// The sorted, de-duplicated union of the models sellers declare.

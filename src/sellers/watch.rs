@@ -39,19 +39,23 @@ pub fn spawn(sellers: Arc<Sellers>) -> Result<Watcher, Error> {
         .unwrap_or_else(|| PathBuf::from("."));
     let file_name = file.file_name().map(|n| n.to_os_string());
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let mut inner = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        match event {
-            Ok(ev) if ev.paths.iter().any(|p| p.file_name() == file_name.as_deref()) => {
+    let mut inner =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            Ok(ev)
+                if ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name() == file_name.as_deref()) =>
+            {
                 let _ = tx.send(());
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "watching the sellers file"),
-        }
-    })
-    .map_err(|source| Error::Watch {
-        path: dir.clone(),
-        source,
-    })?;
+        })
+        .map_err(|source| Error::Watch {
+            path: dir.clone(),
+            source,
+        })?;
     inner
         .watch(&dir, RecursiveMode::NonRecursive)
         .map_err(|source| Error::Watch {
@@ -72,7 +76,9 @@ pub fn spawn(sellers: Arc<Sellers>) -> Result<Watcher, Error> {
                         "sellers file reloaded"
                     );
                 }
-                Err(e) => tracing::warn!("sellers file not reloaded, the last good one keeps serving: {e}"),
+                Err(e) => tracing::warn!(
+                    "sellers file not reloaded, the last good one keeps serving: {e}"
+                ),
             }
         }
     });

@@ -65,7 +65,10 @@ pub fn script(r: &Reply) -> Script {
     }
     closing.push(unnamed("[DONE]"));
     Script {
-        preamble: vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)],
+        preamble: vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            Value::Null,
+        )],
         deltas: r
             .tokens
             .iter()

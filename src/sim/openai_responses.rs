@@ -67,7 +67,12 @@ fn response(r: &Reply, status: &str, output: Vec<Value>, with_usage: bool) -> Va
 
 /// A non-streaming `response`.
 pub fn body(r: &Reply) -> Value {
-    response(r, "completed", vec![message(r, &r.text(), "completed")], true)
+    response(
+        r,
+        "completed",
+        vec![message(r, &r.text(), "completed")],
+        true,
+    )
 }
 
 /// A Responses event stream; `sequence_number` counts every event.
@@ -80,10 +85,17 @@ pub fn script(r: &Reply) -> Script {
         named(kind, &data)
     };
     let text = r.text();
-    let part = |t: &str| json!({"type": "output_text", "text": t, "annotations": [], "logprobs": []});
+    let part =
+        |t: &str| json!({"type": "output_text", "text": t, "annotations": [], "logprobs": []});
     let preamble = vec![
-        ev("response.created", json!({"response": response(r, "in_progress", vec![], false)})),
-        ev("response.in_progress", json!({"response": response(r, "in_progress", vec![], false)})),
+        ev(
+            "response.created",
+            json!({"response": response(r, "in_progress", vec![], false)}),
+        ),
+        ev(
+            "response.in_progress",
+            json!({"response": response(r, "in_progress", vec![], false)}),
+        ),
         ev(
             "response.output_item.added",
             json!({"output_index": 0, "item": message(r, "", "in_progress")}),

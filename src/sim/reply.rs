@@ -5,8 +5,24 @@
 use serde::Deserialize;
 
 const WORDS: &[&str] = &[
-    "Hello", "from", "the", "TokenBuddy", "simulated", "seller.", "Every", "word", "is", "one",
-    "token,", "streamed", "at", "the", "pace", "you", "asked", "for.",
+    "Hello",
+    "from",
+    "the",
+    "TokenBuddy",
+    "simulated",
+    "seller.",
+    "Every",
+    "word",
+    "is",
+    "one",
+    "token,",
+    "streamed",
+    "at",
+    "the",
+    "pace",
+    "you",
+    "asked",
+    "for.",
 ];
 
 /// The facts one reply is built from.
@@ -40,7 +56,9 @@ impl Reply {
 
 /// `n` output tokens of the fixed text.
 pub fn tokens(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{} ", WORDS[i % WORDS.len()])).collect()
+    (0..n)
+        .map(|i| format!("{} ", WORDS[i % WORDS.len()]))
+        .collect()
 }
 
 /// The fields of a request the simulator reads.

@@ -105,7 +105,9 @@ impl SimSeller {
             count: AtomicU64::new(0),
             held,
         });
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
         let stop = CancellationToken::new();
         let stopped = stop.clone();
         let listener = listener.tap_io(|tcp| {
@@ -241,7 +243,12 @@ async fn handle(
         path,
         headers: headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: body.clone(),
         model: fields.model.clone(),
@@ -298,12 +305,24 @@ async fn handle(
             Protocol::OpenAiResponses => openai_responses::script(&reply),
             Protocol::AnthropicMessages => anthropic_messages::script(&reply),
         };
-        let first_error = matches!(behavior.failure, Some(Failure::FirstEventError)).then(|| match protocol {
-            Protocol::OpenAiChat => openai_chat::error_event("simulated stream error"),
-            Protocol::OpenAiResponses => openai_responses::error_event("simulated stream error"),
-            Protocol::AnthropicMessages => anthropic_messages::error_event("simulated stream error"),
-        });
-        tokio::spawn(play_stream(script, first_error, behavior, held, response, tx));
+        let first_error =
+            matches!(behavior.failure, Some(Failure::FirstEventError)).then(|| match protocol {
+                Protocol::OpenAiChat => openai_chat::error_event("simulated stream error"),
+                Protocol::OpenAiResponses => {
+                    openai_responses::error_event("simulated stream error")
+                }
+                Protocol::AnthropicMessages => {
+                    anthropic_messages::error_event("simulated stream error")
+                }
+            });
+        tokio::spawn(play_stream(
+            script,
+            first_error,
+            behavior,
+            held,
+            response,
+            tx,
+        ));
         "text/event-stream"
     } else {
         let body = match protocol {

@@ -115,3 +115,19 @@ def test_models_list_and_wrong_token(server, oai):
         bad_ant.messages.create(
             model=MODEL_ANTHROPIC, max_tokens=8, messages=[{"role": "user", "content": "x"}]
         )
+
+
+def test_flaky_sellers_failures_never_reached_a_client(server):
+    """Runs last: every call above succeeded with SDK retries off, yet the
+    flaky demo seller failed some of them: failover hid those failures."""
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        server.url + "/api/sellers", headers={"Authorization": f"Bearer {server.token}"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        sellers = {s["id"]: s["stats"] for s in json.load(resp)["sellers"]}
+    assert sellers["demo-flaky"]["errors"] > 0, sellers["demo-flaky"]
+    assert sellers["demo-flaky"]["requests"] > sellers["demo-flaky"]["errors"]
+    assert sellers["demo-fast"]["requests"] > 0

@@ -115,7 +115,9 @@ pub fn request_body(protocol: Protocol, model: &str, stream: bool) -> Value {
             "stream_options": if stream { json!({"include_usage": true}) } else { Value::Null },
             "messages": [{"role": "user", "content": "Say hello"}],
         }),
-        Protocol::OpenAiResponses => json!({"model": model, "stream": stream, "input": "Say hello"}),
+        Protocol::OpenAiResponses => {
+            json!({"model": model, "stream": stream, "input": "Say hello"})
+        }
         Protocol::AnthropicMessages => json!({
             "model": model, "stream": stream, "max_tokens": 64,
             "messages": [{"role": "user", "content": "Say hello"}],
@@ -143,6 +145,8 @@ pub async fn read_all(resp: reqwest::Response) -> Vec<u8> {
 /// The meter's reading of every event in `bytes`.
 pub fn events(protocol: Protocol, bytes: &[u8]) -> Vec<EventInfo> {
     let mut out = Vec::new();
-    SseSplitter::new().push(bytes, |e| out.push(event::inspect(protocol, e.event, e.data)));
+    SseSplitter::new().push(bytes, |e| {
+        out.push(event::inspect(protocol, e.event, e.data))
+    });
     out
 }
