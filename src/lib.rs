@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod logging;
 pub mod pool;
 pub mod protocol;
 pub mod proxy;

@@ -39,11 +39,7 @@ async fn connection_refused_fails_over() {
     ]);
     let h = Harness::start(&yaml).await;
     for protocol in Protocol::ALL {
-        let resp = h
-            .post(protocol.path(), &request_body(protocol, "m", true))
-            .send()
-            .await
-            .expect("req");
+        let resp = h.call(protocol, "m", true).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b");
         let got = read_all(resp).await;
@@ -68,11 +64,7 @@ async fn connection_refused_fails_over() {
 async fn http_500_before_first_byte_fails_over_invisibly() {
     for protocol in Protocol::ALL {
         let (a, b, h) = pair(failing(500, None)).await;
-        let resp = h
-            .post(protocol.path(), &request_body(protocol, "m", true))
-            .send()
-            .await
-            .expect("req");
+        let resp = h.call(protocol, "m", true).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b");
         let got = read_all(resp).await;
@@ -123,14 +115,7 @@ async fn all_failed_gives_one_clear_error_in_the_protocols_shape() {
         seller_yaml("b", &b.base_url(), &Protocol::ALL),
     ]);
     let h = Harness::start(&yaml).await;
-    let resp = h
-        .post(
-            "/v1/messages",
-            &request_body(Protocol::AnthropicMessages, "m", true),
-        )
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(Protocol::AnthropicMessages, "m", true).await;
     assert_eq!(resp.status(), 502);
     let v: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(v["type"], "error");
@@ -139,14 +124,7 @@ async fn all_failed_gives_one_clear_error_in_the_protocols_shape() {
         msg.contains("a: HTTP 503") && msg.contains("b: HTTP 500"),
         "{msg}"
     );
-    let resp = h
-        .post(
-            "/v1/chat/completions",
-            &request_body(Protocol::OpenAiChat, "m", false),
-        )
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(Protocol::OpenAiChat, "m", false).await;
     let v: serde_json::Value = resp.json().await.expect("json");
     assert!(v["error"]["message"].as_str().is_some(), "{v}");
     h.running.stop().await.expect("stop");
@@ -155,14 +133,7 @@ async fn all_failed_gives_one_clear_error_in_the_protocols_shape() {
 #[tokio::test]
 async fn clients_own_400_passes_through_and_does_not_hurt_the_seller() {
     let (a, b, h) = pair(failing(400, None)).await;
-    let resp = h
-        .post(
-            "/v1/chat/completions",
-            &request_body(Protocol::OpenAiChat, "m", false),
-        )
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(Protocol::OpenAiChat, "m", false).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(
         b.request_count(),
@@ -185,11 +156,7 @@ async fn seller_dying_mid_stream_ends_with_an_error_event() {
             ..Behavior::default()
         })
         .await;
-        let resp = h
-            .post(protocol.path(), &request_body(protocol, "m", true))
-            .send()
-            .await
-            .expect("req");
+        let resp = h.call(protocol, "m", true).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "a", "committed to a");
         let got = read_all(resp).await;
@@ -215,14 +182,7 @@ async fn no_seller_for_model_is_a_clear_error() {
         a.base_url()
     );
     let h = Harness::start(&yaml).await;
-    let resp = h
-        .post(
-            "/v1/chat/completions",
-            &request_body(Protocol::OpenAiChat, "gpt-b", false),
-        )
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(Protocol::OpenAiChat, "gpt-b", false).await;
     assert_eq!(resp.status(), 404);
     let v: serde_json::Value = resp.json().await.expect("json");
     assert!(
@@ -233,14 +193,7 @@ async fn no_seller_for_model_is_a_clear_error() {
         "{v}"
     );
     // Declared for chat only: a Messages request finds no seller either.
-    let resp = h
-        .post(
-            "/v1/messages",
-            &request_body(Protocol::AnthropicMessages, "gpt-a", false),
-        )
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(Protocol::AnthropicMessages, "gpt-a", false).await;
     assert_eq!(resp.status(), 404);
     let v: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(v["error"]["type"], "not_found_error");
@@ -256,11 +209,7 @@ async fn shutdown_closes_streams_in_flight_with_an_error_event() {
     .await;
     let hold = a.hold();
     let protocol = Protocol::AnthropicMessages;
-    let resp = h
-        .post(protocol.path(), &request_body(protocol, "m", true))
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(protocol, "m", true).await;
     assert_eq!(resp.status(), 200);
     h.running.shutdown();
     let got = read_all(resp).await;

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{request_body, seller_yaml, sellers_file, Harness, HANG};
+use support::{seller_yaml, sellers_file, Harness, HANG};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
 
@@ -19,14 +19,7 @@ async fn edit(h: &Harness, text: &str) {
 }
 
 async fn served_by(h: &Harness) -> String {
-    let resp = h
-        .post(
-            "/v1/chat/completions",
-            &request_body(Protocol::OpenAiChat, "m", false),
-        )
-        .send()
-        .await
-        .expect("req");
+    let resp = h.call(Protocol::OpenAiChat, "m", false).await;
     resp.headers()
         .get("x-tokenbuddy-seller")
         .map(|v| v.to_str().unwrap_or_default().to_string())

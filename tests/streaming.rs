@@ -34,11 +34,7 @@ async fn streams_arrive_byte_for_byte_and_are_metered() {
             ..Behavior::default()
         })
         .await;
-        let resp = h
-            .post(protocol.path(), &request_body(protocol, "m-1", true))
-            .send()
-            .await
-            .expect("request");
+        let resp = h.call(protocol, "m-1", true).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "s1");
         assert!(resp.headers()["content-type"]
@@ -83,11 +79,7 @@ async fn non_stream_bodies_arrive_unchanged_with_usage_metered() {
             ..Behavior::default()
         })
         .await;
-        let resp = h
-            .post(protocol.path(), &request_body(protocol, "m-2", false))
-            .send()
-            .await
-            .expect("request");
+        let resp = h.call(protocol, "m-2", false).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert!(resp.headers()["content-type"]
             .to_str()
@@ -114,11 +106,7 @@ async fn first_delta_reaches_client_while_seller_holds_the_rest() {
         })
         .await;
         let hold = sim.hold();
-        let resp = h
-            .post(protocol.path(), &request_body(protocol, "m", true))
-            .send()
-            .await
-            .expect("request");
+        let resp = h.call(protocol, "m", true).await;
         let mut body = resp.bytes_stream();
         let mut splitter = SseSplitter::new();
         let mut received = Vec::new();

@@ -14,7 +14,7 @@ use crate::core::Core;
 
 /// Runs the desktop app until it quits.
 pub fn run() -> ExitCode {
-    init_logging();
+    tokenbuddy::logging::init();
     run_app(Builder::default())
 }
 
@@ -51,14 +51,4 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> ExitCode {
         }
     });
     ExitCode::SUCCESS
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TOKENBUDDY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }

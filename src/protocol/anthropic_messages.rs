@@ -2,13 +2,8 @@
 
 use serde::Deserialize;
 
+use super::event::Typed;
 use super::EventInfo;
-
-#[derive(Deserialize)]
-struct Typed<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<&'a str>,
-}
 
 #[derive(Deserialize)]
 struct BlockDelta<'a> {
@@ -30,16 +25,8 @@ struct Usage {
 
 /// Reads one event of a Messages stream.
 pub fn inspect(event: Option<&str>, data: &str) -> EventInfo {
-    let parsed;
-    let kind = match event {
-        Some(e) => e,
-        None => {
-            parsed = serde_json::from_str::<Typed<'_>>(data).ok();
-            match parsed.as_ref().and_then(|t| t.kind) {
-                Some(k) => k,
-                None => return EventInfo::default(),
-            }
-        }
+    let Some(kind) = super::event::event_type(event, data) else {
+        return EventInfo::default();
     };
     match kind {
         // Text, tool input and thinking deltas; a signature is not content.

@@ -1,5 +1,7 @@
 //! What one stream event means to the meter, whatever the protocol.
 
+use serde::Deserialize;
+
 use super::{anthropic_messages, openai_chat, openai_responses, Protocol};
 
 /// The meter's reading of one SSE event.
@@ -31,4 +33,17 @@ pub fn body_output_tokens(protocol: Protocol, body: &[u8]) -> Option<u64> {
         Protocol::OpenAiResponses => openai_responses::body_output_tokens(body),
         Protocol::AnthropicMessages => anthropic_messages::body_output_tokens(body),
     }
+}
+
+/// Just the `type` field of a JSON object.
+#[derive(Deserialize)]
+pub(crate) struct Typed<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(crate) kind: Option<&'a str>,
+}
+
+/// An event's type: its `event:` line, else the `type` field of its data
+/// (Responses and Messages streams carry both; some gateways drop the line).
+pub fn event_type<'a>(event: Option<&'a str>, data: &'a str) -> Option<&'a str> {
+    event.or_else(|| serde_json::from_str::<Typed<'a>>(data).ok()?.kind)
 }

@@ -5,12 +5,6 @@ use serde::Deserialize;
 use super::EventInfo;
 
 #[derive(Deserialize)]
-struct Typed<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
 struct Done {
     #[serde(default)]
     response: Option<Body>,
@@ -40,16 +34,8 @@ const SEMANTIC: &[&str] = &[
 
 /// Reads one event of a Responses stream (`event:` name optional).
 pub fn inspect(event: Option<&str>, data: &str) -> EventInfo {
-    let parsed;
-    let kind = match event {
-        Some(e) => e,
-        None => {
-            parsed = serde_json::from_str::<Typed<'_>>(data).ok();
-            match parsed.as_ref().and_then(|t| t.kind) {
-                Some(k) => k,
-                None => return EventInfo::default(),
-            }
-        }
+    let Some(kind) = super::event::event_type(event, data) else {
+        return EventInfo::default();
     };
     if SEMANTIC.contains(&kind) {
         return EventInfo {

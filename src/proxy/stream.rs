@@ -159,7 +159,9 @@ where
             return None;
         }
         let step = tokio::select! {
+            // Shutdown first: a seller that never pauses must not keep us up.
             biased;
+            () = tap.ctx.shutdown.cancelled() => Step::Broken("TokenBuddy is shutting down"),
             next = tokio::time::timeout(tap.ctx.idle, tap.upstream.next()) => match next {
                 Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
                 Ok(None) => Step::End,
@@ -169,7 +171,6 @@ where
                 }
                 Err(_) => Step::Broken("the seller went silent mid-stream"),
             },
-            () = tap.ctx.shutdown.cancelled() => Step::Broken("TokenBuddy is shutting down"),
         };
         match step {
             Step::Chunk(chunk) => {

@@ -203,26 +203,27 @@ pub fn parse(
 
         let mut models: Vec<ModelRoute> = Vec::new();
         for m in raw.models.unwrap_or_default() {
-            let route =
-                match m.value {
-                    RawModel::Same(name) => ModelRoute {
-                        upstream: name.trim().to_string(),
+            let route = match m.value {
+                RawModel::Same(name) => ModelRoute {
+                    upstream: name.trim().to_string(),
+                    name: name.trim().to_string(),
+                },
+                RawModel::Mapped(map) if map.len() == 1 => {
+                    let (name, upstream) = map.into_iter().next().unwrap_or_default();
+                    ModelRoute {
                         name: name.trim().to_string(),
-                    },
-                    RawModel::Mapped(map) if map.len() == 1 => {
-                        let (name, upstream) = map.into_iter().next().unwrap_or_default();
-                        ModelRoute {
-                            name: name.trim().to_string(),
-                            upstream: upstream.trim().to_string(),
-                        }
+                        upstream: upstream.trim().to_string(),
                     }
-                    RawModel::Mapped(_) => return Err(fail(
+                }
+                RawModel::Mapped(_) => {
+                    return Err(fail(
                         at(&m.referenced),
                         format!(
                             "seller \"{id}\": a model is either `name` or `name: upstream-name`"
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             if route.name.is_empty() || route.upstream.is_empty() {
                 return Err(fail(
                     at(&m.referenced),
@@ -259,12 +260,14 @@ pub fn parse(
             None => 0.0,
         };
         let max_concurrency = match raw.max_concurrency {
-            Some(c) if c.value == 0 => return Err(fail(
-                at(&c.referenced),
-                format!(
+            Some(c) if c.value == 0 => {
+                return Err(fail(
+                    at(&c.referenced),
+                    format!(
                     "seller \"{id}\": max_concurrency must be at least 1 (omit it for unlimited)"
                 ),
-            )),
+                ))
+            }
             other => other.map(|c| c.value),
         };
 

@@ -46,7 +46,14 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz did not 
 token=$(cat "$work/data/token") || fail "no token file"
 sellers=$(curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/sellers") || fail "/api/sellers failed"
 [[ $(grep -o '"id":"demo-' <<<"$sellers" | wc -l) -eq 3 ]] || fail "expected 3 demo sellers, got: $sellers"
-timeout 30 xdotool search --sync --onlyvisible --name '^TokenBuddy$' >/dev/null || fail "no visible TokenBuddy window"
+# Poll: windows come and go while GTK starts, and xdotool's --sync trips on that.
+window=""
+for _ in $(seq 300); do
+  window=$(xdotool search --onlyvisible --name '^TokenBuddy$' 2>/dev/null | head -n 1)
+  [[ -n "$window" ]] && break
+  sleep 0.1
+done
+[[ -n "$window" ]] || fail "no visible TokenBuddy window within 30 s"
 
 kill -TERM "$app"
 wait "$app" 2>/dev/null

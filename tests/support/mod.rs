@@ -83,6 +83,14 @@ impl Harness {
             .json(body)
     }
 
+    /// Calls `protocol`'s endpoint with a minimal request for `model`.
+    pub async fn call(&self, protocol: Protocol, model: &str, stream: bool) -> reqwest::Response {
+        self.post(protocol.path(), &request_body(protocol, model, stream))
+            .send()
+            .await
+            .expect("request reaches TokenBuddy")
+    }
+
     /// `GET /api/sellers`.
     pub async fn api_sellers(&self) -> Value {
         self.client
