@@ -56,7 +56,7 @@ function render(data: SellersResponse): void {
         : el("td", "ready", "state-ok");
       tr.append(
         name,
-        el("td", s.protocols.join(", ")),
+        el("td", s.protocols.join(", "), "wrap"),
         el("td", fmt(s.stats.ttft_last_ms, 0, " ms"), "num"),
         el("td", fmt(s.stats.ttft_ewma_ms, 0, " ms"), "num"),
         el("td", fmt(s.stats.tokens_per_sec, 1, ""), "num"),
