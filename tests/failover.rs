@@ -48,7 +48,9 @@ async fn connection_refused_fails_over() {
             "{protocol}"
         );
     }
+    // Three refused connections in a row open its circuit: later requests skip it.
     let dead = h.stats("dead").await;
+    assert_eq!(dead["circuit"], "open", "{dead}");
     assert!(dead["errors"].as_u64() >= Some(1), "{dead}");
     assert!(
         dead["cooldown"]["cause"]

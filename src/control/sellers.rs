@@ -55,7 +55,7 @@ pub struct SellersView {
 
 /// `GET /api/sellers`.
 pub async fn list(State(p): State<Proxy>) -> Json<SellersView> {
-    let now = p.clock.now();
+    let (now, wall) = (p.clock.now(), p.clock.wall());
     let set = p.sellers.snapshot();
     let status = p.sellers.status();
     let sellers = set
@@ -71,7 +71,7 @@ pub async fn list(State(p): State<Proxy>) -> Json<SellersView> {
             service_fee_ratio: s.service_fee_ratio,
             priority: s.priority,
             max_concurrency: s.max_concurrency,
-            stats: p.pool.stats(&s.id).snapshot(now),
+            stats: p.pool.stats(&s.id).snapshot(now, wall),
         })
         .collect();
     Json(SellersView {

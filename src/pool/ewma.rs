@@ -40,6 +40,12 @@ impl Ewma {
         self.weight += 1.0;
     }
 
+    /// How much (decayed) sample weight stands behind the mean, as of the
+    /// last sample: 1.0 per sample at that instant.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
     /// The mean, or `None` before the first sample.
     pub fn value(&self) -> Option<f64> {
         (self.weight > 0.0).then(|| self.weighted_sum / self.weight)

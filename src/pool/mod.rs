@@ -1,7 +1,10 @@
 //! Per-seller live state shared by all requests: statistics, cooldowns and
 //! in-flight counts. Pure bookkeeping: callers pass `now`.
 
+pub mod breaker;
+pub mod capacity;
 pub mod ewma;
+pub mod penalty;
 pub mod seller_stats;
 pub mod window;
 
@@ -11,6 +14,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::sellers::SellerId;
+pub use penalty::Penalty;
 pub use seller_stats::{Cooldown, InFlight, Sample, SellerStats, StatsSnapshot};
 
 /// Statistics of every seller ever seen, by id (they survive reloads).

@@ -1,4 +1,5 @@
-//! Live statistics of one seller: TTFT, throughput, counts, cooldown.
+//! Live state of one seller: TTFT, throughput, counts, its circuit breaker
+//! and any block (rate limit, bad key) with its cause and end.
 //!
 //! Updated once per request (never per chunk) under a short, uncontended
 //! mutex that is never held across an `.await`.
@@ -9,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::breaker::{Admission, Breaker, BreakerPolicy, BreakerState};
 use super::ewma::Ewma;
+use super::penalty::Penalty;
 use super::window::ThroughputWindow;
 
 /// How fast TTFT samples fade.
@@ -47,7 +50,9 @@ struct Inner {
     ttft_last: Option<Duration>,
     ttft: Ewma,
     throughput: ThroughputWindow,
-    cooldown: Option<Cooldown>,
+    /// Out of rotation until a time (rate limit, bad key, no credit).
+    block: Option<Cooldown>,
+    breaker: Breaker,
     last_error: Option<String>,
 }
 
@@ -69,7 +74,8 @@ impl Default for SellerStats {
                 ttft_last: None,
                 ttft: Ewma::new(TTFT_HALF_LIFE),
                 throughput: ThroughputWindow::new(THROUGHPUT_SPAN),
-                cooldown: None,
+                block: None,
+                breaker: Breaker::new(BreakerPolicy::default()),
                 last_error: None,
             }),
         }
@@ -103,8 +109,12 @@ pub struct StatsSnapshot {
     pub ttft_ewma_ms: Option<f64>,
     /// Output tokens/s over the last 10 minutes.
     pub tokens_per_sec: Option<f64>,
-    /// Active cooldown, if any.
+    /// Why the seller is out of rotation now, and until when.
     pub cooldown: Option<CooldownView>,
+    /// Circuit breaker: `closed`, `open` or `half-open`.
+    pub circuit: &'static str,
+    /// Time-decayed error rate, 0–1.
+    pub error_rate: f64,
     /// The latest failure, for display.
     pub last_error: Option<String>,
 }
@@ -157,47 +167,82 @@ impl SellerStats {
         }
     }
 
-    /// Records a failure and, when given, keeps the seller out for `cooldown`.
-    pub fn record_failure(
-        &self,
-        cause: &str,
-        cooldown: Option<Duration>,
-        now: Instant,
-        wall: SystemTime,
-    ) {
+    /// A request reached the seller and was answered well.
+    pub fn record_success(&self, now: Instant) {
+        self.lock().breaker.on_success(now);
+    }
+
+    /// Records a failed attempt and applies its penalty.
+    pub fn record_failure(&self, cause: &str, penalty: Penalty, now: Instant, wall: SystemTime) {
         let mut s = self.lock();
         s.errors += 1;
         s.last_error = Some(cause.to_string());
-        if let Some(d) = cooldown {
-            let until = now + d;
-            // Never shorten a cooldown already running.
-            if s.cooldown.as_ref().is_none_or(|c| c.until < until) {
-                s.cooldown = Some(Cooldown {
-                    cause: cause.to_string(),
-                    until,
-                    until_wall: wall + d,
-                });
+        match penalty {
+            Penalty::None => {}
+            Penalty::Health => s.breaker.on_failure(cause, now),
+            Penalty::Block(d) => {
+                let until = now + d;
+                // Never shorten a block already running.
+                if s.block.as_ref().is_none_or(|c| c.until < until) {
+                    s.block = Some(Cooldown {
+                        cause: cause.to_string(),
+                        until,
+                        until_wall: wall + d,
+                    });
+                }
             }
         }
     }
 
-    /// The active cooldown at `now`, if any.
-    pub fn cooldown(&self, now: Instant) -> Option<Cooldown> {
+    /// Why the seller is out at `now`, if it is: a block, or an open circuit.
+    /// A half-open circuit is not out: it is waiting for its trial.
+    pub fn cooldown(&self, now: Instant, wall: SystemTime) -> Option<Cooldown> {
         let mut s = self.lock();
-        match &s.cooldown {
-            Some(c) if c.until > now => Some(c.clone()),
-            Some(_) => {
-                s.cooldown = None;
-                None
-            }
-            None => None,
+        if s.block.as_ref().is_some_and(|b| b.until <= now) {
+            s.block = None;
         }
+        if let Some(b) = &s.block {
+            return Some(b.clone());
+        }
+        match s.breaker.state(now) {
+            BreakerState::Open { until, cause } => Some(Cooldown {
+                cause: format!("circuit open: {cause}"),
+                until: *until,
+                until_wall: wall + until.saturating_duration_since(now),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the seller may take a request now: closed circuit and no
+    /// block, or the half-open trial (which this call takes).
+    pub fn admit(&self, now: Instant) -> bool {
+        let mut s = self.lock();
+        if s.block.as_ref().is_some_and(|b| b.until > now) {
+            return false;
+        }
+        s.breaker.admit(now) != Admission::Deny
+    }
+
+    /// The circuit's state for display: `closed`, `open` or `half-open`.
+    pub fn circuit(&self, now: Instant) -> &'static str {
+        match self.lock().breaker.state(now) {
+            BreakerState::Closed => "closed",
+            BreakerState::Open { .. } => "open",
+            BreakerState::HalfOpen { .. } => "half-open",
+        }
+    }
+
+    /// Time-decayed error rate, 0–1.
+    pub fn error_rate(&self) -> f64 {
+        self.lock().breaker.error_rate()
     }
 
     /// A copy for display.
-    pub fn snapshot(&self, now: Instant) -> StatsSnapshot {
+    pub fn snapshot(&self, now: Instant, wall: SystemTime) -> StatsSnapshot {
         let in_flight = self.in_flight();
-        let cooldown = self.cooldown(now);
+        let cooldown = self.cooldown(now, wall);
+        let circuit = self.circuit(now);
         let mut s = self.lock();
         StatsSnapshot {
             requests: s.requests,
@@ -215,6 +260,8 @@ impl SellerStats {
                     .map(|d| d.as_millis() as u64)
                     .unwrap_or(0),
             }),
+            circuit,
+            error_rate: s.breaker.error_rate(),
             last_error: s.last_error.clone(),
         }
     }
@@ -241,7 +288,7 @@ mod tests {
             },
             t0,
         );
-        let s = stats.snapshot(t0);
+        let s = stats.snapshot(t0, SystemTime::now());
         assert_eq!(s.requests, 1);
         assert_eq!(s.ttft_last_ms, Some(200.0));
         assert_eq!(s.ttft_ewma_ms, Some(200.0));
@@ -250,15 +297,42 @@ mod tests {
     }
 
     #[test]
-    fn cooldown_ends_on_time_and_is_never_shortened() {
+    fn blocks_end_on_time_are_never_shortened_and_spare_health() {
         let stats = SellerStats::default();
         let t0 = Instant::now();
         let w0 = SystemTime::now();
-        stats.record_failure("HTTP 429", Some(Duration::from_secs(30)), t0, w0);
-        stats.record_failure("HTTP 500", Some(Duration::from_secs(1)), t0, w0);
-        let c = stats.cooldown(t0 + Duration::from_secs(29)).unwrap();
+        let s = Duration::from_secs;
+        stats.record_failure("HTTP 429", Penalty::Block(s(30)), t0, w0);
+        stats.record_failure("HTTP 429", Penalty::Block(s(1)), t0, w0);
+        assert!(!stats.admit(t0 + s(29)));
+        let c = stats.cooldown(t0 + s(29), w0).unwrap();
         assert_eq!(c.cause, "HTTP 429");
-        assert!(stats.cooldown(t0 + Duration::from_secs(30)).is_none());
-        assert_eq!(stats.snapshot(t0).errors, 2);
+        assert!(stats.cooldown(t0 + s(30), w0).is_none());
+        assert!(stats.admit(t0 + s(30)));
+        assert_eq!(stats.circuit(t0), "closed");
+        assert_eq!(stats.snapshot(t0, w0).errors, 2);
+    }
+
+    #[test]
+    fn health_failures_open_the_circuit_and_a_trial_closes_it() {
+        let stats = SellerStats::default();
+        let t0 = Instant::now();
+        let w0 = SystemTime::now();
+        for _ in 0..3 {
+            stats.record_failure("HTTP 500", Penalty::Health, t0, w0);
+        }
+        assert_eq!(stats.circuit(t0), "open");
+        let c = stats.cooldown(t0, w0).unwrap();
+        assert!(
+            c.cause.starts_with("circuit open: 3 failures in a row"),
+            "{}",
+            c.cause
+        );
+        assert!(!stats.admit(t0));
+        let later = c.until;
+        assert!(stats.admit(later), "the half-open trial");
+        assert!(!stats.admit(later), "only one trial");
+        stats.record_success(later);
+        assert_eq!(stats.circuit(later), "closed");
     }
 }

@@ -10,11 +10,12 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 
-use super::outcome::{classify, retry_after, Outcome};
+use super::outcome::{classify, Outcome, Penalty};
 use super::request::{read_head, upstream_body};
 use super::respond::{ProxyError, Shape};
 use super::stream::{metered, TapContext};
 use super::Proxy;
+use crate::pool::capacity;
 use crate::protocol::Protocol;
 use crate::sellers::Seller;
 
@@ -134,19 +135,8 @@ impl Proxy {
             }
         };
         let set = self.sellers.snapshot();
-        let now = self.clock.now();
-        // Healthy sellers first, in order; cooling-down ones only as a last resort.
-        let (mut ready, mut cooling) = (Vec::new(), Vec::new());
-        for seller in set.candidates(protocol, &head.model) {
-            let stats = self.pool.stats(&seller.id);
-            if stats.cooldown(now).is_some() {
-                cooling.push(Arc::clone(seller));
-            } else {
-                ready.push(Arc::clone(seller));
-            }
-        }
-        ready.append(&mut cooling);
-        if ready.is_empty() {
+        let candidates: Vec<Arc<Seller>> = set.candidates(protocol, &head.model).cloned().collect();
+        if candidates.is_empty() {
             let message = format!(
                 "no seller configured for model \"{}\" with protocol {} (add one to {})",
                 head.model,
@@ -157,8 +147,25 @@ impl Proxy {
                 .into_response_body();
         }
 
+        // Sellers that admit the request (closed circuit and not blocked, or
+        // a half-open trial), in order; the rest only as a last resort, so the
+        // client never gets an error while some seller might still answer.
         let mut failures = Vec::new();
-        for seller in &ready {
+        let mut last_resort = Vec::new();
+        for seller in &candidates {
+            if !self.pool.stats(&seller.id).admit(self.clock.now()) {
+                last_resort.push(seller);
+                continue;
+            }
+            match self
+                .attempt(seller, protocol, endpoint, &headers, &body, &head.model)
+                .await
+            {
+                Ok(resp) => return resp,
+                Err(f) => failures.push(f),
+            }
+        }
+        for seller in last_resort {
             match self
                 .attempt(seller, protocol, endpoint, &headers, &body, &head.model)
                 .await
@@ -205,11 +212,12 @@ impl Proxy {
             Ok(Ok(resp)) => {
                 let status = resp.status();
                 if status.is_success() {
+                    stats.record_success(self.clock.now());
                     return Ok(self.pass_through(resp, seller, protocol, sent, stats, in_flight));
                 }
                 let outcome = Outcome::Status {
                     code: status.as_u16(),
-                    retry_after: retry_after(resp.headers()),
+                    retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
                 };
                 if !classify(outcome).failover {
                     // The client's own mistake: hand it the seller's answer as is.
@@ -220,19 +228,13 @@ impl Proxy {
         };
         let verdict = classify(outcome);
         let now = self.clock.now();
-        let cause = match (outcome, verdict.cooldown) {
-            (
-                Outcome::Status {
-                    retry_after: Some(r),
-                    ..
-                },
-                _,
-            ) => format!("{why} (Retry-After {} s)", r.as_secs()),
-            _ => why.clone(),
+        let cause = match (outcome, verdict.penalty) {
+            (Outcome::Status { .. }, Penalty::Block(d)) => {
+                format!("{why} (out for {} s)", d.as_secs().max(1))
+            }
+            _ => why,
         };
-        if verdict.penalize {
-            stats.record_failure(&cause, verdict.cooldown, now, self.clock.wall());
-        }
+        stats.record_failure(&cause, verdict.penalty, now, self.clock.wall());
         tracing::info!(seller = %seller.id, %cause, "failing over to the next seller");
         let (retry_after, rate_limited) = match outcome {
             Outcome::Status { code, retry_after } => (retry_after, code == 429),

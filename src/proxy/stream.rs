@@ -125,7 +125,7 @@ impl<S> Tap<S> {
             let verdict = classify(Outcome::StreamBroken);
             self.ctx
                 .stats
-                .record_failure(cause, verdict.cooldown, now, self.ctx.clock.wall());
+                .record_failure(cause, verdict.penalty, now, self.ctx.clock.wall());
         }
     }
 }
