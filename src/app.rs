@@ -2,6 +2,7 @@
 //! watcher, demo), the pool, the proxy and the HTTP server.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use crate::error::Error;
 use crate::pool::Pool;
 use crate::protocol::Protocol;
 use crate::proxy::{self, access::Access, Proxy};
+use crate::scheduler::settings::RoutingStore;
 use crate::sellers::{self, Secret, Seller, Sellers};
 use crate::server;
 use crate::sim::{self, SimSeller};
@@ -62,6 +64,8 @@ impl App {
             clock,
             timeouts: config.timeouts,
             shutdown: shutdown.clone(),
+            routing: Arc::new(RoutingStore::open(&config.data_dir)),
+            draws: Arc::new(AtomicU64::new(seed())),
         };
         let access = Arc::new(Access {
             token: token.clone(),
@@ -166,4 +170,14 @@ async fn start_demo() -> Result<(Vec<SimSeller>, Vec<Seller>), Error> {
         sims.push(sim);
     }
     Ok((sims, sellers))
+}
+
+/// A per-process seed for the scheduler's draws.
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Not security-relevant: exploration only needs variety.
+        return std::process::id() as u64;
+    }
+    u64::from_le_bytes(bytes)
 }

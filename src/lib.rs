@@ -12,6 +12,7 @@ pub mod logging;
 pub mod pool;
 pub mod protocol;
 pub mod proxy;
+pub mod scheduler;
 pub mod sellers;
 pub mod server;
 pub mod sim;

@@ -1,5 +1,7 @@
 //! The control plane: `/api/*` JSON for the UI and the CLI.
 
+pub mod error;
+pub mod routing;
 pub mod sellers;
 
 use axum::routing::get;
@@ -11,5 +13,7 @@ use crate::proxy::Proxy;
 pub fn router(proxy: Proxy) -> Router {
     Router::new()
         .route("/api/sellers", get(sellers::list))
+        .route("/api/routing", get(routing::get).put(routing::put))
+        .route("/api/route-plan", get(routing::plan))
         .with_state(proxy)
 }

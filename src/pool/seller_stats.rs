@@ -233,6 +233,13 @@ impl SellerStats {
         }
     }
 
+    /// What the scheduler scores: TTFT average (ms), tokens/s, health (0–1).
+    pub fn scoring_inputs(&self, now: Instant) -> (Option<f64>, Option<f64>, f64) {
+        let mut s = self.lock();
+        let health = 1.0 - s.breaker.error_rate();
+        (s.ttft.value(), s.throughput.tokens_per_sec(now), health)
+    }
+
     /// Time-decayed error rate, 0–1.
     pub fn error_rate(&self) -> f64 {
         self.lock().breaker.error_rate()

@@ -17,6 +17,7 @@ use super::stream::{metered, TapContext};
 use super::Proxy;
 use crate::pool::capacity;
 use crate::protocol::Protocol;
+use crate::scheduler::Plan;
 use crate::sellers::Seller;
 
 /// Which endpoint of a protocol the client called.
@@ -134,31 +135,31 @@ impl Proxy {
                 .into_response_body()
             }
         };
-        let set = self.sellers.snapshot();
-        let candidates: Vec<Arc<Seller>> = set.candidates(protocol, &head.model).cloned().collect();
-        if candidates.is_empty() {
-            let message = format!(
-                "no seller configured for model \"{}\" with protocol {} (add one to {})",
-                head.model,
-                protocol,
-                self.sellers.path().display()
-            );
-            return ProxyError::new(StatusCode::NOT_FOUND, "model_not_found", message, shape)
+        let plan = self.plan(protocol, &head.model, self.roll());
+        if plan.ranked.is_empty() {
+            return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
                 .into_response_body();
         }
 
-        // Sellers that admit the request (closed circuit and not blocked, or
-        // a half-open trial), in order; the rest only as a last resort, so the
-        // client never gets an error while some seller might still answer.
+        // In plan order, sellers that admit the request (closed circuit and
+        // not blocked, or a half-open trial); the rest only as a last resort,
+        // so the client never gets an error while some seller might answer.
         let mut failures = Vec::new();
         let mut last_resort = Vec::new();
-        for seller in &candidates {
-            if !self.pool.stats(&seller.id).admit(self.clock.now()) {
-                last_resort.push(seller);
+        for ranked in &plan.ranked {
+            if !self.pool.stats(&ranked.seller.id).admit(self.clock.now()) {
+                last_resort.push(&ranked.seller);
                 continue;
             }
             match self
-                .attempt(seller, protocol, endpoint, &headers, &body, &head.model)
+                .attempt(
+                    &ranked.seller,
+                    protocol,
+                    endpoint,
+                    &headers,
+                    &body,
+                    &head.model,
+                )
                 .await
             {
                 Ok(resp) => return resp,
@@ -287,6 +288,39 @@ impl Proxy {
         *out.headers_mut() = headers;
         out
     }
+}
+
+/// The error when no seller may take the request: none serves the model, or
+/// the routing mode excludes all that do.
+fn no_seller(
+    model: &str,
+    protocol: Protocol,
+    plan: &Plan,
+    sellers_file: &std::path::Path,
+    shape: Shape,
+) -> ProxyError {
+    if plan.excluded.is_empty() {
+        let message = format!(
+            "no seller configured for model \"{model}\" with protocol {protocol} (add one to {})",
+            sellers_file.display()
+        );
+        return ProxyError::new(StatusCode::NOT_FOUND, "model_not_found", message, shape);
+    }
+    let why: Vec<String> = plan
+        .excluded
+        .iter()
+        .map(|e| format!("{}: {}", e.seller, e.reason))
+        .collect();
+    let message = format!(
+        "the routing mode allows no seller for model \"{model}\" ({}); change it in the control panel or with PUT /api/routing",
+        why.join("; ")
+    );
+    ProxyError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no_eligible_seller",
+        message,
+        shape,
+    )
 }
 
 /// The error when every candidate failed: names each seller and why.

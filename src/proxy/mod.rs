@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Timeouts;
 use crate::pool::Pool;
+use crate::protocol::Protocol;
+use crate::scheduler::{self, settings::RoutingStore, Candidate, Inputs, Plan};
 use crate::sellers::Sellers;
 
 /// What forwarding needs; cloned into every handler (all fields are shared).
@@ -33,6 +35,48 @@ pub struct Proxy {
     pub timeouts: Timeouts,
     /// Fires on shutdown, ending streams in flight.
     pub shutdown: CancellationToken,
+    /// The user's routing mode and scorer.
+    pub routing: Arc<RoutingStore>,
+    /// Draws for exploration (a counter run through a mixer: cheap, lock-free).
+    pub draws: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Proxy {
+    /// The order in which a request for `model` over `protocol` tries sellers.
+    pub fn plan(&self, protocol: Protocol, model: &str, explore_roll: f64) -> Plan {
+        let set = self.sellers.snapshot();
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        let candidates = set
+            .candidates(protocol, model)
+            .map(|seller| {
+                let stats = self.pool.stats(&seller.id);
+                let (ttft_ms, tokens_per_sec, health) = stats.scoring_inputs(now);
+                Candidate {
+                    seller: Arc::clone(seller),
+                    inputs: Inputs {
+                        ttft_ms,
+                        tokens_per_sec,
+                        health,
+                        price: seller.effective_price(),
+                    },
+                    out: stats.cooldown(now, wall).map(|c| c.cause),
+                }
+            })
+            .collect();
+        scheduler::plan(&self.routing.get(), candidates, explore_roll)
+    }
+
+    /// A uniform draw in [0, 1).
+    pub fn roll(&self) -> f64 {
+        // splitmix64 over a counter: well spread, no lock, no RNG crate.
+        let mut z = self
+            .draws
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// Builds the upstream HTTP client.

@@ -19,8 +19,8 @@ pub struct DemoSeller {
     pub service_fee_ratio: f64,
 }
 
-/// The demo line-up. The flaky one comes first so that its failures show
-/// failover at work (clients never see them).
+/// The demo line-up: one fast, one cheap and slow, one that fails every
+/// fourth request (failover hides that from clients).
 pub fn demo_sellers() -> Vec<DemoSeller> {
     vec![
         DemoSeller {

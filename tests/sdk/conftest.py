@@ -1,10 +1,12 @@
 """Starts a real `tokenbuddy serve --demo` for the SDK tests (one per session)."""
 
+import json
 import os
 import pathlib
 import subprocess
 import tempfile
 import threading
+import urllib.request
 
 import pytest
 
@@ -15,6 +17,17 @@ def _binary() -> str:
         return explicit
     target = os.environ.get("CARGO_TARGET_DIR", str(pathlib.Path(__file__).parents[2] / "target"))
     return str(pathlib.Path(target) / "debug" / "tokenbuddy")
+
+
+def _put_json(url: str, token: str, body: dict) -> None:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200, resp.read()
 
 
 class Server:
@@ -52,6 +65,13 @@ def server():
         token = subprocess.run(
             [_binary(), "token"], env=env, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # Route everything to the flaky demo seller first (the others stand by),
+        # so every fourth call meets a 503 that TokenBuddy must hide.
+        _put_json(
+            url + "/api/routing",
+            token,
+            {"mode": "fixed", "fixedSeller": "demo-flaky", "fixedFailover": True},
+        )
         yield Server(url, token)
     finally:
         proc.terminate()

@@ -1,0 +1,53 @@
+//! `GET`/`PUT /api/routing` (mode and scorer; the next request obeys) and
+//! `GET /api/route-plan` (the order a request would try sellers in, and why).
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use crate::protocol::Protocol;
+use crate::proxy::Proxy;
+use crate::scheduler::settings::SaveError;
+use crate::scheduler::{Plan, RoutingSettings};
+
+/// `GET /api/routing`.
+pub async fn get(State(p): State<Proxy>) -> Json<RoutingSettings> {
+    Json(RoutingSettings::clone(&p.routing.get()))
+}
+
+/// `PUT /api/routing` with the whole settings object.
+pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSettings>, ApiError> {
+    let settings: RoutingSettings = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("routing settings: {e}")))?;
+    match p.routing.set(settings) {
+        Ok(()) => Ok(Json(RoutingSettings::clone(&p.routing.get()))),
+        Err(SaveError::Invalid(e)) => Err(ApiError::bad_request(e.to_string())),
+        Err(e) => Err(ApiError::internal(e.to_string())),
+    }
+}
+
+/// Query of `/api/route-plan`.
+#[derive(Debug, Deserialize)]
+pub struct PlanQuery {
+    /// The model a request would ask for.
+    pub model: String,
+    /// Its protocol (default `openai-chat`).
+    #[serde(default)]
+    pub protocol: Option<String>,
+}
+
+/// `GET /api/route-plan?model=M&protocol=P` (no exploration: the plain ranking).
+pub async fn plan(
+    State(p): State<Proxy>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Json<Plan>, ApiError> {
+    let protocol = match q.protocol.as_deref() {
+        None => Protocol::OpenAiChat,
+        Some(name) => name
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("{e}")))?,
+    };
+    Ok(Json(p.plan(protocol, &q.model, 1.0)))
+}

@@ -1,0 +1,237 @@
+//! Choosing sellers for one request: the routing mode says who is eligible,
+//! the scorer ranks them, sellers out of rotation go last. Every plan can be
+//! explained: scores with their factors, and each excluded seller's reason.
+//!
+//! Pure: the proxy gathers the inputs and walks the plan.
+
+pub mod mode;
+pub mod score;
+pub mod settings;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use mode::{Eligibility, RoutingMode, RoutingSettings, Scorer};
+pub use score::{Breakdown, Inputs};
+
+use crate::sellers::Seller;
+
+/// Chance that a request puts a not-yet-measured seller first, so new
+/// sellers get measured instead of sitting at a neutral score forever.
+pub const EXPLORE_CHANCE: f64 = 0.05;
+
+/// One compatible seller with what is known of it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The seller.
+    pub seller: Arc<Seller>,
+    /// Scoring inputs.
+    pub inputs: Inputs,
+    /// Why it is out of rotation now (blocked, circuit open), if it is.
+    pub out: Option<String>,
+}
+
+/// A seller in the order to try.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    /// The seller.
+    #[serde(serialize_with = "seller_id")]
+    pub seller: Arc<Seller>,
+    /// Its score.
+    pub score: Breakdown,
+    /// Why it comes late: standby (fixed mode) or out of rotation.
+    pub note: Option<String>,
+    /// Put first to get measured.
+    pub explored: bool,
+}
+
+fn seller_id<S: serde::Serializer>(seller: &Arc<Seller>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(seller.id.as_str())
+}
+
+/// A seller that will not be tried, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Excluded {
+    /// Seller id.
+    pub seller: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The order in which a request tries sellers.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Plan {
+    /// Sellers to try, best first.
+    pub ranked: Vec<Ranked>,
+    /// Sellers never tried for this request.
+    pub excluded: Vec<Excluded>,
+}
+
+/// Ranks `candidates` under `settings`. `explore_roll` is a uniform draw in
+/// [0, 1): below [`EXPLORE_CHANCE`] the best unmeasured seller goes first.
+pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore_roll: f64) -> Plan {
+    let mut excluded = Vec::new();
+    let mut kept = Vec::new();
+    for c in candidates {
+        match settings.eligibility(c.seller.id.as_str()) {
+            Eligibility::Excluded(reason) => excluded.push(Excluded {
+                seller: c.seller.id.to_string(),
+                reason: reason.to_string(),
+            }),
+            Eligibility::Eligible => kept.push((c, false)),
+            Eligibility::Standby => kept.push((c, true)),
+        }
+    }
+    let inputs: Vec<Inputs> = kept.iter().map(|(c, _)| c.inputs).collect();
+    let scores = score::score_all(settings.scorer, &inputs);
+    let mut ranked: Vec<(u8, Ranked)> = kept
+        .into_iter()
+        .zip(scores)
+        .map(|((c, standby), score)| {
+            // Tier: eligible, then standby, then out of rotation.
+            let (tier, note) = match (&c.out, standby) {
+                (Some(why), _) => (2, Some(format!("last resort: {why}"))),
+                (None, true) => (1, Some("standby: not the fixed seller".to_string())),
+                (None, false) => (0, None),
+            };
+            let ranked = Ranked {
+                seller: c.seller,
+                score,
+                note,
+                explored: false,
+            };
+            (tier, ranked)
+        })
+        .collect();
+    // Stable: equal scores keep priority/file order.
+    ranked.sort_by(|(ta, a), (tb, b)| ta.cmp(tb).then(b.score.total.total_cmp(&a.score.total)));
+    let mut ranked: Vec<Ranked> = ranked.into_iter().map(|(_, r)| r).collect();
+    if explore_roll < EXPLORE_CHANCE {
+        let cold = ranked
+            .iter()
+            .position(|r| r.note.is_none() && r.score.missing.contains(&"ttft"));
+        if let Some(i) = cold.filter(|&i| i > 0) {
+            let mut r = ranked.remove(i);
+            r.explored = true;
+            ranked.insert(0, r);
+        }
+    }
+    Plan { ranked, excluded }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Protocol;
+    use crate::sellers::Secret;
+
+    fn seller(id: &str, price: f64) -> Arc<Seller> {
+        Arc::new(Seller {
+            id: id.into(),
+            name: id.into(),
+            base_url: "http://x".into(),
+            api_key: Secret::new("k"),
+            protocols: vec![Protocol::OpenAiChat],
+            models: vec![],
+            discount_ratio: price,
+            service_fee_ratio: 0.0,
+            priority: 0,
+            max_concurrency: None,
+        })
+    }
+
+    fn cand(id: &str, ttft: Option<f64>, price: f64, out: Option<&str>) -> Candidate {
+        Candidate {
+            seller: seller(id, price),
+            inputs: Inputs {
+                ttft_ms: ttft,
+                tokens_per_sec: ttft.map(|_| 100.0),
+                health: 1.0,
+                price,
+            },
+            out: out.map(str::to_string),
+        }
+    }
+
+    fn order(p: &Plan) -> Vec<&str> {
+        p.ranked.iter().map(|r| r.seller.id.as_str()).collect()
+    }
+
+    fn market() -> Vec<Candidate> {
+        vec![
+            cand("slow", Some(900.0), 0.4, None),
+            cand("fast", Some(150.0), 1.0, None),
+            cand("down", Some(100.0), 0.3, Some("circuit open")),
+            cand("new", None, 0.7, None),
+        ]
+    }
+
+    #[test]
+    fn full_auto_ranks_by_scorer_and_puts_out_sellers_last() {
+        let mut s = RoutingSettings {
+            scorer: Scorer::Speed,
+            ..RoutingSettings::default()
+        };
+        let p = plan(&s, market(), 0.99);
+        assert_eq!(order(&p), ["fast", "new", "slow", "down"]);
+        assert_eq!(
+            p.ranked[3].note.as_deref(),
+            Some("last resort: circuit open")
+        );
+        s.scorer = Scorer::Discount;
+        assert_eq!(
+            order(&plan(&s, market(), 0.99)),
+            ["slow", "new", "fast", "down"]
+        );
+    }
+
+    #[test]
+    fn fixed_and_fixed_set_modes() {
+        let fixed = RoutingSettings {
+            mode: RoutingMode::Fixed,
+            fixed_seller: Some("slow".into()),
+            scorer: Scorer::Speed,
+            ..RoutingSettings::default()
+        };
+        let p = plan(&fixed, market(), 0.99);
+        assert_eq!(order(&p), ["slow", "fast", "new", "down"]);
+        assert!(p.ranked[1]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("standby")));
+        let strict = RoutingSettings {
+            fixed_failover: false,
+            ..fixed
+        };
+        let p = plan(&strict, market(), 0.99);
+        assert_eq!(order(&p), ["slow"]);
+        assert_eq!(p.excluded.len(), 3);
+        let set = RoutingSettings {
+            mode: RoutingMode::FixedSet,
+            fixed_set: vec!["slow".into(), "new".into()],
+            scorer: Scorer::Speed,
+            ..RoutingSettings::default()
+        };
+        let p = plan(&set, market(), 0.99);
+        // One measured seller is not thereby better than an unmeasured one: a tie, file order.
+        assert_eq!(order(&p), ["slow", "new"]);
+        assert!(p
+            .excluded
+            .iter()
+            .all(|e| e.reason == "not in the fixed set"));
+    }
+
+    #[test]
+    fn cold_sellers_are_explored_a_little() {
+        let s = RoutingSettings {
+            scorer: Scorer::Discount,
+            ..RoutingSettings::default()
+        };
+        let p = plan(&s, market(), 0.01);
+        assert_eq!(order(&p)[0], "new");
+        assert!(p.ranked[0].explored);
+        let p = plan(&s, market(), 0.5);
+        assert_eq!(order(&p)[0], "slow");
+    }
+}
