@@ -66,6 +66,7 @@ impl App {
             shutdown: shutdown.clone(),
             routing: Arc::new(RoutingStore::open(&config.data_dir)),
             draws: Arc::new(AtomicU64::new(seed())),
+            explore_chance: config.explore_chance,
         };
         let access = Arc::new(Access {
             token: token.clone(),

@@ -23,6 +23,9 @@ pub struct Config {
     pub ui_dir: Option<PathBuf>,
     /// Upstream time limits.
     pub timeouts: Timeouts,
+    /// Share of requests that try a not-yet-measured seller first (0 turns
+    /// exploration off, as tests that assert a routing do).
+    pub explore_chance: f64,
 }
 
 /// Upstream time limits of the proxy.
@@ -32,6 +35,9 @@ pub struct Timeouts {
     pub connect: Duration,
     /// From sending the request to the response headers.
     pub headers: Duration,
+    /// From sending a streamed request to its first semantic event, before
+    /// trying the next seller (never applied to the last one left).
+    pub ttft: Duration,
     /// Longest silence between two chunks of a response body.
     pub idle: Duration,
 }
@@ -42,6 +48,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(5),
             // Non-streaming reasoning calls can think for minutes before headers.
             headers: Duration::from_secs(300),
+            ttft: Duration::from_secs(90),
             idle: Duration::from_secs(300),
         }
     }
@@ -56,6 +63,7 @@ impl Config {
             demo: false,
             ui_dir: default_ui_dir(),
             timeouts: Timeouts::default(),
+            explore_chance: crate::scheduler::EXPLORE_CHANCE,
         }
     }
 

@@ -49,5 +49,5 @@ pub async fn plan(
             .parse()
             .map_err(|e| ApiError::bad_request(format!("{e}")))?,
     };
-    Ok(Json(p.plan(protocol, &q.model, 1.0)))
+    Ok(Json(p.plan(protocol, &q.model, false)))
 }

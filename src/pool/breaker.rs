@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use super::ewma::Ewma;
 
+/// A half-open trial that has not reported back by then is given up.
+pub const TRIAL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// When the breaker opens and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerPolicy {
@@ -54,8 +57,8 @@ pub enum BreakerState {
     },
     /// One trial request may go through.
     HalfOpen {
-        /// Whether the trial is under way.
-        trial_taken: bool,
+        /// When the trial under way started, if one is.
+        trial_since: Option<Instant>,
     },
 }
 
@@ -97,7 +100,7 @@ impl Breaker {
     pub fn state(&mut self, now: Instant) -> &BreakerState {
         if let BreakerState::Open { until, .. } = self.state {
             if now >= until {
-                self.state = BreakerState::HalfOpen { trial_taken: false };
+                self.state = BreakerState::HalfOpen { trial_since: None };
             }
         }
         &self.state
@@ -113,9 +116,15 @@ impl Breaker {
         match self.state(now) {
             BreakerState::Closed => Admission::Allow,
             BreakerState::Open { .. } => Admission::Deny,
-            BreakerState::HalfOpen { trial_taken: true } => Admission::Deny,
-            BreakerState::HalfOpen { trial_taken: false } => {
-                self.state = BreakerState::HalfOpen { trial_taken: true };
+            BreakerState::HalfOpen {
+                trial_since: Some(since),
+            } if now.saturating_duration_since(*since) < TRIAL_TIMEOUT => Admission::Deny,
+            // No trial yet, or one that never reported back (client gone,
+            // passed-through 4xx): take a new one rather than stay stuck.
+            BreakerState::HalfOpen { .. } => {
+                self.state = BreakerState::HalfOpen {
+                    trial_since: Some(now),
+                };
                 Admission::Trial
             }
         }
@@ -123,10 +132,12 @@ impl Breaker {
 
     /// Whether a request could go now, without taking the trial.
     pub fn would_admit(&mut self, now: Instant) -> bool {
-        matches!(
-            self.state(now),
-            BreakerState::Closed | BreakerState::HalfOpen { trial_taken: false }
-        )
+        match self.state(now) {
+            BreakerState::Closed => true,
+            BreakerState::Open { .. } => false,
+            BreakerState::HalfOpen { trial_since } => trial_since
+                .is_none_or(|since| now.saturating_duration_since(since) >= TRIAL_TIMEOUT),
+        }
     }
 
     /// A request succeeded.
@@ -199,6 +210,11 @@ mod tests {
         assert!(b.would_admit(t5));
         assert_eq!(b.admit(t5), Admission::Trial);
         assert_eq!(b.admit(t5), Admission::Deny, "only one trial");
+        assert_eq!(
+            b.admit(t5 + TRIAL_TIMEOUT),
+            Admission::Trial,
+            "a trial that never reported back is given up"
+        );
         b.on_success(t5);
         assert_eq!(b.state(t5), &BreakerState::Closed);
         assert_eq!(b.admit(t5), Admission::Allow);

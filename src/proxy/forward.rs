@@ -4,16 +4,17 @@
 //! order" with scored selection.)
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 
+use super::commit::{read_until_commit, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
 use super::request::{read_head, upstream_body};
 use super::respond::{ProxyError, Shape};
-use super::stream::{metered, TapContext};
+use super::stream::{metered, unread, TapContext};
 use super::Proxy;
 use crate::pool::capacity;
 use crate::protocol::Protocol;
@@ -37,6 +38,9 @@ impl Endpoint {
         }
     }
 }
+
+/// Most switches to another seller within one request.
+pub const MAX_SWITCHES: usize = 3;
 
 /// Request headers never forwarded: hop-by-hop, ours (auth), and those the
 /// HTTP client sets itself.
@@ -135,22 +139,27 @@ impl Proxy {
                 .into_response_body()
             }
         };
-        let plan = self.plan(protocol, &head.model, self.roll());
+        let plan = self.plan(protocol, &head.model, self.explore());
         if plan.ranked.is_empty() {
             return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
                 .into_response_body();
         }
 
         // In plan order, sellers that admit the request (closed circuit and
-        // not blocked, or a half-open trial); the rest only as a last resort,
-        // so the client never gets an error while some seller might answer.
+        // not blocked, or a half-open trial); at most MAX_SWITCHES switches.
         let mut failures = Vec::new();
-        let mut last_resort = Vec::new();
-        for ranked in &plan.ranked {
+        let mut deferred = Vec::new();
+        let mut tried = 0usize;
+        for (i, ranked) in plan.ranked.iter().enumerate() {
+            if tried > MAX_SWITCHES {
+                break;
+            }
             if !self.pool.stats(&ranked.seller.id).admit(self.clock.now()) {
-                last_resort.push(&ranked.seller);
+                deferred.push(&ranked.seller);
                 continue;
             }
+            let last = (i + 1 == plan.ranked.len() && deferred.is_empty()) || tried == MAX_SWITCHES;
+            tried += 1;
             match self
                 .attempt(
                     &ranked.seller,
@@ -159,6 +168,7 @@ impl Proxy {
                     &headers,
                     &body,
                     &head.model,
+                    last,
                 )
                 .await
             {
@@ -166,9 +176,21 @@ impl Proxy {
                 Err(f) => failures.push(f),
             }
         }
-        for seller in last_resort {
+        // Last resort: sellers that declined (blocked, circuit open), so the
+        // client never gets an error while some seller might still answer.
+        let remaining = deferred.len().min((MAX_SWITCHES + 1).saturating_sub(tried));
+        for (i, seller) in deferred.into_iter().take(remaining).enumerate() {
+            let last = i + 1 == remaining;
             match self
-                .attempt(seller, protocol, endpoint, &headers, &body, &head.model)
+                .attempt(
+                    seller,
+                    protocol,
+                    endpoint,
+                    &headers,
+                    &body,
+                    &head.model,
+                    last,
+                )
                 .await
             {
                 Ok(resp) => return resp,
@@ -178,8 +200,10 @@ impl Proxy {
         all_failed(&head.model, &failures, shape).into_response_body()
     }
 
-    /// Sends to one seller. `Ok` is a response for the client (success, or an
-    /// error that is the client's own); `Err` means try the next seller.
+    /// Sends to one seller. `Ok` is a response for the client (committed
+    /// content, or an error that is the client's own); `Err` means try the
+    /// next seller. `last`: no other seller is left (never cut it off).
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         seller: &Arc<Seller>,
@@ -188,6 +212,7 @@ impl Proxy {
         client_headers: &HeaderMap,
         body: &Bytes,
         model: &str,
+        last: bool,
     ) -> Result<Response<Body>, Failure> {
         let stats = self.pool.stats(&seller.id);
         let in_flight = stats.begin();
@@ -212,19 +237,59 @@ impl Proxy {
             ),
             Ok(Ok(resp)) => {
                 let status = resp.status();
-                if status.is_success() {
-                    stats.record_success(self.clock.now());
-                    return Ok(self.pass_through(resp, seller, protocol, sent, stats, in_flight));
-                }
+                let headers = response_headers(resp.headers(), seller);
+                let is_sse = headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("text/event-stream"));
+                let tap = |stats, in_flight| TapContext {
+                    protocol,
+                    is_sse,
+                    sent,
+                    stats,
+                    in_flight,
+                    clock: Arc::clone(&self.clock),
+                    idle: self.timeouts.idle,
+                    shutdown: self.shutdown.clone(),
+                };
                 let outcome = Outcome::Status {
                     code: status.as_u16(),
                     retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
                 };
-                if !classify(outcome).failover {
-                    // The client's own mistake: hand it the seller's answer as is.
-                    return Ok(self.pass_through(resp, seller, protocol, sent, stats, in_flight));
+                let upstream = Box::pin(resp.bytes_stream());
+                if status.is_success() && is_sse {
+                    let ttft_limit = (!last).then_some(self.timeouts.ttft);
+                    let idle = self.timeouts.idle;
+                    match read_until_commit(
+                        upstream,
+                        protocol,
+                        &*self.clock,
+                        sent,
+                        ttft_limit,
+                        idle,
+                    )
+                    .await
+                    {
+                        Precommit::Committed(primed) => {
+                            stats.record_success(self.clock.now());
+                            return Ok(respond(
+                                status,
+                                headers,
+                                metered(primed, tap(stats, in_flight)),
+                            ));
+                        }
+                        Precommit::Failed(outcome, why) => (outcome, why),
+                    }
+                } else if status.is_success() || !classify(outcome).failover {
+                    // A whole JSON answer, or the client's own mistake: as is.
+                    if status.is_success() {
+                        stats.record_success(self.clock.now());
+                    }
+                    let body = metered(unread(upstream, protocol), tap(stats, in_flight));
+                    return Ok(respond(status, headers, body));
+                } else {
+                    (outcome, format!("HTTP {}", status.as_u16()))
                 }
-                (outcome, format!("HTTP {}", status.as_u16()))
             }
         };
         let verdict = classify(outcome);
@@ -248,46 +313,30 @@ impl Proxy {
             rate_limited,
         })
     }
+}
 
-    fn pass_through(
-        &self,
-        resp: reqwest::Response,
-        seller: &Seller,
-        protocol: Protocol,
-        sent: Instant,
-        stats: Arc<crate::pool::SellerStats>,
-        in_flight: crate::pool::InFlight,
-    ) -> Response<Body> {
-        let status = resp.status();
-        let mut headers = HeaderMap::with_capacity(resp.headers().len() + 1);
-        for (name, value) in resp.headers() {
-            if !DROP_RESPONSE.contains(&name.as_str()) {
-                headers.append(name.clone(), value.clone());
-            }
+/// The seller's response headers minus hop-by-hop ones, plus which seller answered.
+fn response_headers(upstream: &HeaderMap, seller: &Seller) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(upstream.len() + 1);
+    for (name, value) in upstream {
+        if !DROP_RESPONSE.contains(&name.as_str()) {
+            headers.append(name.clone(), value.clone());
         }
-        let is_sse = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        if let Ok(v) = HeaderValue::from_str(seller.id.as_str()) {
-            headers.insert(HeaderName::from_static("x-tokenbuddy-seller"), v);
-        }
-        let ctx = TapContext {
-            protocol,
-            is_sse,
-            sent,
-            stats,
-            in_flight,
-            clock: Arc::clone(&self.clock),
-            idle: self.timeouts.idle,
-            shutdown: self.shutdown.clone(),
-        };
-        let body = Body::from_stream(metered(Box::pin(resp.bytes_stream()), ctx));
-        let mut out = Response::new(body);
-        *out.status_mut() = status;
-        *out.headers_mut() = headers;
-        out
     }
+    if let Ok(v) = HeaderValue::from_str(seller.id.as_str()) {
+        headers.insert(HeaderName::from_static("x-tokenbuddy-seller"), v);
+    }
+    headers
+}
+
+fn respond<S>(status: StatusCode, headers: HeaderMap, body: S) -> Response<Body>
+where
+    S: futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
+    let mut out = Response::new(Body::from_stream(body));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
 }
 
 /// The error when no seller may take the request: none serves the model, or

@@ -2,7 +2,9 @@
 //! failover, and the metered pass-through of responses.
 
 pub mod access;
+pub mod commit;
 pub mod forward;
+pub mod meter;
 pub mod outcome;
 pub mod request;
 pub mod respond;
@@ -39,11 +41,13 @@ pub struct Proxy {
     pub routing: Arc<RoutingStore>,
     /// Draws for exploration (a counter run through a mixer: cheap, lock-free).
     pub draws: Arc<std::sync::atomic::AtomicU64>,
+    /// Share of requests that try an unmeasured seller first.
+    pub explore_chance: f64,
 }
 
 impl Proxy {
     /// The order in which a request for `model` over `protocol` tries sellers.
-    pub fn plan(&self, protocol: Protocol, model: &str, explore_roll: f64) -> Plan {
+    pub fn plan(&self, protocol: Protocol, model: &str, explore: bool) -> Plan {
         let set = self.sellers.snapshot();
         let (now, wall) = (self.clock.now(), self.clock.wall());
         let candidates = set
@@ -63,7 +67,12 @@ impl Proxy {
                 }
             })
             .collect();
-        scheduler::plan(&self.routing.get(), candidates, explore_roll)
+        scheduler::plan(&self.routing.get(), candidates, explore)
+    }
+
+    /// Whether this request explores (a draw against `explore_chance`).
+    pub fn explore(&self) -> bool {
+        self.explore_chance > 0.0 && self.roll() < self.explore_chance
     }
 
     /// A uniform draw in [0, 1).

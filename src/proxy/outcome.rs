@@ -23,6 +23,12 @@ pub enum Outcome {
         /// How long the seller asked us to wait (Retry-After, reset headers).
         retry_after: Option<Duration>,
     },
+    /// HTTP 200, but the stream's first event is an error.
+    ErrorEvent,
+    /// HTTP 200, but no first semantic event within the TTFT limit.
+    TtftTimeout,
+    /// HTTP 200, but the stream broke, ended or went silent before content.
+    BrokenBeforeCommit,
     /// The body broke or went silent after the response was committed.
     StreamBroken,
 }
@@ -47,7 +53,11 @@ pub fn classify(outcome: Outcome) -> Verdict {
         Penalty::Block(hint.unwrap_or(default).min(capacity::MAX_BLOCK))
     };
     match outcome {
-        Outcome::Connect | Outcome::Timeout => verdict(true, Penalty::Health),
+        Outcome::Connect
+        | Outcome::Timeout
+        | Outcome::ErrorEvent
+        | Outcome::TtftTimeout
+        | Outcome::BrokenBeforeCommit => verdict(true, Penalty::Health),
         Outcome::StreamBroken => verdict(false, Penalty::Health),
         Outcome::Status { code, retry_after } => match code {
             // Bad or revoked key, forbidden: the seller is misconfigured for us.

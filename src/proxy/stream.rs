@@ -1,10 +1,11 @@
 //! The response body pass-through with a meter on the side.
 //!
-//! Bytes go to the client exactly as they arrive, chunk by chunk; the meter
-//! only looks at them (SSE events: TTFT, tokens, end of stream). A stream that
-//! breaks, goes silent or is cut by shutdown after bytes were sent ends with a
-//! protocol-correct error event, never a hang.
+//! Bytes go to the client exactly as they arrive, chunk by chunk (first those
+//! held until the commit point, then the rest); the meter only looks at them.
+//! A stream that breaks, goes silent or is cut by shutdown after bytes were
+//! sent ends with a protocol-correct error event, never a hang.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,54 +13,16 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
+use super::commit::Primed;
+use super::meter::Meter;
 use super::outcome::{classify, Outcome};
 use super::respond::stream_error_event;
 use crate::clock::Clock;
-use crate::pool::{InFlight, Sample, SellerStats};
-use crate::protocol::{event, sse::SseSplitter, EventInfo, Protocol};
+use crate::pool::{InFlight, SellerStats};
+use crate::protocol::{event, Protocol};
 
 /// Largest non-stream body we copy aside to read its usage.
 const MAX_METERED_BODY: usize = 8 << 20;
-
-/// What the meter has seen so far of one response.
-#[derive(Debug, Default)]
-struct Meter {
-    first_semantic: Option<Instant>,
-    last_semantic: Option<Instant>,
-    semantic_events: u64,
-    usage_tokens: Option<u64>,
-    terminal: bool,
-}
-
-impl Meter {
-    fn observe(&mut self, info: EventInfo, now: Instant) {
-        if info.semantic {
-            self.first_semantic.get_or_insert(now);
-            self.last_semantic = Some(now);
-            self.semantic_events += 1;
-        }
-        if info.output_tokens.is_some() {
-            self.usage_tokens = info.output_tokens;
-        }
-        self.terminal |= info.terminal;
-    }
-
-    fn sample(&self, sent: Instant) -> Sample {
-        Sample {
-            ttft: self
-                .first_semantic
-                .map(|t| t.saturating_duration_since(sent)),
-            // Without usage in the stream, each delta is counted as one token.
-            output_tokens: self
-                .usage_tokens
-                .or((self.semantic_events > 0).then_some(self.semantic_events)),
-            generating: self
-                .first_semantic
-                .zip(self.last_semantic)
-                .map(|(a, b)| b.saturating_duration_since(a)),
-        }
-    }
-}
 
 /// Everything the tap needs besides the upstream stream.
 pub struct TapContext {
@@ -83,8 +46,8 @@ pub struct TapContext {
 
 struct Tap<S> {
     upstream: S,
+    prefix: VecDeque<Bytes>,
     ctx: TapContext,
-    splitter: SseSplitter,
     meter: Meter,
     plain: Vec<u8>,
     finished: bool,
@@ -99,11 +62,7 @@ enum Step {
 impl<S> Tap<S> {
     fn observe(&mut self, chunk: &[u8]) {
         if self.ctx.is_sse {
-            let now = self.ctx.clock.now();
-            let (protocol, meter) = (self.ctx.protocol, &mut self.meter);
-            self.splitter.push(chunk, |e| {
-                meter.observe(event::inspect(protocol, e.event, e.data), now)
-            });
+            self.meter.feed(chunk, self.ctx.clock.now());
         } else if self.plain.len() + chunk.len() <= MAX_METERED_BODY {
             self.plain.extend_from_slice(chunk);
         }
@@ -116,7 +75,8 @@ impl<S> Tap<S> {
         self.finished = true;
         let now = self.ctx.clock.now();
         if !self.ctx.is_sse {
-            self.meter.usage_tokens = event::body_output_tokens(self.ctx.protocol, &self.plain);
+            self.meter
+                .set_usage(event::body_output_tokens(self.ctx.protocol, &self.plain));
         }
         self.ctx
             .stats
@@ -137,9 +97,19 @@ impl<S> Drop for Tap<S> {
     }
 }
 
-/// Wraps an upstream body: forwards every chunk as it comes and meters it.
+/// A body that has not been read at all yet (non-SSE, or passed-through errors).
+pub fn unread<S>(upstream: S, protocol: Protocol) -> Primed<S> {
+    Primed {
+        prefix: Vec::new(),
+        meter: Meter::new(protocol),
+        upstream,
+    }
+}
+
+/// Forwards `primed`'s held bytes, then every further chunk as it comes, and
+/// meters them.
 pub fn metered<S, E>(
-    upstream: S,
+    primed: Primed<S>,
     ctx: TapContext,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
 where
@@ -147,14 +117,18 @@ where
     E: std::fmt::Display + Send,
 {
     let tap = Tap {
-        upstream,
+        upstream: primed.upstream,
+        prefix: primed.prefix.into(),
         ctx,
-        splitter: SseSplitter::new(),
-        meter: Meter::default(),
+        meter: primed.meter,
         plain: Vec::new(),
         finished: false,
     };
     futures_util::stream::unfold(tap, |mut tap| async move {
+        // Held bytes were metered already at the commit point.
+        if let Some(held) = tap.prefix.pop_front() {
+            return Some((Ok(held), tap));
+        }
         if tap.finished {
             return None;
         }
@@ -177,7 +151,7 @@ where
                 tap.observe(&chunk);
                 Some((Ok(chunk), tap))
             }
-            Step::End if !tap.ctx.is_sse || tap.meter.terminal => {
+            Step::End if !tap.ctx.is_sse || tap.meter.ended() => {
                 tap.finish(None);
                 None
             }

@@ -17,9 +17,12 @@ pub use score::{Breakdown, Inputs};
 
 use crate::sellers::Seller;
 
-/// Chance that a request puts a not-yet-measured seller first, so new
-/// sellers get measured instead of sitting at a neutral score forever.
+/// Default share of requests that put a not-yet-measured seller first, so
+/// new sellers get measured instead of sitting at a neutral score forever.
 pub const EXPLORE_CHANCE: f64 = 0.05;
+
+/// Health below which a seller is never explored (it is cold because it fails).
+const EXPLORE_MIN_HEALTH: f64 = 0.5;
 
 /// One compatible seller with what is known of it.
 #[derive(Debug, Clone)]
@@ -68,9 +71,9 @@ pub struct Plan {
     pub excluded: Vec<Excluded>,
 }
 
-/// Ranks `candidates` under `settings`. `explore_roll` is a uniform draw in
-/// [0, 1): below [`EXPLORE_CHANCE`] the best unmeasured seller goes first.
-pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore_roll: f64) -> Plan {
+/// Ranks `candidates` under `settings`. With `explore`, the best healthy
+/// seller without a TTFT measurement goes first.
+pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore: bool) -> Plan {
     let mut excluded = Vec::new();
     let mut kept = Vec::new();
     for c in candidates {
@@ -107,10 +110,12 @@ pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore_roll
     // Stable: equal scores keep priority/file order.
     ranked.sort_by(|(ta, a), (tb, b)| ta.cmp(tb).then(b.score.total.total_cmp(&a.score.total)));
     let mut ranked: Vec<Ranked> = ranked.into_iter().map(|(_, r)| r).collect();
-    if explore_roll < EXPLORE_CHANCE {
-        let cold = ranked
-            .iter()
-            .position(|r| r.note.is_none() && r.score.missing.contains(&"ttft"));
+    if explore {
+        let cold = ranked.iter().position(|r| {
+            r.note.is_none()
+                && r.score.missing.contains(&"ttft")
+                && r.score.health >= EXPLORE_MIN_HEALTH
+        });
         if let Some(i) = cold.filter(|&i| i > 0) {
             let mut r = ranked.remove(i);
             r.explored = true;
@@ -173,7 +178,7 @@ mod tests {
             scorer: Scorer::Speed,
             ..RoutingSettings::default()
         };
-        let p = plan(&s, market(), 0.99);
+        let p = plan(&s, market(), false);
         assert_eq!(order(&p), ["fast", "new", "slow", "down"]);
         assert_eq!(
             p.ranked[3].note.as_deref(),
@@ -181,7 +186,7 @@ mod tests {
         );
         s.scorer = Scorer::Discount;
         assert_eq!(
-            order(&plan(&s, market(), 0.99)),
+            order(&plan(&s, market(), false)),
             ["slow", "new", "fast", "down"]
         );
     }
@@ -194,7 +199,7 @@ mod tests {
             scorer: Scorer::Speed,
             ..RoutingSettings::default()
         };
-        let p = plan(&fixed, market(), 0.99);
+        let p = plan(&fixed, market(), false);
         assert_eq!(order(&p), ["slow", "fast", "new", "down"]);
         assert!(p.ranked[1]
             .note
@@ -204,7 +209,7 @@ mod tests {
             fixed_failover: false,
             ..fixed
         };
-        let p = plan(&strict, market(), 0.99);
+        let p = plan(&strict, market(), false);
         assert_eq!(order(&p), ["slow"]);
         assert_eq!(p.excluded.len(), 3);
         let set = RoutingSettings {
@@ -213,7 +218,7 @@ mod tests {
             scorer: Scorer::Speed,
             ..RoutingSettings::default()
         };
-        let p = plan(&set, market(), 0.99);
+        let p = plan(&set, market(), false);
         // One measured seller is not thereby better than an unmeasured one: a tie, file order.
         assert_eq!(order(&p), ["slow", "new"]);
         assert!(p
@@ -228,10 +233,10 @@ mod tests {
             scorer: Scorer::Discount,
             ..RoutingSettings::default()
         };
-        let p = plan(&s, market(), 0.01);
+        let p = plan(&s, market(), true);
         assert_eq!(order(&p)[0], "new");
         assert!(p.ranked[0].explored);
-        let p = plan(&s, market(), 0.5);
+        let p = plan(&s, market(), false);
         assert_eq!(order(&p)[0], "slow");
     }
 }

@@ -56,8 +56,11 @@ impl Harness {
         config.timeouts = Timeouts {
             connect: Duration::from_secs(2),
             headers: Duration::from_secs(10),
+            ttft: Duration::from_secs(10),
             idle: Duration::from_secs(10),
         };
+        // Deterministic routing: no random exploration in assertions.
+        config.explore_chance = 0.0;
         adjust(&mut config);
         let running = App::start(config).await.expect("TokenBuddy starts");
         Harness {
