@@ -67,6 +67,7 @@ impl App {
             routing: Arc::new(RoutingStore::open(&config.data_dir)),
             draws: Arc::new(AtomicU64::new(seed())),
             explore_chance: config.explore_chance,
+            bindings: Arc::new(Default::default()),
         };
         let access = Arc::new(Access {
             token: token.clone(),

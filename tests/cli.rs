@@ -64,6 +64,29 @@ fn serve_prints_port_answers_and_stops_on_sigterm() {
     let stored = std::fs::read_to_string(dir.path().join("token")).expect("token file");
     assert_eq!(printed, stored.trim());
 
+    let explain = tokenbuddy(dir.path())
+        .args([
+            "route",
+            "explain",
+            "--model",
+            "gpt-x",
+            "--port",
+            &port.to_string(),
+        ])
+        .output()
+        .expect("route explain");
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(
+        explain.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&explain.stderr)
+    );
+    assert!(
+        text.starts_with("Routing for model gpt-x (openai-chat): mode fullAuto, scorer balanced"),
+        "{text}"
+    );
+    assert!(text.contains("No seller would be tried."), "{text}");
+
     // SIGTERM: a clean exit, not a kill.
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -72,6 +95,54 @@ fn serve_prints_port_answers_and_stops_on_sigterm() {
     assert!(status.success());
     let code = child.wait().expect("wait");
     assert!(code.success(), "exit status {code:?}");
+}
+
+#[test]
+fn route_explain_lists_candidates_in_order_with_reasons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = tokenbuddy(dir.path())
+        .args(["serve", "--port", "0", "--demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let port = wait_for_port(&mut child).to_string();
+    let run = |args: &[&str]| {
+        let out = tokenbuddy(dir.path()).args(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = run(&[
+        "route",
+        "explain",
+        "--model",
+        "m",
+        "--protocol",
+        "anthropic-messages",
+        "--port",
+        &port,
+    ]);
+    // Nothing measured yet: the balanced scorer goes by price.
+    let order: Vec<&str> = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(order, ["demo-cheap", "demo-flaky", "demo-fast"], "{text}");
+    assert!(text.contains("no data: ttft, tokens_per_sec"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "route", "explain", "--model", "m", "--json", "--port", &port,
+    ]))
+    .expect("json");
+    assert_eq!(json["ranked"][0]["seller"], "demo-cheap");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
 }
 
 #[test]

@@ -3,23 +3,23 @@
 
 mod support;
 
-use support::{seller_yaml, sellers_file, Harness, HANG};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use support::{seller_yaml, sellers_file, Harness};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
 
-/// Writes the file and waits for the watcher's next reload attempt.
-async fn edit(h: &Harness, text: &str) {
-    let mut rx = h.running.sellers().subscribe();
-    rx.borrow_and_update();
-    std::fs::write(h.sellers_path(), text).expect("write");
-    tokio::time::timeout(HANG, rx.changed())
-        .await
-        .expect("the watcher reloads the edited file")
-        .expect("watch channel open");
-}
-
+/// Who serves a new conversation (each call opens a new one, so stickiness
+/// does not keep it on an earlier seller).
 async fn served_by(h: &Harness) -> String {
-    let resp = h.call(Protocol::OpenAiChat, "m", false).await;
+    static CONVERSATION: AtomicUsize = AtomicUsize::new(0);
+    let n = CONVERSATION.fetch_add(1, Ordering::Relaxed);
+    let body = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": format!("conversation {n}")}]});
+    let resp = h
+        .post("/v1/chat/completions", &body)
+        .send()
+        .await
+        .expect("request");
     resp.headers()
         .get("x-tokenbuddy-seller")
         .map(|v| v.to_str().unwrap_or_default().to_string())
@@ -35,29 +35,24 @@ async fn edits_add_change_and_remove_sellers_without_restart() {
     assert_eq!(served_by(&h).await, "a");
 
     // Add b in front of a.
-    edit(
-        &h,
-        &sellers_file(&[
-            seller_yaml("b", &b.base_url(), &Protocol::ALL),
-            seller_yaml("a", &a.base_url(), &Protocol::ALL),
-        ]),
-    )
+    h.rewrite_sellers(&sellers_file(&[
+        seller_yaml("b", &b.base_url(), &Protocol::ALL),
+        seller_yaml("a", &a.base_url(), &Protocol::ALL),
+    ]))
     .await;
     assert_eq!(served_by(&h).await, "b");
 
     // Change b so it no longer speaks chat completions.
-    edit(
-        &h,
-        &sellers_file(&[
-            seller_yaml("b", &b.base_url(), &[Protocol::AnthropicMessages]),
-            seller_yaml("a", &a.base_url(), &Protocol::ALL),
-        ]),
-    )
+    h.rewrite_sellers(&sellers_file(&[
+        seller_yaml("b", &b.base_url(), &[Protocol::AnthropicMessages]),
+        seller_yaml("a", &a.base_url(), &Protocol::ALL),
+    ]))
     .await;
     assert_eq!(served_by(&h).await, "a");
 
     // A broken edit: reported, and the last good set keeps serving.
-    edit(&h, "sellers:\n  - id: a\n    base_url: [oops\n").await;
+    h.rewrite_sellers("sellers:\n  - id: a\n    base_url: [oops\n")
+        .await;
     assert_eq!(served_by(&h).await, "a");
     let api = h.api_sellers().await;
     let err = api["file"]["error"]
@@ -71,10 +66,11 @@ async fn edits_add_change_and_remove_sellers_without_restart() {
     assert_eq!(api["sellers"].as_array().map(Vec::len), Some(2));
 
     // Remove a: only b is left, and it does not serve chat.
-    edit(
-        &h,
-        &sellers_file(&[seller_yaml("b", &b.base_url(), &Protocol::ALL)]),
-    )
+    h.rewrite_sellers(&sellers_file(&[seller_yaml(
+        "b",
+        &b.base_url(),
+        &Protocol::ALL,
+    )]))
     .await;
     assert_eq!(served_by(&h).await, "b");
     let api = h.api_sellers().await;

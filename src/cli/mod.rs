@@ -1,5 +1,6 @@
 //! Command-line arguments and what each command does with the core.
 
+mod route;
 mod serve;
 
 use std::path::PathBuf;
@@ -53,6 +54,32 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Ask the running TokenBuddy how it routes.
+    Route {
+        #[command(subcommand)]
+        command: RouteCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RouteCommand {
+    /// The sellers a request would try, in order, with score breakdowns and exclusions.
+    Explain {
+        /// The model the request asks for.
+        #[arg(long)]
+        model: String,
+        /// Its protocol: openai-chat, openai-responses or anthropic-messages.
+        #[arg(long, default_value = "openai-chat")]
+        protocol: String,
+        /// Port of the running TokenBuddy.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -67,6 +94,24 @@ pub fn run() -> ExitCode {
             tokenbuddy::token::load_or_create(&dir)
                 .map(|t| println!("{t}"))
                 .map_err(|e| e.to_string())
+        }),
+        Command::Route {
+            command:
+                RouteCommand::Explain {
+                    model,
+                    protocol,
+                    port,
+                    json,
+                    data,
+                },
+        } => data.resolve().and_then(|dir| {
+            let what = route::Explain {
+                model: &model,
+                protocol: &protocol,
+                port,
+                json,
+            };
+            route::explain(&dir, &what)
         }),
     };
     match result {

@@ -12,12 +12,13 @@ use bytes::Bytes;
 
 use super::commit::{read_until_commit, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
-use super::request::{read_head, upstream_body};
+use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape};
 use super::stream::{metered, unread, TapContext};
 use super::Proxy;
 use crate::pool::capacity;
 use crate::protocol::Protocol;
+use crate::scheduler::sticky::{self, Stick};
 use crate::scheduler::Plan;
 use crate::sellers::Seller;
 
@@ -139,7 +140,23 @@ impl Proxy {
                 .into_response_body()
             }
         };
-        let plan = self.plan(protocol, &head.model, self.explore());
+        let mut plan = self.plan(protocol, &head.model, self.explore());
+        let session = session_key(&headers, &head);
+        let mut spill_over = false;
+        if let Some(bound) = self.bindings.lookup(session, self.clock.now()) {
+            let full = |s: &Seller| {
+                s.max_concurrency
+                    .is_some_and(|max| self.pool.stats(&s.id).in_flight() >= max)
+            };
+            match sticky::apply(&mut plan, &bound, full) {
+                Stick::Hit => {}
+                Stick::SpillOver => spill_over = true,
+                Stick::Escape(why) => {
+                    tracing::debug!(seller = %bound, why, "session leaves its seller");
+                    self.bindings.unbind(session);
+                }
+            }
+        }
         if plan.ranked.is_empty() {
             return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
                 .into_response_body();
@@ -172,7 +189,7 @@ impl Proxy {
                 )
                 .await
             {
-                Ok(resp) => return resp,
+                Ok(resp) => return self.served(session, &ranked.seller, spill_over, resp),
                 Err(f) => failures.push(f),
             }
         }
@@ -193,11 +210,26 @@ impl Proxy {
                 )
                 .await
             {
-                Ok(resp) => return resp,
+                Ok(resp) => return self.served(session, seller, spill_over, resp),
                 Err(f) => failures.push(f),
             }
         }
         all_failed(&head.model, &failures, shape).into_response_body()
+    }
+
+    /// Binds the session to the seller that answered (unless it only spilled
+    /// over from its own, full seller) and hands the response on.
+    fn served(
+        &self,
+        session: u64,
+        seller: &Seller,
+        spill_over: bool,
+        resp: Response<Body>,
+    ) -> Response<Body> {
+        if !spill_over {
+            self.bindings.bind(session, &seller.id, self.clock.now());
+        }
+        resp
     }
 
     /// Sends to one seller. `Ok` is a response for the client (committed

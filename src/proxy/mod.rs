@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::config::Timeouts;
 use crate::pool::Pool;
 use crate::protocol::Protocol;
-use crate::scheduler::{self, settings::RoutingStore, Candidate, Inputs, Plan};
+use crate::scheduler::{self, settings::RoutingStore, Plan};
 use crate::sellers::Sellers;
 
 /// What forwarding needs; cloned into every handler (all fields are shared).
@@ -43,6 +43,8 @@ pub struct Proxy {
     pub draws: Arc<std::sync::atomic::AtomicU64>,
     /// Share of requests that try an unmeasured seller first.
     pub explore_chance: f64,
+    /// Which conversation is on which seller.
+    pub bindings: Arc<scheduler::sticky::Bindings>,
 }
 
 impl Proxy {
@@ -50,23 +52,7 @@ impl Proxy {
     pub fn plan(&self, protocol: Protocol, model: &str, explore: bool) -> Plan {
         let set = self.sellers.snapshot();
         let (now, wall) = (self.clock.now(), self.clock.wall());
-        let candidates = set
-            .candidates(protocol, model)
-            .map(|seller| {
-                let stats = self.pool.stats(&seller.id);
-                let (ttft_ms, tokens_per_sec, health) = stats.scoring_inputs(now);
-                Candidate {
-                    seller: Arc::clone(seller),
-                    inputs: Inputs {
-                        ttft_ms,
-                        tokens_per_sec,
-                        health,
-                        price: seller.effective_price(),
-                    },
-                    out: stats.cooldown(now, wall).map(|c| c.cause),
-                }
-            })
-            .collect();
+        let candidates = scheduler::gather(&self.pool, set.candidates(protocol, model), now, wall);
         scheduler::plan(&self.routing.get(), candidates, explore)
     }
 

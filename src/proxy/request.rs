@@ -1,6 +1,9 @@
-//! Reading just enough of a client request (model, stream flag) and building
-//! the upstream body: the client's bytes as they are, except the model name
-//! when the seller maps it.
+//! Reading just enough of a client request (model, stream flag, the agent's
+//! session signals) and building the upstream body: the client's bytes as
+//! they are, except the model name when the seller maps it.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -8,20 +11,112 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// The few fields routing needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestHead {
     /// The requested model.
     pub model: String,
     /// Whether the client asked for a stream.
     pub stream: bool,
+    /// An explicit session id from the body (Claude Code's
+    /// `metadata.user_id`, Codex's `prompt_cache_key`).
+    pub session: Option<String>,
+    /// A hash of the conversation's opening (system prompt and first
+    /// message), which stays the same as the conversation grows.
+    pub opening: u64,
 }
 
 #[derive(Deserialize)]
 struct Head<'a> {
     #[serde(borrow)]
-    model: Option<std::borrow::Cow<'a, str>>,
+    model: Option<Cow<'a, str>>,
     #[serde(default)]
     stream: Option<bool>,
+    #[serde(default, borrow)]
+    metadata: Option<Metadata<'a>>,
+    #[serde(default, borrow)]
+    prompt_cache_key: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    system: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    instructions: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    messages: Option<FirstItem<'a>>,
+    #[serde(default, borrow)]
+    input: Option<FirstItem<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Metadata<'a> {
+    #[serde(default, borrow)]
+    user_id: Option<Cow<'a, str>>,
+}
+
+/// The first element of a JSON array (the rest skipped unparsed), or a whole
+/// non-array value (the Responses API's `input` may be a plain string).
+struct FirstItem<'a>(Option<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstItem<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: &'a RawValue = Deserialize::deserialize(d)?;
+        if !raw.get().trim_start().starts_with('[') {
+            return Ok(FirstItem(Some(raw)));
+        }
+        struct First<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for First<'a> {
+            type Value = Option<&'a RawValue>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let first = seq.next_element::<&'a RawValue>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(first)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        serde::Deserializer::deserialize_seq(&mut de, First(std::marker::PhantomData))
+            .map(FirstItem)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Headers agents put their session id in (Claude Code, Codex, opencode, generic).
+const SESSION_HEADERS: &[&str] = &[
+    "x-claude-code-session-id",
+    "session_id",
+    "session-id",
+    "x-session-id",
+    "conversation_id",
+    "x-opencode-session",
+];
+
+/// The key a conversation is bound to a seller by: the agent's own session
+/// signal (header, then body) when it sends one, else model + opening;
+/// namespaced by client (the User-Agent's product name), so two agents
+/// never share a binding.
+pub fn session_key(headers: &http::HeaderMap, head: &RequestHead) -> u64 {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    let client = text("user-agent")
+        .and_then(|ua| ua.split(['/', ' ']).next())
+        .unwrap_or("");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    client.hash(&mut hasher);
+    if let Some(id) = SESSION_HEADERS.iter().find_map(|h| text(h)) {
+        ("header", id).hash(&mut hasher);
+    } else if let Some(id) = &head.session {
+        ("body", id).hash(&mut hasher);
+    } else {
+        ("opening", &head.model, head.opening).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Why a request body could not be routed.
@@ -40,9 +135,25 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
     let head: Head<'_> =
         serde_json::from_slice(body).map_err(|e| HeadError::Json(e.to_string()))?;
     let model = head.model.ok_or(HeadError::NoModel)?;
+    let session = head
+        .metadata
+        .and_then(|m| m.user_id)
+        .or(head.prompt_cache_key)
+        .filter(|s| !s.is_empty())
+        .map(Cow::into_owned);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for part in [
+        head.system.or(head.instructions),
+        head.messages.and_then(|m| m.0),
+        head.input.and_then(|i| i.0),
+    ] {
+        part.map(RawValue::get).hash(&mut hasher);
+    }
     Ok(RequestHead {
+        opening: hasher.finish(),
         model: model.into_owned(),
         stream: head.stream.unwrap_or(false),
+        session,
     })
 }
 
@@ -88,16 +199,36 @@ mod tests {
         let h =
             read_head(br#"{"messages":[{"role":"user","content":"x"}],"model":"m","stream":true}"#)
                 .unwrap();
-        assert_eq!(
-            h,
-            RequestHead {
-                model: "m".into(),
-                stream: true
-            }
-        );
+        assert_eq!((h.model.as_str(), h.stream, h.session), ("m", true, None));
         assert!(!read_head(br#"{"model":"m"}"#).unwrap().stream);
         assert_eq!(read_head(br#"{"stream":true}"#), Err(HeadError::NoModel));
         assert!(matches!(read_head(b"{nope"), Err(HeadError::Json(_))));
+    }
+
+    #[test]
+    fn session_signals_and_a_stable_opening() {
+        let claude =
+            read_head(br#"{"model":"m","metadata":{"user_id":"user_x_session_42"},"messages":[]}"#)
+                .unwrap();
+        assert_eq!(claude.session.as_deref(), Some("user_x_session_42"));
+        let codex =
+            read_head(br#"{"model":"m","prompt_cache_key":"conv-7","input":"hi"}"#).unwrap();
+        assert_eq!(codex.session.as_deref(), Some("conv-7"));
+        // The opening stays the same as the conversation grows, and differs between conversations.
+        let turn1 = read_head(
+            br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":"a"}]}"#,
+        )
+        .unwrap();
+        let turn2 = read_head(
+            br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}"#,
+        )
+        .unwrap();
+        let other = read_head(
+            br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":"z"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(turn1.opening, turn2.opening);
+        assert_ne!(turn1.opening, other.opening);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod mode;
 pub mod score;
 pub mod settings;
+pub mod sticky;
 
 use std::sync::Arc;
 
@@ -15,7 +16,9 @@ use serde::Serialize;
 pub use mode::{Eligibility, RoutingMode, RoutingSettings, Scorer};
 pub use score::{Breakdown, Inputs};
 
+use crate::pool::Pool;
 use crate::sellers::Seller;
+use std::time::{Instant, SystemTime};
 
 /// Default share of requests that put a not-yet-measured seller first, so
 /// new sellers get measured instead of sitting at a neutral score forever.
@@ -43,6 +46,8 @@ pub struct Ranked {
     pub seller: Arc<Seller>,
     /// Its score.
     pub score: Breakdown,
+    /// What the score was made from.
+    pub inputs: Inputs,
     /// Why it comes late: standby (fixed mode) or out of rotation.
     pub note: Option<String>,
     /// Put first to get measured.
@@ -69,6 +74,31 @@ pub struct Plan {
     pub ranked: Vec<Ranked>,
     /// Sellers never tried for this request.
     pub excluded: Vec<Excluded>,
+}
+
+/// Reads what the pool knows of each seller at `now`.
+pub fn gather<'a>(
+    pool: &Pool,
+    sellers: impl Iterator<Item = &'a Arc<Seller>>,
+    now: Instant,
+    wall: SystemTime,
+) -> Vec<Candidate> {
+    sellers
+        .map(|seller| {
+            let stats = pool.stats(&seller.id);
+            let (ttft_ms, tokens_per_sec, health) = stats.scoring_inputs(now);
+            Candidate {
+                seller: Arc::clone(seller),
+                inputs: Inputs {
+                    ttft_ms,
+                    tokens_per_sec,
+                    health,
+                    price: seller.effective_price(),
+                },
+                out: stats.cooldown(now, wall).map(|c| c.cause),
+            }
+        })
+        .collect()
 }
 
 /// Ranks `candidates` under `settings`. With `explore`, the best healthy
@@ -101,6 +131,7 @@ pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore: boo
             let ranked = Ranked {
                 seller: c.seller,
                 score,
+                inputs: c.inputs,
                 note,
                 explored: false,
             };

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::mode::Scorer;
 
 /// What is known about one candidate when it is scored.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Inputs {
     /// Time-decayed TTFT in ms.
     pub ttft_ms: Option<f64>,

@@ -86,6 +86,17 @@ impl Harness {
             .json(body)
     }
 
+    /// Rewrites `sellers.yaml` and waits for the watcher's next reload attempt.
+    pub async fn rewrite_sellers(&self, text: &str) {
+        let mut rx = self.running.sellers().subscribe();
+        rx.borrow_and_update();
+        std::fs::write(self.sellers_path(), text).expect("write sellers.yaml");
+        tokio::time::timeout(HANG, rx.changed())
+            .await
+            .expect("the watcher reloads the edited file")
+            .expect("watch channel open");
+    }
+
     /// Calls `protocol`'s endpoint with a minimal request for `model`.
     pub async fn call(&self, protocol: Protocol, model: &str, stream: bool) -> reqwest::Response {
         self.post(protocol.path(), &request_body(protocol, model, stream))

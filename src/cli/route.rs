@@ -1,0 +1,146 @@
+//! `tokenbuddy route explain`: asks the running TokenBuddy how it would route
+//! a request, and prints the candidates in order with their score breakdown,
+//! missing inputs, and every excluded seller with its reason.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// What to explain.
+pub struct Explain<'a> {
+    /// Model name.
+    pub model: &'a str,
+    /// Protocol name (`openai-chat`, …).
+    pub protocol: &'a str,
+    /// Port of the running TokenBuddy.
+    pub port: u16,
+    /// Print the raw JSON instead of a table.
+    pub json: bool,
+}
+
+/// Fetches and prints the route plan.
+pub fn explain(data_dir: &Path, what: &Explain<'_>) -> Result<(), String> {
+    let token = tokenbuddy::token::read(data_dir)
+        .map_err(|e| format!("{e} (has TokenBuddy run with this data dir?)"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let base = format!("http://127.0.0.1:{}", what.port);
+    let (routing, plan) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let routing = get_json(&client, &base, "/api/routing", &token).await?;
+        let query = format!(
+            "/api/route-plan?model={}&protocol={}",
+            encode(what.model),
+            encode(what.protocol)
+        );
+        let plan = get_json(&client, &base, &query, &token).await?;
+        Ok::<_, String>((routing, plan))
+    })?;
+    if what.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render(what, &routing, &plan));
+    }
+    Ok(())
+}
+
+async fn get_json(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+) -> Result<Value, String> {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| {
+            format!("TokenBuddy is not answering on {base}: {e} (start it with `tokenbuddy serve`, or pass --port)")
+        })?;
+    let status = resp.status();
+    let body: Value = resp
+        .json()
+        .await
+        .map_err(|e| format!("unexpected answer from {base}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!(
+            "{status}: {}",
+            body["error"]["message"].as_str().unwrap_or("error")
+        ));
+    }
+    Ok(body)
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The human-readable plan.
+fn render(what: &Explain<'_>, routing: &Value, plan: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Routing for model {} ({}): mode {}, scorer {}",
+        what.model,
+        what.protocol,
+        routing["mode"].as_str().unwrap_or("?"),
+        routing["scorer"].as_str().unwrap_or("?")
+    );
+    let ranked = plan["ranked"].as_array().cloned().unwrap_or_default();
+    if ranked.is_empty() {
+        let _ = writeln!(out, "No seller would be tried.");
+    } else {
+        let _ = writeln!(
+            out,
+            "{:>2}  {:<20} {:>6} {:>6} {:>6} {:>6} {:>6}  notes",
+            "#", "seller", "score", "ttft", "tok/s", "health", "price"
+        );
+        for (i, r) in ranked.iter().enumerate() {
+            let s = &r["score"];
+            let f = |k: &str| s[k].as_f64().map_or("-".into(), |v| format!("{v:.2}"));
+            let mut notes: Vec<String> = Vec::new();
+            if let Some(missing) = s["missing"].as_array().filter(|m| !m.is_empty()) {
+                let names: Vec<&str> = missing.iter().filter_map(Value::as_str).collect();
+                notes.push(format!("no data: {}", names.join(", ")));
+            }
+            if let Some(note) = r["note"].as_str() {
+                notes.push(note.to_string());
+            }
+            let _ = writeln!(
+                out,
+                "{:>2}  {:<20} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
+                i + 1,
+                r["seller"].as_str().unwrap_or("?"),
+                f("total"),
+                f("ttft"),
+                f("throughput"),
+                f("health"),
+                f("price"),
+                notes.join("; ")
+            );
+        }
+    }
+    for e in plan["excluded"].as_array().cloned().unwrap_or_default() {
+        let _ = writeln!(
+            out,
+            "excluded: {}: {}",
+            e["seller"].as_str().unwrap_or("?"),
+            e["reason"].as_str().unwrap_or("?")
+        );
+    }
+    out
+}

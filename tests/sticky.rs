@@ -1,0 +1,68 @@
+//! A conversation stays on its seller while that seller is usable, and moves
+//! (rebinding) when it is not.
+
+mod support;
+
+use serde_json::json;
+use support::{sellers_file, Harness};
+use tokenbuddy::sim::{Behavior, Failure, SimSeller};
+
+fn sellers(a: &SimSeller, b: &SimSeller, b_priority: i32) -> String {
+    sellers_file(&[
+        format!("  - id: a\n    base_url: {}\n    api_key: k\n    protocols: [anthropic-messages]\n", a.base_url()),
+        format!(
+            "  - id: b\n    base_url: {}\n    api_key: k\n    protocols: [anthropic-messages]\n    priority: {b_priority}\n",
+            b.base_url()
+        ),
+    ])
+}
+
+async fn ask(h: &Harness, session: Option<&str>, text: &str) -> String {
+    let mut req = h.post(
+        "/v1/messages",
+        &json!({"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": text}]}),
+    );
+    if let Some(id) = session {
+        req = req.header("x-claude-code-session-id", id);
+    }
+    let resp = req.send().await.expect("request");
+    assert_eq!(resp.status(), 200);
+    resp.headers()["x-tokenbuddy-seller"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn sessions_stick_to_their_seller_until_it_becomes_unusable() {
+    let a = SimSeller::start(Behavior::default()).await.expect("a");
+    let b = SimSeller::start(Behavior::default()).await.expect("b");
+    let h = Harness::start(&sellers(&a, &b, 0)).await;
+    assert_eq!(ask(&h, Some("s1"), "hello").await, "a");
+
+    // b is now preferred: new conversations go there, s1 stays on a.
+    h.rewrite_sellers(&sellers(&a, &b, 10)).await;
+    assert_eq!(ask(&h, None, "a new conversation").await, "b");
+    assert_eq!(ask(&h, Some("s1"), "hello again").await, "a");
+    // Without a session header, the conversation's opening is its key.
+    assert_eq!(ask(&h, None, "hello").await, "b");
+
+    // a starts rate-limiting: s1 moves to b at once and stays there.
+    a.set_behavior(Behavior {
+        failure: Some(Failure::Status {
+            code: 429,
+            retry_after_secs: Some(600),
+        }),
+        ..Behavior::default()
+    });
+    assert_eq!(ask(&h, Some("s1"), "and again").await, "b");
+    let tried_a = a.request_count();
+    a.set_behavior(Behavior::default());
+    assert_eq!(ask(&h, Some("s1"), "still there?").await, "b");
+    assert_eq!(
+        a.request_count(),
+        tried_a,
+        "a is blocked and s1 rebound to b"
+    );
+    h.running.stop().await.expect("stop");
+}
