@@ -77,8 +77,15 @@ impl RoutingStore {
         let text =
             serde_json::to_vec_pretty(&settings).map_err(|e| io(std::io::Error::other(e)))?;
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, &text).map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&text)?;
+            // On disk before it replaces the old file: a crash leaves one or the other.
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        };
+        write().map_err(io)?;
         self.current.store(Arc::new(settings));
         Ok(())
     }
