@@ -110,6 +110,15 @@ fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) ->
     out
 }
 
+/// What every attempt of one request sends.
+struct Outgoing<'a> {
+    protocol: Protocol,
+    endpoint: Endpoint,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+    model: &'a str,
+}
+
 /// One failed attempt, for the final error message.
 struct Failure {
     seller: String,
@@ -164,6 +173,13 @@ impl Proxy {
 
         // In plan order, sellers that admit the request (closed circuit and
         // not blocked, or a half-open trial); at most MAX_SWITCHES switches.
+        let outgoing = Outgoing {
+            protocol,
+            endpoint,
+            headers: &headers,
+            body: &body,
+            model: &head.model,
+        };
         let mut failures = Vec::new();
         let mut deferred = Vec::new();
         let mut tried = 0usize;
@@ -177,18 +193,7 @@ impl Proxy {
             }
             let last = (i + 1 == plan.ranked.len() && deferred.is_empty()) || tried == MAX_SWITCHES;
             tried += 1;
-            match self
-                .attempt(
-                    &ranked.seller,
-                    protocol,
-                    endpoint,
-                    &headers,
-                    &body,
-                    &head.model,
-                    last,
-                )
-                .await
-            {
+            match self.attempt(&ranked.seller, &outgoing, last).await {
                 Ok(resp) => return self.served(session, &ranked.seller, spill_over, resp),
                 Err(f) => failures.push(f),
             }
@@ -198,18 +203,7 @@ impl Proxy {
         let remaining = deferred.len().min((MAX_SWITCHES + 1).saturating_sub(tried));
         for (i, seller) in deferred.into_iter().take(remaining).enumerate() {
             let last = i + 1 == remaining;
-            match self
-                .attempt(
-                    seller,
-                    protocol,
-                    endpoint,
-                    &headers,
-                    &body,
-                    &head.model,
-                    last,
-                )
-                .await
-            {
+            match self.attempt(seller, &outgoing, last).await {
                 Ok(resp) => return self.served(session, seller, spill_over, resp),
                 Err(f) => failures.push(f),
             }
@@ -235,17 +229,19 @@ impl Proxy {
     /// Sends to one seller. `Ok` is a response for the client (committed
     /// content, or an error that is the client's own); `Err` means try the
     /// next seller. `last`: no other seller is left (never cut it off).
-    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         seller: &Arc<Seller>,
-        protocol: Protocol,
-        endpoint: Endpoint,
-        client_headers: &HeaderMap,
-        body: &Bytes,
-        model: &str,
+        out: &Outgoing<'_>,
         last: bool,
     ) -> Result<Response<Body>, Failure> {
+        let Outgoing {
+            protocol,
+            endpoint,
+            headers: client_headers,
+            body,
+            model,
+        } = *out;
         let stats = self.pool.stats(&seller.id);
         let in_flight = stats.begin();
         let upstream_model = seller.upstream_model(model).unwrap_or(model);
