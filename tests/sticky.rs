@@ -66,3 +66,48 @@ async fn sessions_stick_to_their_seller_until_it_becomes_unusable() {
     );
     h.running.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_full_seller_is_never_overloaded_and_is_waited_for_when_alone() {
+    let a = SimSeller::start(Behavior::default()).await.expect("a");
+    let yaml = sellers_file(&[format!(
+        "  - id: a\n    base_url: {}\n    api_key: k\n    protocols: [anthropic-messages]\n    max_concurrency: 1\n",
+        a.base_url()
+    )]);
+    let h = Harness::start(&yaml).await;
+    let hold = a.hold();
+    // The first stream takes a's only slot and is held there.
+    let first = h
+        .post(
+            "/v1/messages",
+            &json!({"model": "m", "max_tokens": 16, "stream": true, "messages": [{"role": "user", "content": "one"}]}),
+        )
+        .send()
+        .await
+        .expect("first");
+    assert_eq!(first.status(), 200);
+    // The second waits for the slot instead of overloading a…
+    let second = tokio::spawn({
+        let req = h.post(
+            "/v1/messages",
+            &json!({"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": "two"}]}),
+        );
+        async move { req.send().await.expect("second").status() }
+    });
+    // (wait until it is queued at TokenBuddy, not yet sent to a)…
+    tokio::time::timeout(support::HANG, async {
+        while h.stats("a").await["waiting"] != 1 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the second request queues for a's slot");
+    assert_eq!(a.request_count(), 1);
+    // …and gets it when the first ends.
+    hold.release();
+    let _ = support::read_all(first).await;
+    assert_eq!(second.await.expect("task"), 200);
+    assert_eq!(a.request_count(), 2);
+    assert_eq!(a.max_concurrent(), 1, "never two at once");
+    h.running.stop().await.expect("stop");
+}

@@ -60,6 +60,10 @@ struct Inner {
 #[derive(Debug)]
 pub struct SellerStats {
     in_flight: AtomicU32,
+    /// Woken whenever a request ends, for those waiting for a free slot.
+    slot_freed: tokio::sync::Notify,
+    /// Requests waiting for a slot now.
+    waiting: AtomicU32,
     inner: Mutex<Inner>,
 }
 
@@ -67,6 +71,8 @@ impl Default for SellerStats {
     fn default() -> Self {
         SellerStats {
             in_flight: AtomicU32::new(0),
+            slot_freed: tokio::sync::Notify::new(),
+            waiting: AtomicU32::new(0),
             inner: Mutex::new(Inner {
                 requests: 0,
                 errors: 0,
@@ -88,7 +94,8 @@ pub struct InFlight(Arc<SellerStats>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.slot_freed.notify_waiters();
     }
 }
 
@@ -101,6 +108,8 @@ pub struct StatsSnapshot {
     pub errors: u64,
     /// Requests running now.
     pub in_flight: u32,
+    /// Requests waiting for a free slot (at `max_concurrency`).
+    pub waiting: u32,
     /// Output tokens served in total.
     pub output_tokens: u64,
     /// TTFT of the latest stream, in ms.
@@ -140,9 +149,52 @@ impl SellerStats {
 
     /// Marks one request as started; the guard ends it.
     pub fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.lock().requests += 1;
         InFlight(Arc::clone(self))
+    }
+
+    /// Starts a request unless `max` are already in flight (checked and
+    /// taken in one step, so two requests cannot both take the last slot).
+    pub fn try_begin(self: &Arc<Self>, max: Option<u32>) -> Option<InFlight> {
+        let Some(max) = max else {
+            return Some(self.begin());
+        };
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()?;
+        self.lock().requests += 1;
+        Some(InFlight(Arc::clone(self)))
+    }
+
+    /// Waits until fewer than `max` requests are in flight, or `limit` passes;
+    /// returns whether a slot is free.
+    pub async fn wait_for_slot(&self, max: u32, limit: std::time::Duration) -> bool {
+        struct Waiting<'a>(&'a AtomicU32);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
+        let wait = async {
+            loop {
+                let freed = self.slot_freed.notified();
+                if self.in_flight() < max {
+                    return;
+                }
+                freed.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> u32 {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// Requests running now.
@@ -255,6 +307,7 @@ impl SellerStats {
             requests: s.requests,
             errors: s.errors,
             in_flight,
+            waiting: self.waiting(),
             output_tokens: s.output_tokens,
             ttft_last_ms: s.ttft_last.map(ms),
             ttft_ewma_ms: s.ttft.value(),
@@ -301,6 +354,41 @@ mod tests {
         assert_eq!(s.ttft_ewma_ms, Some(200.0));
         assert_eq!(s.tokens_per_sec, Some(50.0));
         assert_eq!(s.output_tokens, 100);
+    }
+
+    #[test]
+    fn concurrency_limit_is_taken_atomically() {
+        let stats = Arc::new(SellerStats::default());
+        let first = stats.try_begin(Some(2)).unwrap();
+        let _second = stats.try_begin(Some(2)).unwrap();
+        assert!(stats.try_begin(Some(2)).is_none());
+        drop(first);
+        assert!(stats.try_begin(Some(2)).is_some());
+        assert!(stats.try_begin(None).is_some(), "no limit");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_slot_ends_when_one_frees() {
+        let stats = Arc::new(SellerStats::default());
+        let busy = stats.try_begin(Some(1)).unwrap();
+        let waiter = {
+            let stats = Arc::clone(&stats);
+            tokio::spawn(async move {
+                stats
+                    .wait_for_slot(1, std::time::Duration::from_secs(30))
+                    .await
+            })
+        };
+        drop(busy);
+        assert!(waiter.await.unwrap(), "the freed slot ends the wait");
+        let _busy = stats.try_begin(Some(1)).unwrap();
+        tokio::time::pause();
+        assert!(
+            !stats
+                .wait_for_slot(1, std::time::Duration::from_secs(2))
+                .await,
+            "bounded"
+        );
     }
 
     #[test]

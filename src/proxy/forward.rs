@@ -43,6 +43,9 @@ impl Endpoint {
 /// Most switches to another seller within one request.
 pub const MAX_SWITCHES: usize = 3;
 
+/// Longest wait for a full seller's slot when no other seller is left.
+pub const SLOT_WAIT: Duration = Duration::from_secs(2);
+
 /// Request headers never forwarded: hop-by-hop, ours (auth), and those the
 /// HTTP client sets itself.
 const DROP_REQUEST: &[&str] = &[
@@ -187,7 +190,12 @@ impl Proxy {
             if tried > MAX_SWITCHES {
                 break;
             }
-            if !self.pool.stats(&ranked.seller.id).admit(self.clock.now()) {
+            let stats = self.pool.stats(&ranked.seller.id);
+            let full = ranked
+                .seller
+                .max_concurrency
+                .is_some_and(|max| stats.in_flight() >= max);
+            if full || !stats.admit(self.clock.now()) {
                 deferred.push(&ranked.seller);
                 continue;
             }
@@ -198,11 +206,18 @@ impl Proxy {
                 Err(f) => failures.push(f),
             }
         }
-        // Last resort: sellers that declined (blocked, circuit open), so the
-        // client never gets an error while some seller might still answer.
+        // Last resort: sellers that declined (full, blocked, circuit open), so
+        // the client never gets an error while some seller might still answer.
+        // A full one is waited for, briefly.
         let remaining = deferred.len().min((MAX_SWITCHES + 1).saturating_sub(tried));
         for (i, seller) in deferred.into_iter().take(remaining).enumerate() {
             let last = i + 1 == remaining;
+            if let Some(max) = seller.max_concurrency {
+                self.pool
+                    .stats(&seller.id)
+                    .wait_for_slot(max, SLOT_WAIT)
+                    .await;
+            }
             match self.attempt(seller, &outgoing, last).await {
                 Ok(resp) => return self.served(session, seller, spill_over, resp),
                 Err(f) => failures.push(f),
@@ -243,7 +258,15 @@ impl Proxy {
             model,
         } = *out;
         let stats = self.pool.stats(&seller.id);
-        let in_flight = stats.begin();
+        let Some(in_flight) = stats.try_begin(seller.max_concurrency) else {
+            // Full: not the seller's fault, nothing to record.
+            return Err(Failure {
+                seller: seller.id.to_string(),
+                why: "at its max_concurrency".to_string(),
+                retry_after: None,
+                rate_limited: false,
+            });
+        };
         let upstream_model = seller.upstream_model(model).unwrap_or(model);
         let request = self
             .client

@@ -66,6 +66,9 @@ struct Shared {
     behavior: Mutex<Behavior>,
     requests: Mutex<Vec<RecordedRequest>>,
     count: AtomicU64,
+    /// Responses being sent now, and the most ever at once.
+    active: AtomicU64,
+    max_active: AtomicU64,
     held: watch::Sender<bool>,
 }
 
@@ -103,6 +106,8 @@ impl SimSeller {
             behavior: Mutex::new(behavior),
             requests: Mutex::new(Vec::new()),
             count: AtomicU64::new(0),
+            active: AtomicU64::new(0),
+            max_active: AtomicU64::new(0),
             held,
         });
         let app = Router::new()
@@ -151,6 +156,11 @@ impl SimSeller {
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// The most responses this seller was ever sending at once.
+    pub fn max_concurrent(&self) -> u64 {
+        self.shared.max_active.load(Ordering::Relaxed)
     }
 
     /// How many requests arrived.
@@ -315,14 +325,11 @@ async fn handle(
                     anthropic_messages::error_event("simulated stream error")
                 }
             });
-        tokio::spawn(play_stream(
-            script,
-            first_error,
-            behavior,
-            held,
-            response,
-            tx,
-        ));
+        let active = Active::enter(&shared);
+        tokio::spawn(async move {
+            let _active = active;
+            play_stream(script, first_error, behavior, held, response, tx).await;
+        });
         "text/event-stream"
     } else {
         let body = match protocol {
@@ -330,7 +337,11 @@ async fn handle(
             Protocol::OpenAiResponses => openai_responses::body(&reply),
             Protocol::AnthropicMessages => anthropic_messages::body(&reply),
         };
-        tokio::spawn(play_body(body.to_string(), behavior, response, tx));
+        let active = Active::enter(&shared);
+        tokio::spawn(async move {
+            let _active = active;
+            play_body(body.to_string(), behavior, response, tx).await;
+        });
         "application/json"
     };
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -350,6 +361,23 @@ async fn handle(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     resp
+}
+
+/// Counts one response being produced, for [`SimSeller::max_concurrent`].
+struct Active(Arc<Shared>);
+
+impl Active {
+    fn enter(shared: &Arc<Shared>) -> Active {
+        let now = shared.active.fetch_add(1, Ordering::AcqRel) + 1;
+        shared.max_active.fetch_max(now, Ordering::AcqRel);
+        Active(Arc::clone(shared))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Sends one frame, recording it first; `false` once the client is gone.
