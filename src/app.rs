@@ -68,6 +68,7 @@ impl App {
             draws: Arc::new(AtomicU64::new(seed())),
             explore_chance: config.explore_chance,
             bindings: Arc::new(Default::default()),
+            responses: Arc::new(Default::default()),
         };
         let access = Arc::new(Access {
             token: token.clone(),

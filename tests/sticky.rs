@@ -111,3 +111,46 @@ async fn a_full_seller_is_never_overloaded_and_is_waited_for_when_alone() {
     assert_eq!(a.max_concurrent(), 1, "never two at once");
     h.running.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn previous_response_id_goes_to_the_seller_that_produced_it() {
+    let a = SimSeller::start(Behavior::default()).await.expect("a");
+    let b = SimSeller::start(Behavior::default()).await.expect("b");
+    let both = |b_priority: i32| {
+        sellers_file(&[
+            format!("  - id: a\n    base_url: {}\n    api_key: k\n    protocols: [openai-responses]\n", a.base_url()),
+            format!(
+                "  - id: b\n    base_url: {}\n    api_key: k\n    protocols: [openai-responses]\n    priority: {b_priority}\n",
+                b.base_url()
+            ),
+        ])
+    };
+    let h = Harness::start(&both(0)).await;
+    let respond = |input: &str, previous: Option<&str>| {
+        let mut body = json!({"model": "m", "stream": true, "input": input});
+        if let Some(id) = previous {
+            body["previous_response_id"] = json!(id);
+        }
+        h.post("/v1/responses", &body).send()
+    };
+    let resp = respond("first question", None).await.expect("first");
+    assert_eq!(resp.headers()["x-tokenbuddy-seller"], "a");
+    let bytes = support::read_all(resp).await;
+    let text = String::from_utf8_lossy(&bytes);
+    let id = text
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("response.created carries an id")
+        .to_string();
+    assert!(id.starts_with("resp_"), "{id}");
+
+    // b is preferred now; a fresh conversation goes there…
+    h.rewrite_sellers(&both(10)).await;
+    let fresh = respond("another topic", None).await.expect("fresh");
+    assert_eq!(fresh.headers()["x-tokenbuddy-seller"], "b");
+    // …but a continuation of a's response goes back to a.
+    let cont = respond("follow-up", Some(&id)).await.expect("continuation");
+    assert_eq!(cont.headers()["x-tokenbuddy-seller"], "a");
+    h.running.stop().await.expect("stop");
+}

@@ -60,6 +60,27 @@ pub fn inspect(event: Option<&str>, data: &str) -> EventInfo {
     }
 }
 
+#[derive(Deserialize)]
+struct Created<'a> {
+    #[serde(borrow)]
+    response: Option<Id<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Id<'a> {
+    #[serde(borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The response id announced by a `response.created` event, if `data` is one.
+pub fn created_response_id(event: Option<&str>, data: &str) -> Option<String> {
+    if super::event::event_type(event, data)? != "response.created" {
+        return None;
+    }
+    let created: Created<'_> = serde_json::from_str(data).ok()?;
+    created.response?.id.map(std::borrow::Cow::into_owned)
+}
+
 /// Output tokens of a non-streaming `response` body.
 pub fn body_output_tokens(body: &[u8]) -> Option<u64> {
     serde_json::from_slice::<Body>(body)
@@ -81,6 +102,21 @@ mod tests {
         ] {
             assert_eq!(inspect(Some(e), "{}"), EventInfo::default(), "{e}");
         }
+    }
+
+    #[test]
+    fn response_id_from_created() {
+        let data =
+            r#"{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}"#;
+        assert_eq!(
+            created_response_id(Some("response.created"), data).as_deref(),
+            Some("resp_1")
+        );
+        assert_eq!(created_response_id(None, data).as_deref(), Some("resp_1"));
+        assert_eq!(
+            created_response_id(Some("response.in_progress"), data),
+            None
+        );
     }
 
     #[test]

@@ -155,7 +155,21 @@ impl Proxy {
         let mut plan = self.plan(protocol, &head.model, self.explore());
         let session = session_key(&headers, &head);
         let mut spill_over = false;
-        if let Some(bound) = self.bindings.lookup(session, self.clock.now()) {
+        // Hard affinity: a continuation goes where its previous response lives.
+        let pinned = head
+            .previous_response_id
+            .as_deref()
+            .and_then(|id| {
+                self.responses
+                    .lookup(sticky::response_key(id), self.clock.now())
+            })
+            .is_some_and(|seller| sticky::pin(&mut plan, &seller));
+        let bound = if pinned {
+            None
+        } else {
+            self.bindings.lookup(session, self.clock.now())
+        };
+        if let Some(bound) = bound {
             let full = |s: &Seller| {
                 s.max_concurrency
                     .is_some_and(|max| self.pool.stats(&s.id).in_flight() >= max)
@@ -323,6 +337,13 @@ impl Proxy {
                     {
                         Precommit::Committed(primed) => {
                             stats.record_success(self.clock.now());
+                            if let Some(id) = primed.meter.response_id() {
+                                self.responses.bind(
+                                    sticky::response_key(id),
+                                    &seller.id,
+                                    self.clock.now(),
+                                );
+                            }
                             return Ok(respond(
                                 status,
                                 headers,

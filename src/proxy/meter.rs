@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use crate::pool::Sample;
-use crate::protocol::{event, sse::SseSplitter, Protocol};
+use crate::protocol::{event, openai_responses, sse::SseSplitter, Protocol};
 
 /// The running reading of one SSE response.
 #[derive(Debug)]
@@ -19,6 +19,7 @@ pub struct Meter {
     usage_tokens: Option<u64>,
     terminal: bool,
     error_before_content: bool,
+    response_id: Option<String>,
 }
 
 impl Meter {
@@ -33,6 +34,7 @@ impl Meter {
             usage_tokens: None,
             terminal: false,
             error_before_content: false,
+            response_id: None,
         }
     }
 
@@ -47,6 +49,7 @@ impl Meter {
             usage_tokens,
             terminal,
             error_before_content,
+            response_id,
             ..
         } = self;
         splitter.push(chunk, |e| {
@@ -63,7 +66,15 @@ impl Meter {
                 *error_before_content = true;
             }
             *terminal |= info.terminal;
+            if protocol == Protocol::OpenAiResponses && response_id.is_none() {
+                *response_id = openai_responses::created_response_id(e.event, e.data);
+            }
         });
+    }
+
+    /// The Responses API id this stream announced (for `previous_response_id`).
+    pub fn response_id(&self) -> Option<&str> {
+        self.response_id.as_deref()
     }
 
     /// Sets output tokens read from a whole non-streaming body.

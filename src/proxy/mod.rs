@@ -45,6 +45,8 @@ pub struct Proxy {
     pub explore_chance: f64,
     /// Which conversation is on which seller.
     pub bindings: Arc<scheduler::sticky::Bindings>,
+    /// Which seller produced which Responses API response.
+    pub responses: Arc<scheduler::sticky::Bindings>,
 }
 
 impl Proxy {

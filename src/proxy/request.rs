@@ -23,6 +23,9 @@ pub struct RequestHead {
     /// A hash of the conversation's opening (system prompt and first
     /// message), which stays the same as the conversation grows.
     pub opening: u64,
+    /// The Responses API's `previous_response_id`: the answer continues
+    /// that response, which only its seller knows.
+    pub previous_response_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +38,8 @@ struct Head<'a> {
     metadata: Option<Metadata<'a>>,
     #[serde(default, borrow)]
     prompt_cache_key: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    previous_response_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     system: Option<&'a RawValue>,
     #[serde(default, borrow)]
@@ -154,6 +159,7 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
         model: model.into_owned(),
         stream: head.stream.unwrap_or(false),
         session,
+        previous_response_id: head.previous_response_id.map(Cow::into_owned),
     })
 }
 

@@ -142,6 +142,31 @@ pub fn apply(plan: &mut Plan, bound: &SellerId, full: impl Fn(&Seller) -> bool) 
     Stick::Hit
 }
 
+/// Hard affinity: puts `seller` first when it is in `plan` and usable (not
+/// out of rotation). Returns whether it did.
+pub fn pin(plan: &mut Plan, seller: &SellerId) -> bool {
+    match plan
+        .ranked
+        .iter()
+        .position(|r| &r.seller.id == seller && r.note.is_none())
+    {
+        Some(i) => {
+            let r = plan.ranked.remove(i);
+            plan.ranked.insert(0, r);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The key of a Responses API response id in [`Bindings`].
+pub fn response_key(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ("response", id).hash(&mut h);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -217,6 +242,19 @@ mod tests {
             apply(&mut p, &"slow".into(), |_| false),
             Stick::Escape("far slower than the pool")
         );
+    }
+
+    #[test]
+    fn pin_puts_the_producing_seller_first_only_while_usable() {
+        let mut p = plan(
+            &RoutingSettings::default(),
+            vec![cand("a", 200.0, false), cand("b", 300.0, true)],
+            false,
+        );
+        assert!(pin(&mut p, &"a".into()));
+        assert!(!pin(&mut p, &"b".into()), "out of rotation");
+        assert_eq!(order(&p)[0], "a");
+        assert_ne!(response_key("resp_1"), response_key("resp_2"));
     }
 
     #[test]

@@ -62,6 +62,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Source of reply ids, shared by all simulated sellers.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 struct Shared {
     behavior: Mutex<Behavior>,
     requests: Mutex<Vec<RecordedRequest>>,
@@ -295,7 +298,9 @@ async fn handle(
     }
     let reply = Reply {
         model: fields.model.unwrap_or_else(|| "sim".to_string()),
-        seq,
+        // Ids unique across every simulated seller in the process, as real
+        // ids are: `previous_response_id` must name one seller's response.
+        seq: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         input_tokens,
         tokens: tokens(behavior.tokens),
         include_usage: fields
