@@ -69,6 +69,7 @@ impl App {
             explore_chance: config.explore_chance,
             bindings: Arc::new(Default::default()),
             responses: Arc::new(Default::default()),
+            metrics: Arc::new(Default::default()),
         };
         let access = Arc::new(Access {
             token: token.clone(),

@@ -64,6 +64,29 @@ async fn sessions_stick_to_their_seller_until_it_becomes_unusable() {
         tried_a,
         "a is blocked and s1 rebound to b"
     );
+
+    // The scheduler counted it: 6 requests, s1 hit its seller 3 times, one switch.
+    let m: serde_json::Value = h
+        .client
+        .get(h.url("/api/scheduler"))
+        .bearer_auth(h.running.token())
+        .send()
+        .await
+        .expect("scheduler")
+        .json()
+        .await
+        .expect("json");
+    let counts = (
+        m["selections"].as_u64(),
+        m["stickyHits"].as_u64(),
+        m["switches"].as_u64(),
+    );
+    assert_eq!(counts, (Some(6), Some(3), Some(1)), "{m}");
+    assert_eq!(m["allFailed"], 0, "{m}");
+    assert!(
+        m["decisionMeanMicros"].as_f64().is_some_and(|v| v > 0.0),
+        "{m}"
+    );
     h.running.stop().await.expect("stop");
 }
 

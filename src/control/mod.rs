@@ -15,5 +15,6 @@ pub fn router(proxy: Proxy) -> Router {
         .route("/api/sellers", get(sellers::list))
         .route("/api/routing", get(routing::get).put(routing::put))
         .route("/api/route-plan", get(routing::plan))
+        .route("/api/scheduler", get(routing::scheduler))
         .with_state(proxy)
 }

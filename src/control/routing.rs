@@ -28,6 +28,32 @@ pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSett
     }
 }
 
+/// `GET /api/scheduler`: what the scheduler did, plus load skew (the busiest
+/// seller's requests over the mean, among sellers that got any).
+pub async fn scheduler(State(p): State<Proxy>) -> Json<serde_json::Value> {
+    let set = p.sellers.snapshot();
+    let counts: Vec<u64> = set
+        .sellers
+        .iter()
+        .map(|s| {
+            p.pool
+                .stats(&s.id)
+                .snapshot(p.clock.now(), p.clock.wall())
+                .requests
+        })
+        .filter(|&n| n > 0)
+        .collect();
+    let mean = counts.iter().sum::<u64>() as f64 / counts.len().max(1) as f64;
+    let skew = counts
+        .iter()
+        .max()
+        .map_or(0.0, |&m| if mean > 0.0 { m as f64 / mean } else { 0.0 });
+    let mut view = serde_json::to_value(p.metrics.view()).unwrap_or_default();
+    view["loadSkew"] = serde_json::json!(skew);
+    view["sessions"] = serde_json::json!(p.bindings.len());
+    Json(view)
+}
+
 /// Query of `/api/route-plan`.
 #[derive(Debug, Deserialize)]
 pub struct PlanQuery {

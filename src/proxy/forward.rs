@@ -18,6 +18,7 @@ use super::stream::{metered, unread, TapContext};
 use super::Proxy;
 use crate::pool::capacity;
 use crate::protocol::Protocol;
+use crate::scheduler::metrics::Event;
 use crate::scheduler::sticky::{self, Stick};
 use crate::scheduler::Plan;
 use crate::sellers::Seller;
@@ -152,6 +153,7 @@ impl Proxy {
                 .into_response_body()
             }
         };
+        let deciding = self.clock.now();
         let mut plan = self.plan(protocol, &head.model, self.explore());
         let session = session_key(&headers, &head);
         let mut spill_over = false;
@@ -164,6 +166,9 @@ impl Proxy {
                     .lookup(sticky::response_key(id), self.clock.now())
             })
             .is_some_and(|seller| sticky::pin(&mut plan, &seller));
+        if pinned {
+            self.metrics.count(Event::Pinned);
+        }
         let bound = if pinned {
             None
         } else {
@@ -175,14 +180,20 @@ impl Proxy {
                     .is_some_and(|max| self.pool.stats(&s.id).in_flight() >= max)
             };
             match sticky::apply(&mut plan, &bound, full) {
-                Stick::Hit => {}
-                Stick::SpillOver => spill_over = true,
+                Stick::Hit => self.metrics.count(Event::StickyHit),
+                Stick::SpillOver => {
+                    self.metrics.count(Event::SpillOver);
+                    spill_over = true;
+                }
                 Stick::Escape(why) => {
+                    self.metrics.count(Event::StickyEscape);
                     tracing::debug!(seller = %bound, why, "session leaves its seller");
                     self.bindings.unbind(session);
                 }
             }
         }
+        self.metrics
+            .selected(self.clock.now().saturating_duration_since(deciding));
         if plan.ranked.is_empty() {
             return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
                 .into_response_body();
@@ -216,7 +227,9 @@ impl Proxy {
             let last = (i + 1 == plan.ranked.len() && deferred.is_empty()) || tried == MAX_SWITCHES;
             tried += 1;
             match self.attempt(&ranked.seller, &outgoing, last).await {
-                Ok(resp) => return self.served(session, &ranked.seller, spill_over, resp),
+                Ok(resp) => {
+                    return self.served(session, &ranked.seller, spill_over, failures.len(), resp)
+                }
                 Err(f) => failures.push(f),
             }
         }
@@ -233,24 +246,33 @@ impl Proxy {
                     .await;
             }
             match self.attempt(seller, &outgoing, last).await {
-                Ok(resp) => return self.served(session, seller, spill_over, resp),
+                Ok(resp) => return self.served(session, seller, spill_over, failures.len(), resp),
                 Err(f) => failures.push(f),
             }
+        }
+        self.metrics.count(Event::AllFailed);
+        for _ in 1..failures.len() {
+            self.metrics.count(Event::Switch);
         }
         all_failed(&head.model, &failures, shape).into_response_body()
     }
 
     /// Binds the session to the seller that answered (unless it only spilled
-    /// over from its own, full seller) and hands the response on.
+    /// over from its own, full seller), counts the switches it took, and
+    /// hands the response on.
     fn served(
         &self,
         session: u64,
         seller: &Seller,
         spill_over: bool,
+        switches: usize,
         resp: Response<Body>,
     ) -> Response<Body> {
         if !spill_over {
             self.bindings.bind(session, &seller.id, self.clock.now());
+        }
+        for _ in 0..switches {
+            self.metrics.count(Event::Switch);
         }
         resp
     }

@@ -47,6 +47,8 @@ pub struct Proxy {
     pub bindings: Arc<scheduler::sticky::Bindings>,
     /// Which seller produced which Responses API response.
     pub responses: Arc<scheduler::sticky::Bindings>,
+    /// What the scheduler did, counted.
+    pub metrics: Arc<scheduler::metrics::Metrics>,
 }
 
 impl Proxy {

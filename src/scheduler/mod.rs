@@ -4,6 +4,7 @@
 //!
 //! Pure: the proxy gathers the inputs and walks the plan.
 
+pub mod metrics;
 pub mod mode;
 pub mod score;
 pub mod settings;
