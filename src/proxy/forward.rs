@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::commit::{read_until_commit, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
-use super::request::{read_head, session_key, upstream_body};
+use super::request::{read_head, session_key, upstream_body, RequestHead};
 use super::respond::{ProxyError, Shape};
 use super::stream::{metered, unread, TapContext};
 use super::Proxy;
@@ -123,6 +123,16 @@ struct Outgoing<'a> {
     model: &'a str,
 }
 
+/// Where one request will go.
+struct Decision {
+    /// Sellers in the order to try.
+    plan: Plan,
+    /// The conversation's key for stickiness.
+    session: u64,
+    /// The bound seller was full: do not rebind to whoever serves.
+    spill_over: bool,
+}
+
 /// One failed attempt, for the final error message.
 struct Failure {
     seller: String,
@@ -153,9 +163,82 @@ impl Proxy {
                 .into_response_body()
             }
         };
+        let Decision {
+            plan,
+            session,
+            spill_over,
+        } = self.decide(protocol, &head, &headers);
+        if plan.ranked.is_empty() {
+            return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
+                .into_response_body();
+        }
+
+        // In plan order, sellers that admit the request (closed circuit and
+        // not blocked, or a half-open trial); at most MAX_SWITCHES switches.
+        let outgoing = Outgoing {
+            protocol,
+            endpoint,
+            headers: &headers,
+            body: &body,
+            model: &head.model,
+        };
+        let mut failures = Vec::new();
+        let mut deferred = Vec::new();
+        let mut tried = 0usize;
+        for (i, ranked) in plan.ranked.iter().enumerate() {
+            if tried > MAX_SWITCHES {
+                break;
+            }
+            let stats = self.pool.stats(&ranked.seller.id);
+            let full = ranked
+                .seller
+                .max_concurrency
+                .is_some_and(|max| stats.in_flight() >= max);
+            if full || !stats.admit(self.clock.now()) {
+                deferred.push(&ranked.seller);
+                continue;
+            }
+            let last = (i + 1 == plan.ranked.len() && deferred.is_empty()) || tried == MAX_SWITCHES;
+            tried += 1;
+            match self.attempt(&ranked.seller, &outgoing, last).await {
+                Ok(resp) => {
+                    return self.served(session, &ranked.seller, spill_over, &failures, resp)
+                }
+                Err(f) => failures.push(f),
+            }
+        }
+        // Last resort: sellers that declined (full, blocked, circuit open), so
+        // the client never gets an error while some seller might still answer.
+        // A full one is waited for, briefly.
+        let remaining = deferred.len().min((MAX_SWITCHES + 1).saturating_sub(tried));
+        for (i, seller) in deferred.into_iter().take(remaining).enumerate() {
+            let last = i + 1 == remaining;
+            if let Some(max) = seller.max_concurrency {
+                self.pool
+                    .stats(&seller.id)
+                    .wait_for_slot(max, SLOT_WAIT)
+                    .await;
+            }
+            match self.attempt(seller, &outgoing, last).await {
+                Ok(resp) => return self.served(session, seller, spill_over, &failures, resp),
+                Err(f) => failures.push(f),
+            }
+        }
+        self.metrics.count(Event::AllFailed);
+        for _ in 1..failures.len() {
+            self.metrics.count(Event::Switch);
+        }
+        tracing::warn!(model = %head.model, trail = %trail(&failures), "every seller failed");
+        all_failed(&head.model, &failures, shape).into_response_body()
+    }
+
+    /// The order to try sellers in for this request: the scheduler's plan,
+    /// then hard affinity (a continuation's seller) or stickiness (the
+    /// conversation's seller) on top.
+    fn decide(&self, protocol: Protocol, head: &RequestHead, headers: &HeaderMap) -> Decision {
         let deciding = self.clock.now();
         let mut plan = self.plan(protocol, &head.model, self.explore());
-        let session = session_key(&headers, &head);
+        let session = session_key(headers, head);
         let mut spill_over = false;
         // Hard affinity: a continuation goes where its previous response lives.
         let pinned = head
@@ -194,67 +277,11 @@ impl Proxy {
         }
         self.metrics
             .selected(self.clock.now().saturating_duration_since(deciding));
-        if plan.ranked.is_empty() {
-            return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
-                .into_response_body();
+        Decision {
+            plan,
+            session,
+            spill_over,
         }
-
-        // In plan order, sellers that admit the request (closed circuit and
-        // not blocked, or a half-open trial); at most MAX_SWITCHES switches.
-        let outgoing = Outgoing {
-            protocol,
-            endpoint,
-            headers: &headers,
-            body: &body,
-            model: &head.model,
-        };
-        let mut failures = Vec::new();
-        let mut deferred = Vec::new();
-        let mut tried = 0usize;
-        for (i, ranked) in plan.ranked.iter().enumerate() {
-            if tried > MAX_SWITCHES {
-                break;
-            }
-            let stats = self.pool.stats(&ranked.seller.id);
-            let full = ranked
-                .seller
-                .max_concurrency
-                .is_some_and(|max| stats.in_flight() >= max);
-            if full || !stats.admit(self.clock.now()) {
-                deferred.push(&ranked.seller);
-                continue;
-            }
-            let last = (i + 1 == plan.ranked.len() && deferred.is_empty()) || tried == MAX_SWITCHES;
-            tried += 1;
-            match self.attempt(&ranked.seller, &outgoing, last).await {
-                Ok(resp) => {
-                    return self.served(session, &ranked.seller, spill_over, failures.len(), resp)
-                }
-                Err(f) => failures.push(f),
-            }
-        }
-        // Last resort: sellers that declined (full, blocked, circuit open), so
-        // the client never gets an error while some seller might still answer.
-        // A full one is waited for, briefly.
-        let remaining = deferred.len().min((MAX_SWITCHES + 1).saturating_sub(tried));
-        for (i, seller) in deferred.into_iter().take(remaining).enumerate() {
-            let last = i + 1 == remaining;
-            if let Some(max) = seller.max_concurrency {
-                self.pool
-                    .stats(&seller.id)
-                    .wait_for_slot(max, SLOT_WAIT)
-                    .await;
-            }
-            match self.attempt(seller, &outgoing, last).await {
-                Ok(resp) => return self.served(session, seller, spill_over, failures.len(), resp),
-                Err(f) => failures.push(f),
-            }
-        }
-        self.metrics.count(Event::AllFailed);
-        for _ in 1..failures.len() {
-            self.metrics.count(Event::Switch);
-        }
-        all_failed(&head.model, &failures, shape).into_response_body()
     }
 
     /// Binds the session to the seller that answered (unless it only spilled
@@ -265,14 +292,17 @@ impl Proxy {
         session: u64,
         seller: &Seller,
         spill_over: bool,
-        switches: usize,
+        failures: &[Failure],
         resp: Response<Body>,
     ) -> Response<Body> {
         if !spill_over {
             self.bindings.bind(session, &seller.id, self.clock.now());
         }
-        for _ in 0..switches {
-            self.metrics.count(Event::Switch);
+        if !failures.is_empty() {
+            for _ in failures {
+                self.metrics.count(Event::Switch);
+            }
+            tracing::info!(trail = %trail(failures), served_by = %seller.id, "served after failover");
         }
         resp
     }
@@ -466,16 +496,22 @@ fn no_seller(
     )
 }
 
-/// The error when every candidate failed: names each seller and why.
-fn all_failed(model: &str, failures: &[Failure], shape: Shape) -> ProxyError {
-    let detail: Vec<String> = failures
+/// The attempt trail: each seller tried and why it was left.
+fn trail(failures: &[Failure]) -> String {
+    let parts: Vec<String> = failures
         .iter()
         .map(|f| format!("{}: {}", f.seller, f.why))
         .collect();
+    parts.join("; ")
+}
+
+/// The error when every candidate failed: names each seller and why.
+fn all_failed(model: &str, failures: &[Failure], shape: Shape) -> ProxyError {
+    let detail = trail(failures);
     let message = format!(
         "all {} seller(s) for model \"{model}\" failed: {}",
         failures.len(),
-        detail.join("; ")
+        detail
     );
     let all_rate_limited = !failures.is_empty() && failures.iter().all(|f| f.rate_limited);
     let mut err = if all_rate_limited {

@@ -3,7 +3,8 @@
 
 interface Cooldown { cause: string; until_ms: number }
 interface Stats {
-  requests: number; errors: number; in_flight: number; output_tokens: number;
+  requests: number; errors: number; in_flight: number; waiting: number; output_tokens: number;
+  circuit: "closed" | "open" | "half-open"; error_rate: number;
   ttft_last_ms: number | null; ttft_ewma_ms: number | null; tokens_per_sec: number | null;
   cooldown: Cooldown | null; last_error: string | null;
 }
@@ -52,8 +53,10 @@ function render(data: SellersResponse): void {
       name.title = s.id;
       const cd = s.stats.cooldown;
       const state = cd
-        ? el("td", `cooling down: ${cd.cause} (until ${new Date(cd.until_ms).toLocaleTimeString()})`, "state-cooldown")
-        : el("td", "ready", "state-ok");
+        ? el("td", `out: ${cd.cause} (until ${new Date(cd.until_ms).toLocaleTimeString()})`, "state-cooldown")
+        : s.stats.circuit === "half-open"
+          ? el("td", "on trial", "state-cooldown")
+          : el("td", s.stats.waiting > 0 ? `ready (${s.stats.waiting} waiting)` : "ready", "state-ok");
       tr.append(
         name,
         el("td", s.protocols.join(", "), "wrap"),
