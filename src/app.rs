@@ -75,6 +75,10 @@ impl App {
             token: token.clone(),
             port: addr.port(),
         });
+        if let Some(every) = config.probe_interval {
+            // Ends by itself on shutdown.
+            drop(proxy::probe::spawn(proxy.clone(), every));
+        }
         let app = server::router(proxy, access, config.ui_dir.clone());
         let server = tokio::spawn(server::serve(listener, app, shutdown.clone()));
         tracing::info!(

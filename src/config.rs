@@ -26,6 +26,8 @@ pub struct Config {
     /// Share of requests that try a not-yet-measured seller first (0 turns
     /// exploration off, as tests that assert a routing do).
     pub explore_chance: f64,
+    /// How often to probe each seller (`GET /v1/models`); `None` never.
+    pub probe_interval: Option<Duration>,
 }
 
 /// Upstream time limits of the proxy.
@@ -64,6 +66,7 @@ impl Config {
             ui_dir: default_ui_dir(),
             timeouts: Timeouts::default(),
             explore_chance: crate::scheduler::EXPLORE_CHANCE,
+            probe_interval: Some(Duration::from_secs(60)),
         }
     }
 

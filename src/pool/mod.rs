@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 
 use crate::sellers::SellerId;
 pub use penalty::Penalty;
-pub use seller_stats::{Cooldown, InFlight, Sample, SellerStats, StatsSnapshot};
+pub use seller_stats::{Cooldown, InFlight, ProbeOutcome, Sample, SellerStats, StatsSnapshot};
 
 /// Statistics of every seller ever seen, by id (they survive reloads).
 #[derive(Debug, Default)]

@@ -52,6 +52,10 @@ struct Inner {
     throughput: ThroughputWindow,
     /// Out of rotation until a time (rate limit, bad key, no credit).
     block: Option<Cooldown>,
+    /// When a real request last succeeded (a newer live result beats a probe).
+    last_success: Option<Instant>,
+    /// The latest probe.
+    probe: Option<ProbeView>,
     breaker: Breaker,
     last_error: Option<String>,
 }
@@ -81,6 +85,8 @@ impl Default for SellerStats {
                 ttft: Ewma::new(TTFT_HALF_LIFE),
                 throughput: ThroughputWindow::new(THROUGHPUT_SPAN),
                 block: None,
+                last_success: None,
+                probe: None,
                 breaker: Breaker::new(BreakerPolicy::default()),
                 last_error: None,
             }),
@@ -126,6 +132,30 @@ pub struct StatsSnapshot {
     pub error_rate: f64,
     /// The latest failure, for display.
     pub last_error: Option<String>,
+    /// The latest background probe.
+    pub probe: Option<ProbeView>,
+}
+
+/// What one probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    /// Why the seller did not answer well, if it did not.
+    pub error: Option<String>,
+    /// What that does to the seller (from the error table).
+    pub penalty: super::penalty::Penalty,
+}
+
+/// The latest probe as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProbeView {
+    /// The seller answered.
+    pub ok: bool,
+    /// Round trip, in ms.
+    pub latency_ms: f64,
+    /// When, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// What went wrong.
+    pub error: Option<String>,
 }
 
 /// A cooldown as the API shows it.
@@ -221,7 +251,40 @@ impl SellerStats {
 
     /// A request reached the seller and was answered well.
     pub fn record_success(&self, now: Instant) {
-        self.lock().breaker.on_success(now);
+        let mut s = self.lock();
+        s.breaker.on_success(now);
+        s.last_success = Some(now);
+    }
+
+    /// Records a background probe started at `started`. A probe that could
+    /// not reach the seller is a health failure — unless a real request
+    /// succeeded since it started: the newer, live result wins.
+    pub fn record_probe(
+        &self,
+        outcome: &ProbeOutcome,
+        started: Instant,
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        let mut s = self.lock();
+        s.probe = Some(ProbeView {
+            ok: outcome.error.is_none(),
+            latency_ms: ms(now.saturating_duration_since(started)),
+            at_ms: wall
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            error: outcome.error.clone(),
+        });
+        let Some(error) = &outcome.error else {
+            return;
+        };
+        if s.last_success.is_some_and(|t| t >= started) {
+            return;
+        }
+        let cause = format!("probe: {error}");
+        drop(s);
+        self.record_failure(&cause, outcome.penalty, now, wall);
     }
 
     /// Records a failed attempt and applies its penalty.
@@ -323,6 +386,7 @@ impl SellerStats {
             circuit,
             error_rate: s.breaker.error_rate(),
             last_error: s.last_error.clone(),
+            probe: s.probe.clone(),
         }
     }
 }
@@ -389,6 +453,37 @@ mod tests {
                 .await,
             "bounded"
         );
+    }
+
+    #[test]
+    fn a_failed_probe_hurts_unless_a_live_success_is_newer() {
+        let stats = SellerStats::default();
+        let t0 = Instant::now();
+        let w0 = SystemTime::now();
+        let down = ProbeOutcome {
+            error: Some("cannot connect".into()),
+            penalty: Penalty::Health,
+        };
+        stats.record_probe(&down, t0, t0 + Duration::from_millis(5), w0);
+        assert_eq!(stats.snapshot(t0, w0).errors, 1);
+        // A real request succeeded while the next probe was on its way: it wins.
+        stats.record_success(t0 + Duration::from_secs(1));
+        stats.record_probe(
+            &down,
+            t0 + Duration::from_millis(900),
+            t0 + Duration::from_secs(2),
+            w0,
+        );
+        let snap = stats.snapshot(t0, w0);
+        assert_eq!(snap.errors, 1);
+        assert_eq!(snap.probe.as_ref().map(|p| p.ok), Some(false));
+        let up = ProbeOutcome {
+            error: None,
+            penalty: Penalty::None,
+        };
+        stats.record_probe(&up, t0, t0 + Duration::from_millis(30), w0);
+        let probe = stats.snapshot(t0, w0).probe.unwrap();
+        assert!(probe.ok && (probe.latency_ms - 30.0).abs() < 1e-6);
     }
 
     #[test]

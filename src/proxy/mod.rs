@@ -6,6 +6,7 @@ pub mod commit;
 pub mod forward;
 pub mod meter;
 pub mod outcome;
+pub mod probe;
 pub mod request;
 pub mod respond;
 pub mod routes;

@@ -197,6 +197,18 @@ pub async fn closed_port() -> u16 {
     }
 }
 
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = status;
@@ -233,6 +245,16 @@ async fn handle(
                 {"id": "sim-small", "object": "model", "created": 0, "owned_by": "sim"},
                 {"id": "sim-large", "object": "model", "created": 0, "owned_by": "sim"},
             ]});
+            let response = Arc::new(Mutex::new(list.to_string().into_bytes()));
+            lock(&shared.requests).push(RecordedRequest {
+                method: method.to_string(),
+                path,
+                headers: header_pairs(&headers),
+                body,
+                model: None,
+                stream: false,
+                response,
+            });
             return json_response(StatusCode::OK, &list);
         }
         _ => {
@@ -254,15 +276,7 @@ async fn handle(
     lock(&shared.requests).push(RecordedRequest {
         method: method.to_string(),
         path,
-        headers: headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&headers),
         body: body.clone(),
         model: fields.model.clone(),
         stream,

@@ -61,6 +61,8 @@ impl Harness {
         };
         // Deterministic routing: no random exploration in assertions.
         config.explore_chance = 0.0;
+        // No background probes: tests count the requests sellers get.
+        config.probe_interval = None;
         adjust(&mut config);
         let running = App::start(config).await.expect("TokenBuddy starts");
         Harness {
