@@ -2,7 +2,6 @@
 //! watcher, demo), the pool, the proxy and the HTTP server.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,7 +14,7 @@ use crate::error::Error;
 use crate::pool::Pool;
 use crate::protocol::Protocol;
 use crate::proxy::{self, access::Access, Proxy};
-use crate::scheduler::settings::RoutingStore;
+use crate::scheduler::Scheduler;
 use crate::sellers::{self, Secret, Seller, Sellers};
 use crate::server;
 use crate::sim::{self, SimSeller};
@@ -64,12 +63,11 @@ impl App {
             clock,
             timeouts: config.timeouts,
             shutdown: shutdown.clone(),
-            routing: Arc::new(RoutingStore::open(&config.data_dir)),
-            draws: Arc::new(AtomicU64::new(seed())),
-            explore_chance: config.explore_chance,
-            bindings: Arc::new(Default::default()),
-            responses: Arc::new(Default::default()),
-            metrics: Arc::new(Default::default()),
+            scheduler: Arc::new(Scheduler::new(
+                &config.data_dir,
+                config.explore_chance,
+                seed(),
+            )),
         };
         let access = Arc::new(Access {
             token: token.clone(),

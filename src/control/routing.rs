@@ -14,15 +14,15 @@ use crate::scheduler::{Plan, RoutingSettings};
 
 /// `GET /api/routing`.
 pub async fn get(State(p): State<Proxy>) -> Json<RoutingSettings> {
-    Json(RoutingSettings::clone(&p.routing.get()))
+    Json(RoutingSettings::clone(&p.scheduler.routing.get()))
 }
 
 /// `PUT /api/routing` with the whole settings object.
 pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSettings>, ApiError> {
     let settings: RoutingSettings = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("routing settings: {e}")))?;
-    match p.routing.set(settings) {
-        Ok(()) => Ok(Json(RoutingSettings::clone(&p.routing.get()))),
+    match p.scheduler.routing.set(settings) {
+        Ok(()) => Ok(Json(RoutingSettings::clone(&p.scheduler.routing.get()))),
         Err(SaveError::Invalid(e)) => Err(ApiError::bad_request(e.to_string())),
         Err(e) => Err(ApiError::internal(e.to_string())),
     }
@@ -48,9 +48,9 @@ pub async fn scheduler(State(p): State<Proxy>) -> Json<serde_json::Value> {
         .iter()
         .max()
         .map_or(0.0, |&m| if mean > 0.0 { m as f64 / mean } else { 0.0 });
-    let mut view = serde_json::to_value(p.metrics.view()).unwrap_or_default();
+    let mut view = serde_json::to_value(p.scheduler.metrics.view()).unwrap_or_default();
     view["loadSkew"] = serde_json::json!(skew);
-    view["sessions"] = serde_json::json!(p.bindings.len());
+    view["sessions"] = serde_json::json!(p.scheduler.sessions.len());
     Json(view)
 }
 

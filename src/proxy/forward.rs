@@ -224,9 +224,9 @@ impl Proxy {
                 Err(f) => failures.push(f),
             }
         }
-        self.metrics.count(Event::AllFailed);
+        self.scheduler.metrics.count(Event::AllFailed);
         for _ in 1..failures.len() {
-            self.metrics.count(Event::Switch);
+            self.scheduler.metrics.count(Event::Switch);
         }
         tracing::warn!(model = %head.model, trail = %trail(&failures), "every seller failed");
         all_failed(&head.model, &failures, shape).into_response_body()
@@ -237,7 +237,7 @@ impl Proxy {
     /// conversation's seller) on top.
     fn decide(&self, protocol: Protocol, head: &RequestHead, headers: &HeaderMap) -> Decision {
         let deciding = self.clock.now();
-        let mut plan = self.plan(protocol, &head.model, self.explore());
+        let mut plan = self.plan(protocol, &head.model, self.scheduler.explore());
         let session = session_key(headers, head);
         let mut spill_over = false;
         // Hard affinity: a continuation goes where its previous response lives.
@@ -245,17 +245,18 @@ impl Proxy {
             .previous_response_id
             .as_deref()
             .and_then(|id| {
-                self.responses
+                self.scheduler
+                    .responses
                     .lookup(sticky::response_key(id), self.clock.now())
             })
             .is_some_and(|seller| sticky::pin(&mut plan, &seller));
         if pinned {
-            self.metrics.count(Event::Pinned);
+            self.scheduler.metrics.count(Event::Pinned);
         }
         let bound = if pinned {
             None
         } else {
-            self.bindings.lookup(session, self.clock.now())
+            self.scheduler.sessions.lookup(session, self.clock.now())
         };
         if let Some(bound) = bound {
             let full = |s: &Seller| {
@@ -263,19 +264,20 @@ impl Proxy {
                     .is_some_and(|max| self.pool.stats(&s.id).in_flight() >= max)
             };
             match sticky::apply(&mut plan, &bound, full) {
-                Stick::Hit => self.metrics.count(Event::StickyHit),
+                Stick::Hit => self.scheduler.metrics.count(Event::StickyHit),
                 Stick::SpillOver => {
-                    self.metrics.count(Event::SpillOver);
+                    self.scheduler.metrics.count(Event::SpillOver);
                     spill_over = true;
                 }
                 Stick::Escape(why) => {
-                    self.metrics.count(Event::StickyEscape);
+                    self.scheduler.metrics.count(Event::StickyEscape);
                     tracing::debug!(seller = %bound, why, "session leaves its seller");
-                    self.bindings.unbind(session);
+                    self.scheduler.sessions.unbind(session);
                 }
             }
         }
-        self.metrics
+        self.scheduler
+            .metrics
             .selected(self.clock.now().saturating_duration_since(deciding));
         Decision {
             plan,
@@ -296,11 +298,13 @@ impl Proxy {
         resp: Response<Body>,
     ) -> Response<Body> {
         if !spill_over {
-            self.bindings.bind(session, &seller.id, self.clock.now());
+            self.scheduler
+                .sessions
+                .bind(session, &seller.id, self.clock.now());
         }
         if !failures.is_empty() {
             for _ in failures {
-                self.metrics.count(Event::Switch);
+                self.scheduler.metrics.count(Event::Switch);
             }
             tracing::info!(trail = %trail(failures), served_by = %seller.id, "served after failover");
         }
@@ -390,7 +394,7 @@ impl Proxy {
                         Precommit::Committed(primed) => {
                             stats.record_success(self.clock.now());
                             if let Some(id) = primed.meter.response_id() {
-                                self.responses.bind(
+                                self.scheduler.responses.bind(
                                     sticky::response_key(id),
                                     &seller.id,
                                     self.clock.now(),

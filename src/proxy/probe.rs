@@ -26,7 +26,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn spawn(proxy: Proxy, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         // The first round soon after start, to warm the connections.
-        let mut wait = interval.mul_f64(0.05 * proxy.roll());
+        let mut wait = interval.mul_f64(0.05 * proxy.scheduler.roll());
         loop {
             tokio::select! {
                 () = proxy.shutdown.cancelled() => return,
@@ -35,7 +35,7 @@ pub fn spawn(proxy: Proxy, interval: Duration) -> JoinHandle<()> {
             let set = proxy.sellers.snapshot();
             let probes = set.sellers.iter().map(|s| probe(&proxy, Arc::clone(s)));
             futures_util::future::join_all(probes).await;
-            wait = interval.mul_f64(0.8 + 0.4 * proxy.roll());
+            wait = interval.mul_f64(0.8 + 0.4 * proxy.scheduler.roll());
         }
     })
 }

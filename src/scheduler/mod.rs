@@ -4,6 +4,7 @@
 //!
 //! Pure: the proxy gathers the inputs and walks the plan.
 
+pub mod live;
 pub mod metrics;
 pub mod mode;
 pub mod score;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use live::Scheduler;
 pub use mode::{Eligibility, RoutingMode, RoutingSettings, Scorer};
 pub use score::{Breakdown, Inputs};
 
