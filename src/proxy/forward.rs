@@ -12,14 +12,14 @@ use bytes::Bytes;
 
 use super::commit::{read_until_commit, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
-use super::request::{read_head, session_key, upstream_body, RequestHead};
+use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape};
 use super::stream::{metered, unread, TapContext};
 use super::Proxy;
 use crate::pool::capacity;
 use crate::protocol::Protocol;
-use crate::scheduler::metrics::Event;
-use crate::scheduler::sticky::{self, Stick};
+use crate::scheduler::sticky;
+use crate::scheduler::walk::Walk;
 use crate::scheduler::Plan;
 use crate::sellers::Seller;
 
@@ -40,9 +40,6 @@ impl Endpoint {
         }
     }
 }
-
-/// Most switches to another seller within one request.
-pub const MAX_SWITCHES: usize = 3;
 
 /// Longest wait for a full seller's slot when no other seller is left.
 pub const SLOT_WAIT: Duration = Duration::from_secs(2);
@@ -123,16 +120,6 @@ struct Outgoing<'a> {
     model: &'a str,
 }
 
-/// Where one request will go.
-struct Decision {
-    /// Sellers in the order to try.
-    plan: Plan,
-    /// The conversation's key for stickiness.
-    session: u64,
-    /// The bound seller was full: do not rebind to whoever serves.
-    spill_over: bool,
-}
-
 /// One failed attempt, for the final error message.
 struct Failure {
     seller: String,
@@ -163,18 +150,23 @@ impl Proxy {
                 .into_response_body()
             }
         };
-        let Decision {
-            plan,
-            session,
-            spill_over,
-        } = self.decide(protocol, &head, &headers);
+        let deciding = self.clock.now();
+        let decision = self.scheduler.decide(
+            &self.pool,
+            self.candidates(protocol, &head.model),
+            session_key(&headers, &head),
+            head.previous_response_id.as_deref(),
+            deciding,
+        );
+        let plan = &decision.plan;
+        self.scheduler
+            .metrics
+            .selected(self.clock.now().saturating_duration_since(deciding));
         if plan.ranked.is_empty() {
-            return no_seller(&head.model, protocol, &plan, self.sellers.path(), shape)
+            return no_seller(&head.model, protocol, plan, self.sellers.path(), shape)
                 .into_response_body();
         }
 
-        // In plan order, sellers that admit the request (closed circuit and
-        // not blocked, or a half-open trial); at most MAX_SWITCHES switches.
         let outgoing = Outgoing {
             protocol,
             endpoint,
@@ -183,132 +175,38 @@ impl Proxy {
             model: &head.model,
         };
         let mut failures = Vec::new();
-        let mut deferred = Vec::new();
-        let mut tried = 0usize;
-        for (i, ranked) in plan.ranked.iter().enumerate() {
-            if tried > MAX_SWITCHES {
-                break;
-            }
-            let stats = self.pool.stats(&ranked.seller.id);
-            let full = ranked
-                .seller
+        let mut walk = Walk::new(plan.ranked.len());
+        let takes = |i: usize| {
+            let seller = &plan.ranked[i].seller;
+            let stats = self.pool.stats(&seller.id);
+            let full = seller
                 .max_concurrency
                 .is_some_and(|max| stats.in_flight() >= max);
-            if full || !stats.admit(self.clock.now()) {
-                deferred.push(&ranked.seller);
-                continue;
-            }
-            let last = (i + 1 == plan.ranked.len() && deferred.is_empty()) || tried == MAX_SWITCHES;
-            tried += 1;
-            match self.attempt(&ranked.seller, &outgoing, last).await {
-                Ok(resp) => {
-                    return self.served(session, &ranked.seller, spill_over, &failures, resp)
-                }
-                Err(f) => failures.push(f),
-            }
-        }
-        // Last resort: sellers that declined (full, blocked, circuit open), so
-        // the client never gets an error while some seller might still answer.
-        // A full one is waited for, briefly.
-        let remaining = deferred.len().min((MAX_SWITCHES + 1).saturating_sub(tried));
-        for (i, seller) in deferred.into_iter().take(remaining).enumerate() {
-            let last = i + 1 == remaining;
-            if let Some(max) = seller.max_concurrency {
+            !full && stats.admit(self.clock.now())
+        };
+        while let Some(step) = walk.next(takes) {
+            let seller = &plan.ranked[step.index].seller;
+            if let (true, Some(max)) = (step.last_resort, seller.max_concurrency) {
                 self.pool
                     .stats(&seller.id)
                     .wait_for_slot(max, SLOT_WAIT)
                     .await;
             }
-            match self.attempt(seller, &outgoing, last).await {
-                Ok(resp) => return self.served(session, seller, spill_over, &failures, resp),
+            match self.attempt(seller, &outgoing, step.last).await {
+                Ok(resp) => {
+                    self.scheduler
+                        .served(&decision, &seller.id, failures.len(), self.clock.now());
+                    if !failures.is_empty() {
+                        tracing::info!(trail = %trail(&failures), served_by = %seller.id, "served after failover");
+                    }
+                    return resp;
+                }
                 Err(f) => failures.push(f),
             }
         }
-        self.scheduler.metrics.count(Event::AllFailed);
-        for _ in 1..failures.len() {
-            self.scheduler.metrics.count(Event::Switch);
-        }
+        self.scheduler.all_failed(failures.len());
         tracing::warn!(model = %head.model, trail = %trail(&failures), "every seller failed");
         all_failed(&head.model, &failures, shape).into_response_body()
-    }
-
-    /// The order to try sellers in for this request: the scheduler's plan,
-    /// then hard affinity (a continuation's seller) or stickiness (the
-    /// conversation's seller) on top.
-    fn decide(&self, protocol: Protocol, head: &RequestHead, headers: &HeaderMap) -> Decision {
-        let deciding = self.clock.now();
-        let mut plan = self.plan(protocol, &head.model, self.scheduler.explore());
-        let session = session_key(headers, head);
-        let mut spill_over = false;
-        // Hard affinity: a continuation goes where its previous response lives.
-        let pinned = head
-            .previous_response_id
-            .as_deref()
-            .and_then(|id| {
-                self.scheduler
-                    .responses
-                    .lookup(sticky::response_key(id), self.clock.now())
-            })
-            .is_some_and(|seller| sticky::pin(&mut plan, &seller));
-        if pinned {
-            self.scheduler.metrics.count(Event::Pinned);
-        }
-        let bound = if pinned {
-            None
-        } else {
-            self.scheduler.sessions.lookup(session, self.clock.now())
-        };
-        if let Some(bound) = bound {
-            let full = |s: &Seller| {
-                s.max_concurrency
-                    .is_some_and(|max| self.pool.stats(&s.id).in_flight() >= max)
-            };
-            match sticky::apply(&mut plan, &bound, full) {
-                Stick::Hit => self.scheduler.metrics.count(Event::StickyHit),
-                Stick::SpillOver => {
-                    self.scheduler.metrics.count(Event::SpillOver);
-                    spill_over = true;
-                }
-                Stick::Escape(why) => {
-                    self.scheduler.metrics.count(Event::StickyEscape);
-                    tracing::debug!(seller = %bound, why, "session leaves its seller");
-                    self.scheduler.sessions.unbind(session);
-                }
-            }
-        }
-        self.scheduler
-            .metrics
-            .selected(self.clock.now().saturating_duration_since(deciding));
-        Decision {
-            plan,
-            session,
-            spill_over,
-        }
-    }
-
-    /// Binds the session to the seller that answered (unless it only spilled
-    /// over from its own, full seller), counts the switches it took, and
-    /// hands the response on.
-    fn served(
-        &self,
-        session: u64,
-        seller: &Seller,
-        spill_over: bool,
-        failures: &[Failure],
-        resp: Response<Body>,
-    ) -> Response<Body> {
-        if !spill_over {
-            self.scheduler
-                .sessions
-                .bind(session, &seller.id, self.clock.now());
-        }
-        if !failures.is_empty() {
-            for _ in failures {
-                self.scheduler.metrics.count(Event::Switch);
-            }
-            tracing::info!(trail = %trail(failures), served_by = %seller.id, "served after failover");
-        }
-        resp
     }
 
     /// Sends to one seller. `Ok` is a response for the client (committed

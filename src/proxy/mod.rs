@@ -43,12 +43,20 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// The order in which a request for `model` over `protocol` tries sellers.
-    pub fn plan(&self, protocol: Protocol, model: &str, explore: bool) -> Plan {
+    /// The sellers that serve `model` over `protocol`, with what the pool knows of them.
+    pub fn candidates(&self, protocol: Protocol, model: &str) -> Vec<scheduler::Candidate> {
         let set = self.sellers.snapshot();
         let (now, wall) = (self.clock.now(), self.clock.wall());
-        let candidates = scheduler::gather(&self.pool, set.candidates(protocol, model), now, wall);
-        scheduler::plan(&self.scheduler.routing.get(), candidates, explore)
+        scheduler::gather(&self.pool, set.candidates(protocol, model), now, wall)
+    }
+
+    /// The order in which a request for `model` over `protocol` tries sellers.
+    pub fn plan(&self, protocol: Protocol, model: &str, explore: bool) -> Plan {
+        scheduler::plan(
+            &self.scheduler.routing.get(),
+            self.candidates(protocol, model),
+            explore,
+        )
     }
 }
 

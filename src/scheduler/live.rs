@@ -4,10 +4,25 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
-use super::metrics::Metrics;
+use super::metrics::{Event, Metrics};
 use super::settings::RoutingStore;
-use super::sticky::Bindings;
+use super::sticky::{self, Bindings, Stick};
+use super::{plan, Candidate, Plan};
+use crate::pool::Pool;
+use crate::sellers::{Seller, SellerId};
+
+/// Where one request goes.
+#[derive(Debug)]
+pub struct Decision {
+    /// Sellers in the order to try.
+    pub plan: Plan,
+    /// The conversation's key for stickiness.
+    pub session: u64,
+    /// The bound seller was full: do not rebind to whoever serves.
+    pub spill_over: bool,
+}
 
 /// Everything the scheduler keeps between requests.
 #[derive(Debug)]
@@ -35,6 +50,68 @@ impl Scheduler {
             metrics: Metrics::default(),
             explore_chance,
             draws: AtomicU64::new(seed),
+        }
+    }
+
+    /// The order to try sellers in for one request: the plan for the
+    /// routing settings, then hard affinity (the seller of the previous
+    /// response) or stickiness (the conversation's seller) on top.
+    pub fn decide(
+        &self,
+        pool: &Pool,
+        candidates: Vec<Candidate>,
+        session: u64,
+        previous_response: Option<&str>,
+        now: Instant,
+    ) -> Decision {
+        let mut plan = plan(&self.routing.get(), candidates, self.explore());
+        let mut spill_over = false;
+        let pinned = previous_response
+            .and_then(|id| self.responses.lookup(sticky::response_key(id), now))
+            .is_some_and(|seller| sticky::pin(&mut plan, &seller));
+        if pinned {
+            self.metrics.count(Event::Pinned);
+        } else if let Some(bound) = self.sessions.lookup(session, now) {
+            let full = |s: &Seller| {
+                s.max_concurrency
+                    .is_some_and(|max| pool.stats(&s.id).in_flight() >= max)
+            };
+            match sticky::apply(&mut plan, &bound, full) {
+                Stick::Hit => self.metrics.count(Event::StickyHit),
+                Stick::SpillOver => {
+                    self.metrics.count(Event::SpillOver);
+                    spill_over = true;
+                }
+                Stick::Escape(why) => {
+                    self.metrics.count(Event::StickyEscape);
+                    tracing::debug!(seller = %bound, why, "session leaves its seller");
+                    self.sessions.unbind(session);
+                }
+            }
+        }
+        Decision {
+            plan,
+            session,
+            spill_over,
+        }
+    }
+
+    /// A request of `decision` was served by `seller` after `switches`
+    /// failed tries: bind the conversation (unless it only spilled over).
+    pub fn served(&self, decision: &Decision, seller: &SellerId, switches: usize, now: Instant) {
+        if !decision.spill_over {
+            self.sessions.bind(decision.session, seller, now);
+        }
+        for _ in 0..switches {
+            self.metrics.count(Event::Switch);
+        }
+    }
+
+    /// Every seller failed a request after `tries` tries.
+    pub fn all_failed(&self, tries: usize) {
+        self.metrics.count(Event::AllFailed);
+        for _ in 1..tries {
+            self.metrics.count(Event::Switch);
         }
     }
 

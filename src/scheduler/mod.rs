@@ -10,12 +10,13 @@ pub mod mode;
 pub mod score;
 pub mod settings;
 pub mod sticky;
+pub mod walk;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use live::Scheduler;
+pub use live::{Decision, Scheduler};
 pub use mode::{Eligibility, RoutingMode, RoutingSettings, Scorer};
 pub use score::{Breakdown, Inputs};
 
