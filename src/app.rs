@@ -66,6 +66,7 @@ impl App {
             scheduler: Arc::new(Scheduler::new(
                 &config.data_dir,
                 config.explore_chance,
+                config.load_spread,
                 seed(),
             )),
         };

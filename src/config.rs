@@ -26,6 +26,9 @@ pub struct Config {
     /// Share of requests that try a not-yet-measured seller first (0 turns
     /// exploration off, as tests that assert a routing do).
     pub explore_chance: f64,
+    /// Share new conversations among the best few sellers (off: always the
+    /// single best, as tests that assert a routing do).
+    pub load_spread: bool,
     /// How often to probe each seller (`GET /v1/models`); `None` never.
     pub probe_interval: Option<Duration>,
 }
@@ -66,6 +69,7 @@ impl Config {
             ui_dir: default_ui_dir(),
             timeouts: Timeouts::default(),
             explore_chance: crate::scheduler::EXPLORE_CHANCE,
+            load_spread: true,
             probe_interval: Some(Duration::from_secs(60)),
         }
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::metrics::{Event, Metrics};
 use super::settings::RoutingStore;
 use super::sticky::{self, Bindings, Stick};
-use super::{plan, Candidate, Plan};
+use super::{load, plan, Candidate, Plan};
 use crate::pool::Pool;
 use crate::sellers::{Seller, SellerId};
 
@@ -37,18 +37,21 @@ pub struct Scheduler {
     pub metrics: Metrics,
     /// Share of requests that try an unmeasured seller first.
     explore_chance: f64,
+    /// Share new conversations among the best few sellers.
+    spread: bool,
     draws: AtomicU64,
 }
 
 impl Scheduler {
     /// Loads the routing settings from `data_dir`; `seed` starts the draws.
-    pub fn new(data_dir: &Path, explore_chance: f64, seed: u64) -> Self {
+    pub fn new(data_dir: &Path, explore_chance: f64, spread: bool, seed: u64) -> Self {
         Scheduler {
             routing: RoutingStore::open(data_dir),
             sessions: Bindings::default(),
             responses: Bindings::default(),
             metrics: Metrics::default(),
             explore_chance,
+            spread,
             draws: AtomicU64::new(seed),
         }
     }
@@ -86,8 +89,14 @@ impl Scheduler {
                     self.metrics.count(Event::StickyEscape);
                     tracing::debug!(seller = %bound, why, "session leaves its seller");
                     self.sessions.unbind(session);
+                    if self.spread {
+                        load::spread(&mut plan, session);
+                    }
                 }
             }
+        } else if self.spread {
+            // A new conversation: share it among the best few.
+            load::spread(&mut plan, session);
         }
         Decision {
             plan,
@@ -97,9 +106,16 @@ impl Scheduler {
     }
 
     /// A request of `decision` was served by `seller` after `switches`
-    /// failed tries: bind the conversation (unless it only spilled over).
+    /// failed tries: bind the conversation (unless it only spilled over or
+    /// was exploring).
     pub fn served(&self, decision: &Decision, seller: &SellerId, switches: usize, now: Instant) {
-        if !decision.spill_over {
+        // An exploratory try measures a seller; it does not move the conversation.
+        let explored = decision
+            .plan
+            .ranked
+            .iter()
+            .any(|r| r.explored && &r.seller.id == seller);
+        if !decision.spill_over && !explored {
             self.sessions.bind(decision.session, seller, now);
         }
         for _ in 0..switches {
@@ -140,14 +156,14 @@ mod tests {
     #[test]
     fn draws_are_uniform_enough_and_exploration_can_be_off() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Scheduler::new(dir.path(), 0.05, 42);
+        let s = Scheduler::new(dir.path(), 0.05, true, 42);
         let draws: Vec<f64> = (0..10_000).map(|_| s.roll()).collect();
         assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;
         assert!((mean - 0.5).abs() < 0.02, "{mean}");
         let explored = (0..10_000).filter(|_| s.explore()).count();
         assert!((300..700).contains(&explored), "{explored}");
-        let off = Scheduler::new(dir.path(), 0.0, 42);
+        let off = Scheduler::new(dir.path(), 0.0, true, 42);
         assert!((0..1000).all(|_| !off.explore()));
     }
 }

@@ -5,6 +5,7 @@
 //! Pure: the proxy gathers the inputs and walks the plan.
 
 pub mod live;
+pub mod load;
 pub mod metrics;
 pub mod mode;
 pub mod score;

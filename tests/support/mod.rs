@@ -61,6 +61,7 @@ impl Harness {
         };
         // Deterministic routing: no random exploration in assertions.
         config.explore_chance = 0.0;
+        config.load_spread = false;
         // No background probes: tests count the requests sellers get.
         config.probe_interval = None;
         adjust(&mut config);
