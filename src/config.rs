@@ -45,6 +45,8 @@ pub struct Timeouts {
     pub ttft: Duration,
     /// Longest silence between two chunks of a response body.
     pub idle: Duration,
+    /// Longest a request may spend failing over before the client is told.
+    pub failover_budget: Duration,
 }
 
 impl Default for Timeouts {
@@ -55,6 +57,7 @@ impl Default for Timeouts {
             headers: Duration::from_secs(300),
             ttft: Duration::from_secs(90),
             idle: Duration::from_secs(300),
+            failover_budget: Duration::from_secs(180),
         }
     }
 }

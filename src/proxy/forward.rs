@@ -185,6 +185,13 @@ impl Proxy {
             !full && stats.admit(self.clock.now())
         };
         while let Some(step) = walk.next(takes) {
+            if !failures.is_empty()
+                && self.clock.now().saturating_duration_since(deciding)
+                    > self.timeouts.failover_budget
+            {
+                // Out of time: better a clear error now than a hung agent.
+                break;
+            }
             let seller = &plan.ranked[step.index].seller;
             if let (true, Some(max)) = (step.last_resort, seller.max_concurrency) {
                 self.pool

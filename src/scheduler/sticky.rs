@@ -29,12 +29,22 @@ struct Binding {
     expires: Instant,
 }
 
-/// Session bindings, shared by all requests (one short lock per request).
+/// Session bindings, shared by all requests: sharded by key, so requests of
+/// different conversations rarely meet on a lock (and never hold one long).
 #[derive(Debug)]
 pub struct Bindings {
     ttl: Duration,
-    map: Mutex<(HashMap<u64, Binding>, u64)>,
+    shards: Vec<Mutex<Shard>>,
 }
+
+#[derive(Debug, Default)]
+struct Shard {
+    map: HashMap<u64, Binding>,
+    binds: u64,
+}
+
+/// Number of lock shards.
+const SHARDS: usize = 16;
 
 impl Default for Bindings {
     fn default() -> Self {
@@ -47,21 +57,23 @@ impl Bindings {
     pub fn new(ttl: Duration) -> Self {
         Bindings {
             ttl,
-            map: Mutex::new((HashMap::new(), 0)),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<u64, Binding>, u64)> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn shard(&self, key: u64) -> std::sync::MutexGuard<'_, Shard> {
+        // Keys are hashes already: their low bits spread evenly.
+        let i = (key % SHARDS as u64) as usize;
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The seller `key` is bound to at `now`.
     pub fn lookup(&self, key: u64, now: Instant) -> Option<SellerId> {
-        let mut guard = self.lock();
-        match guard.0.get(&key) {
+        let mut shard = self.shard(key);
+        match shard.map.get(&key) {
             Some(b) if b.expires > now => Some(b.seller.clone()),
             Some(_) => {
-                guard.0.remove(&key);
+                shard.map.remove(&key);
                 None
             }
             None => None,
@@ -70,29 +82,29 @@ impl Bindings {
 
     /// Binds `key` to `seller` (or refreshes the binding) at `now`.
     pub fn bind(&self, key: u64, seller: &SellerId, now: Instant) {
-        let mut guard = self.lock();
-        let (map, binds) = &mut *guard;
-        *binds += 1;
-        if *binds % SWEEP_EVERY == 0 {
-            map.retain(|_, b| b.expires > now);
+        let mut shard = self.shard(key);
+        shard.binds += 1;
+        if shard.binds.is_multiple_of(SWEEP_EVERY) {
+            shard.map.retain(|_, b| b.expires > now);
         }
-        map.insert(
+        let expires = now + self.ttl;
+        shard.map.insert(
             key,
             Binding {
                 seller: seller.clone(),
-                expires: now + self.ttl,
+                expires,
             },
         );
     }
 
     /// Drops `key`'s binding.
     pub fn unbind(&self, key: u64) {
-        self.lock().0.remove(&key);
+        self.shard(key).map.remove(&key);
     }
 
     /// Live bindings (for observation).
     pub fn len(&self) -> usize {
-        self.lock().0.len()
+        (0..SHARDS).map(|i| self.shard(i as u64).map.len()).sum()
     }
 
     /// Whether there are none.

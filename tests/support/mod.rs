@@ -58,6 +58,7 @@ impl Harness {
             headers: Duration::from_secs(10),
             ttft: Duration::from_secs(10),
             idle: Duration::from_secs(10),
+            failover_budget: Duration::from_secs(60),
         };
         // Deterministic routing: no random exploration in assertions.
         config.explore_chance = 0.0;
