@@ -3,6 +3,7 @@
 //! Both faces (the `tokenbuddy` CLI and the Tauri tray shell) start the same
 //! [`App`] and talk to it only through [`Running`] and its HTTP API.
 
+pub mod agents;
 pub mod app;
 pub mod clock;
 pub mod config;
