@@ -13,7 +13,7 @@
 //!       - sonnet: anthropic/claude-sonnet-4.5   # clients ask for `sonnet`, the seller gets the mapped name
 //!     discount_ratio: 0.8           # multiplier on list price, > 0 (lower is cheaper); default 1
 //!     service_fee_ratio: 0.05       # fee on top, >= 0; default 0
-//!     priority: 10                  # higher is tried first; default 0 (ties keep file order)
+//!     priority: 10                  # breaks ties between equal scores, higher first; default 0
 //!     max_concurrency: 8            # requests in flight at most; default unlimited
 //! ```
 //!

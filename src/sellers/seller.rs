@@ -78,7 +78,7 @@ pub struct Seller {
     pub discount_ratio: f64,
     /// Fee on top of the discounted price (0.05 = 5 %).
     pub service_fee_ratio: f64,
-    /// Higher is tried first; ties keep file order.
+    /// Breaks ties between equal scores (higher first); then file order.
     pub priority: i32,
     /// Most requests in flight at once; `None` is unlimited.
     pub max_concurrency: Option<u32>,
