@@ -86,6 +86,22 @@ pub fn read(path: &Path) -> Result<Snapshot, WriteError> {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Removes the file read as `snapshot` (one TokenBuddy created), unless it
+/// changed since.
+pub fn remove(snapshot: &Snapshot) -> Result<(), WriteError> {
+    let now = match fs::read(&snapshot.target) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(&snapshot.target)(e)),
+    };
+    if now != snapshot.bytes {
+        return Err(WriteError::Changed {
+            path: snapshot.path.clone(),
+        });
+    }
+    fs::remove_file(&snapshot.target).map_err(io_err(&snapshot.target))
+}
+
 /// Replaces the file read as `snapshot` with `new`, unless it changed since
 /// (then [`WriteError::Changed`], and the file is left as the other writer
 /// left it).
@@ -121,6 +137,9 @@ pub fn replace(snapshot: &Snapshot, new: &[u8]) -> Result<(), WriteError> {
         TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| -> io::Result<()> {
+        if snapshot.bytes.is_none() {
+            fs::create_dir_all(dir)?;
+        }
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)

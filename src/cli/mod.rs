@@ -1,5 +1,6 @@
 //! Command-line arguments and what each command does with the core.
 
+mod agents;
 mod route;
 mod serve;
 
@@ -54,10 +55,45 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Point a coding agent at TokenBuddy, or put it back.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Ask the running TokenBuddy how it routes.
     Route {
         #[command(subcommand)]
         command: RouteCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentsCommand {
+    /// Edit the agent's config (only the keys TokenBuddy owns) to use TokenBuddy.
+    Configure {
+        /// The agent: codex.
+        id: String,
+        /// The model it should ask for (default: its current one, else a seller's first model).
+        #[arg(long)]
+        model: Option<String>,
+        /// The port TokenBuddy listens on.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        /// Show the diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Put back what the agent's config held before TokenBuddy configured it.
+    Restore {
+        /// The agent.
+        id: String,
+        /// Show the diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -95,6 +131,23 @@ pub fn run() -> ExitCode {
                 .map(|t| println!("{t}"))
                 .map_err(|e| e.to_string())
         }),
+        Command::Agents {
+            command:
+                AgentsCommand::Configure {
+                    id,
+                    model,
+                    port,
+                    dry_run,
+                    data,
+                },
+        } => data
+            .resolve()
+            .and_then(|dir| agents::configure(&dir, &id, model.as_deref(), port, dry_run)),
+        Command::Agents {
+            command: AgentsCommand::Restore { id, dry_run, data },
+        } => data
+            .resolve()
+            .and_then(|dir| agents::restore(&dir, &id, dry_run)),
         Command::Route {
             command:
                 RouteCommand::Explain {
