@@ -59,34 +59,13 @@ pub fn spread(plan: &mut Plan, seed: u64) {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::sync::Arc;
 
     use super::*;
-    use crate::scheduler::{plan, Candidate, Inputs, RoutingSettings, Scorer};
-    use crate::sellers::{Secret, Seller};
+    use crate::scheduler::fixtures::candidate;
+    use crate::scheduler::{plan, Candidate, RoutingSettings, Scorer};
 
     fn cand(id: &str, ttft: f64) -> Candidate {
-        Candidate {
-            seller: Arc::new(Seller {
-                id: id.into(),
-                name: id.into(),
-                base_url: "http://x".into(),
-                api_key: Secret::new("k"),
-                protocols: vec![],
-                models: vec![],
-                discount_ratio: 1.0,
-                service_fee_ratio: 0.0,
-                priority: 0,
-                max_concurrency: None,
-            }),
-            inputs: Inputs {
-                ttft_ms: Some(ttft),
-                tokens_per_sec: Some(100.0),
-                health: 1.0,
-                price: 1.0,
-            },
-            out: None,
-        }
+        candidate(id, Some(ttft), 1.0, None)
     }
 
     fn firsts(n: u64) -> HashMap<String, u64> {

@@ -4,6 +4,8 @@
 //!
 //! Pure: the proxy gathers the inputs and walks the plan.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod live;
 pub mod load;
 pub mod metrics;
@@ -163,40 +165,11 @@ pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore: boo
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::{candidate, order};
     use super::*;
-    use crate::protocol::Protocol;
-    use crate::sellers::Secret;
-
-    fn seller(id: &str, price: f64) -> Arc<Seller> {
-        Arc::new(Seller {
-            id: id.into(),
-            name: id.into(),
-            base_url: "http://x".into(),
-            api_key: Secret::new("k"),
-            protocols: vec![Protocol::OpenAiChat],
-            models: vec![],
-            discount_ratio: price,
-            service_fee_ratio: 0.0,
-            priority: 0,
-            max_concurrency: None,
-        })
-    }
 
     fn cand(id: &str, ttft: Option<f64>, price: f64, out: Option<&str>) -> Candidate {
-        Candidate {
-            seller: seller(id, price),
-            inputs: Inputs {
-                ttft_ms: ttft,
-                tokens_per_sec: ttft.map(|_| 100.0),
-                health: 1.0,
-                price,
-            },
-            out: out.map(str::to_string),
-        }
-    }
-
-    fn order(p: &Plan) -> Vec<&str> {
-        p.ranked.iter().map(|r| r.seller.id.as_str()).collect()
+        candidate(id, ttft, price, out)
     }
 
     fn market() -> Vec<Candidate> {

@@ -181,38 +181,12 @@ pub fn response_key(id: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::scheduler::{plan, Candidate, Inputs, RoutingSettings};
-    use crate::sellers::{Secret, Seller};
+    use crate::scheduler::fixtures::{candidate, order};
+    use crate::scheduler::{plan, Candidate, RoutingSettings};
 
     fn cand(id: &str, ttft: f64, out: bool) -> Candidate {
-        Candidate {
-            seller: Arc::new(Seller {
-                id: id.into(),
-                name: id.into(),
-                base_url: "http://x".into(),
-                api_key: Secret::new("k"),
-                protocols: vec![],
-                models: vec![],
-                discount_ratio: 1.0,
-                service_fee_ratio: 0.0,
-                priority: 0,
-                max_concurrency: Some(2),
-            }),
-            inputs: Inputs {
-                ttft_ms: Some(ttft),
-                tokens_per_sec: Some(100.0),
-                health: 1.0,
-                price: 1.0,
-            },
-            out: out.then(|| "circuit open".to_string()),
-        }
-    }
-
-    fn order(p: &Plan) -> Vec<&str> {
-        p.ranked.iter().map(|r| r.seller.id.as_str()).collect()
+        candidate(id, Some(ttft), 1.0, out.then_some("circuit open"))
     }
 
     #[test]
