@@ -34,6 +34,17 @@ startup_timeout_ms = 20_000
 model = "gpt-5.1-codex-mini"
 "#;
 
+/// Configure Codex for model `tb-model` on port 7444.
+const CONFIGURE: &[&str] = &[
+    "agents",
+    "configure",
+    "codex",
+    "--model",
+    "tb-model",
+    "--port",
+    "7444",
+];
+
 struct Env {
     home: tempfile::TempDir,
     data: tempfile::TempDir,
@@ -99,30 +110,18 @@ fn keeps_other_lines(original: &str, edited: &str) {
     }
 }
 
-fn get(doc: &TomlDoc, key: &[&str]) -> Option<String> {
-    doc.get(key)
-}
-
 fn configure_restore_round_trip(original: &str) {
     let env = Env::new(Some(original));
-    let (ok, out) = env.run(&[
-        "agents",
-        "configure",
-        "codex",
-        "--model",
-        "tb-model",
-        "--port",
-        "7444",
-    ]);
+    let (ok, out) = env.run(CONFIGURE);
     assert!(ok, "{out}");
     let edited = env.read();
     let doc = TomlDoc::parse(&edited).expect("still valid TOML");
     assert_eq!(
-        get(&doc, &["model_provider"]).as_deref(),
+        doc.get(&["model_provider"]).as_deref(),
         Some("\"tokenbuddy\"")
     );
-    assert_eq!(get(&doc, &["model"]).as_deref(), Some("\"tb-model\""));
-    let p = |k: &str| get(&doc, &["model_providers", "tokenbuddy", k]);
+    assert_eq!(doc.get(&["model"]).as_deref(), Some("\"tb-model\""));
+    let p = |k: &str| doc.get(&["model_providers", "tokenbuddy", k]);
     assert_eq!(
         p("base_url").as_deref(),
         Some("\"http://127.0.0.1:7444/v1\"")
@@ -135,11 +134,11 @@ fn configure_restore_round_trip(original: &str) {
     // Untouched: the other provider, the profile's own model.
     if original.contains("[model_providers.azure]") {
         assert_eq!(
-            get(&doc, &["model_providers", "azure", "name"]).as_deref(),
+            doc.get(&["model_providers", "azure", "name"]).as_deref(),
             Some("\"Azure\"")
         );
         assert_eq!(
-            get(&doc, &["profiles", "fast", "model"]).as_deref(),
+            doc.get(&["profiles", "fast", "model"]).as_deref(),
             Some("\"gpt-5.1-codex-mini\"")
         );
     }
@@ -158,15 +157,7 @@ fn configure_restore_round_trip(original: &str) {
     }
 
     // Configure twice = configure once.
-    let (ok, out) = env.run(&[
-        "agents",
-        "configure",
-        "codex",
-        "--model",
-        "tb-model",
-        "--port",
-        "7444",
-    ]);
+    let (ok, out) = env.run(CONFIGURE);
     assert!(ok, "{out}");
     assert_eq!(env.read(), edited);
 
@@ -232,21 +223,21 @@ fn a_user_edit_between_configure_and_restore_survives() {
     let restored = env.read();
     let doc = TomlDoc::parse(&restored).expect("valid");
     assert_eq!(
-        get(&doc, &["model"]).as_deref(),
+        doc.get(&["model"]).as_deref(),
         Some("\"my-choice\""),
         "the user's model stays"
     );
     assert_eq!(
-        get(&doc, &["model_provider"]).as_deref(),
+        doc.get(&["model_provider"]).as_deref(),
         Some("\"openai\""),
         "ours is undone"
     );
     assert_eq!(
-        get(&doc, &["model_providers", "tokenbuddy", "base_url"]),
+        doc.get(&["model_providers", "tokenbuddy", "base_url"]),
         None
     );
     assert_eq!(
-        get(&doc, &["history", "persistence"]).as_deref(),
+        doc.get(&["history", "persistence"]).as_deref(),
         Some("\"none\"")
     );
 }

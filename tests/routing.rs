@@ -21,10 +21,7 @@ async fn put_routing(h: &Harness, body: Value) -> reqwest::Response {
 async fn served_by(h: &Harness) -> String {
     let resp = h.call(Protocol::OpenAiChat, "m", false).await;
     assert_eq!(resp.status(), 200);
-    resp.headers()["x-tokenbuddy-seller"]
-        .to_str()
-        .unwrap_or_default()
-        .to_string()
+    support::seller_of(&resp)
 }
 
 #[tokio::test]

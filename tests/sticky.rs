@@ -27,10 +27,7 @@ async fn ask(h: &Harness, session: Option<&str>, text: &str) -> String {
     }
     let resp = req.send().await.expect("request");
     assert_eq!(resp.status(), 200);
-    resp.headers()["x-tokenbuddy-seller"]
-        .to_str()
-        .unwrap_or_default()
-        .to_string()
+    support::seller_of(&resp)
 }
 
 #[tokio::test]

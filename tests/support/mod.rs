@@ -133,6 +133,15 @@ impl Harness {
     }
 }
 
+/// Which seller answered (TokenBuddy's `x-tokenbuddy-seller` header).
+pub fn seller_of(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("x-tokenbuddy-seller")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A minimal request body for `protocol`.
 pub fn request_body(protocol: Protocol, model: &str, stream: bool) -> Value {
     match protocol {
