@@ -33,7 +33,7 @@ pub struct Running {
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     _watcher: sellers::watch::Watcher,
-    demo: Vec<SimSeller>,
+    demo: Vec<(&'static str, SimSeller)>,
 }
 
 impl App {
@@ -78,7 +78,13 @@ impl App {
             // Ends by itself on shutdown.
             drop(proxy::probe::spawn(proxy.clone(), every));
         }
-        let app = server::router(proxy, access, config.ui_dir.clone());
+        let demo_logs = demo.iter().map(|(id, sim)| (*id, sim.log())).collect();
+        let extra = if config.demo {
+            crate::control::demo::router(Arc::new(demo_logs))
+        } else {
+            axum::Router::new()
+        };
+        let app = server::router(proxy, access, config.ui_dir.clone(), extra);
         let server = tokio::spawn(server::serve(listener, app, shutdown.clone()));
         tracing::info!(
             %addr,
@@ -141,7 +147,7 @@ impl Running {
         if let Err(e) = server.await {
             tracing::error!(error = %e, "server task failed");
         }
-        for sim in demo {
+        for (_, sim) in demo {
             sim.shutdown().await;
         }
         Ok(())
@@ -155,7 +161,7 @@ impl Running {
 }
 
 /// Starts the simulated demo sellers and describes them as sellers.
-async fn start_demo() -> Result<(Vec<SimSeller>, Vec<Seller>), Error> {
+async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), Error> {
     let mut sims = Vec::new();
     let mut sellers = Vec::new();
     for d in sim::demo::demo_sellers() {
@@ -174,7 +180,7 @@ async fn start_demo() -> Result<(Vec<SimSeller>, Vec<Seller>), Error> {
             priority: 0,
             max_concurrency: None,
         });
-        sims.push(sim);
+        sims.push((d.id, sim));
     }
     Ok((sims, sellers))
 }

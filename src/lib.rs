@@ -8,6 +8,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod doctor;
 pub mod error;
 pub mod logging;
 pub mod pool;
@@ -17,6 +18,7 @@ pub mod scheduler;
 pub mod sellers;
 pub mod server;
 pub mod sim;
+pub mod terminals;
 pub mod token;
 
 pub use app::{App, Running};

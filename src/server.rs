@@ -38,10 +38,11 @@ pub async fn bind(port: u16) -> Result<TcpListener, Error> {
         .map_err(|source| Error::Bind { addr, source })
 }
 
-/// The whole router.
-pub fn router(proxy: Proxy, access: Arc<Access>, ui_dir: Option<PathBuf>) -> Router {
+/// The whole router; `extra` holds further token-guarded routes (the demo log).
+pub fn router(proxy: Proxy, access: Arc<Access>, ui_dir: Option<PathBuf>, extra: Router) -> Router {
     let guarded = routes::router(proxy.clone())
         .merge(control::router(proxy))
+        .merge(extra)
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&access),
             access::require_token,

@@ -5,40 +5,58 @@
 
 use std::path::{Path, PathBuf};
 
-use super::spec::{AgentSpec, Edit, Env, Format, Target};
+use super::doc::ConfigDoc;
+use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
 
-/// Where Codex reads its config: `CODEX_HOME`, else `~/.codex`.
-fn config_path(home: &Path, env: Env<'_>) -> PathBuf {
-    env("CODEX_HOME")
+fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
+    let dir = env("CODEX_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".codex"))
-        .join("config.toml")
+        .unwrap_or_else(|| home.join(".codex"));
+    Some(dir.join("config.toml"))
 }
 
-/// The keys pointing Codex at TokenBuddy.
-fn edits(target: &Target<'_>) -> Vec<Edit> {
-    vec![
+fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+    let t = &cx.target;
+    Ok(vec![
         Edit::new(&["model_provider"], "tokenbuddy"),
-        Edit::new(&["model"], target.model),
+        Edit::new(&["model"], t.model),
         Edit::new(&["model_providers", "tokenbuddy", "name"], "TokenBuddy"),
         Edit::new(
             &["model_providers", "tokenbuddy", "base_url"],
-            &format!("{}/v1", target.url),
+            format!("{}/v1", t.url),
         ),
         Edit::new(&["model_providers", "tokenbuddy", "wire_api"], "responses"),
         Edit::new(
             &["model_providers", "tokenbuddy", "experimental_bearer_token"],
-            target.token,
+            t.token,
         ),
-    ]
+    ])
+}
+
+fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {
+    let provider = string_at(doc, &["model_provider"])?;
+    let table = ["model_providers", provider.as_str()];
+    Some(Endpoint {
+        url: string_at(doc, &[table[0], table[1], "base_url"])?,
+        token: string_at(doc, &[table[0], table[1], "experimental_bearer_token"]),
+    })
+}
+
+fn current_model(doc: &dyn ConfigDoc) -> Option<String> {
+    string_at(doc, &["model"])
 }
 
 /// Codex's entry in the table of agents.
 pub const SPEC: AgentSpec = AgentSpec {
     id: "codex",
     name: "Codex CLI",
-    format: Format::Toml,
+    binaries: &["codex"],
+    install_dirs: &[".local/bin", ".npm-global/bin", ".bun/bin"],
     config_path,
+    format: Format::Toml,
     edits,
+    endpoint,
+    current_model,
+    ..GUIDE_ONLY
 };

@@ -28,8 +28,12 @@ pub struct Change {
     pub key: Vec<String>,
     /// Its value's source text before, or `None` if it was absent.
     pub before: Option<String>,
-    /// The source text we set.
+    /// The source text we set (empty for a container).
     pub after: String,
+    /// An object or list we added to (absent or empty before): restore puts
+    /// it back as it was once it is empty again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub container: bool,
 }
 
 /// One configured agent.
@@ -43,6 +47,9 @@ pub struct Entry {
     pub created: bool,
     /// The keys, in the order we set them.
     pub changes: Vec<Change>,
+    /// When (RFC 3339, UTC).
+    #[serde(default)]
+    pub at: String,
 }
 
 /// The journal file.
@@ -93,6 +100,11 @@ impl Journal {
         let mut all = self.load()?;
         all.insert(id.to_string(), entry);
         self.save(&all)
+    }
+
+    /// Every entry, by agent id.
+    pub fn all(&self) -> Result<BTreeMap<String, Entry>, JournalError> {
+        self.load()
     }
 
     /// Forgets agent `id`.

@@ -1,10 +1,20 @@
-//! Coding agents: point their config at TokenBuddy and back, without ever
-//! breaking a user's file. (Being built: Codex so far; detection, the other
-//! agents and the API come with the rest of the Agents issue.)
+//! Coding agents: find what is installed, point their config at TokenBuddy
+//! and back without ever breaking a user's file, and say where each stands.
 
+pub mod claude_code;
 pub mod codex;
+pub mod commands;
+pub mod crush;
+pub mod detect;
 pub mod doc;
+pub mod guides;
+pub mod hermes;
 pub mod journal;
+pub mod model;
+pub mod openclaw;
+pub mod opencode;
 pub mod patch;
+pub mod qwen_code;
 pub mod spec;
+pub mod state;
 pub mod write;

@@ -1,14 +1,23 @@
-//! What TokenBuddy needs to know of one agent: data and two small hooks,
-//! consumed by the generic patcher. Adding an agent is one file and one line
-//! in `AGENTS`.
+//! What TokenBuddy knows of one agent: data and a few small functions,
+//! consumed by the generic patcher and detector. Adding an agent is one
+//! module and one line in [`AGENTS`].
 
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::doc::json::Dialect;
+use super::doc::ConfigDoc;
 
 /// The config file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// TOML, edited with `toml_edit`.
     Toml,
+    /// JSON, JSONC or JSON5, edited by span.
+    Json(Dialect),
+    /// YAML, edited by span.
+    Yaml,
 }
 
 /// Where to point an agent.
@@ -22,21 +31,21 @@ pub struct Target<'a> {
     pub model: &'a str,
 }
 
-/// One key we own and the string it gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One key we own and the value it gets.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Edit {
-    /// Key path, outermost first.
+    /// Key path, outermost first (`[field=value]` selects a list element).
     pub key: Vec<String>,
-    /// The string value.
-    pub value: String,
+    /// The value.
+    pub value: Value,
 }
 
 impl Edit {
     /// An edit of `key` to `value`.
-    pub fn new(key: &[&str], value: &str) -> Edit {
+    pub fn new(key: &[&str], value: impl Into<Value>) -> Edit {
         Edit {
             key: key.iter().map(|k| k.to_string()).collect(),
-            value: value.to_string(),
+            value: value.into(),
         }
     }
 }
@@ -44,24 +53,130 @@ impl Edit {
 /// Looks up an environment variable (injected, so tests use their own).
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// What an agent's edit function sees.
+pub struct Context<'a> {
+    /// Where to point it.
+    pub target: Target<'a>,
+    /// Its config as it is now.
+    pub doc: &'a dyn ConfigDoc,
+    /// The environment.
+    pub env: Env<'a>,
+}
+
+/// Where an agent's config currently sends it, as far as TokenBuddy can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The base URL.
+    pub url: String,
+    /// The key it sends, when it is in the file.
+    pub token: Option<String>,
+}
+
+/// Where the agent's files are, from the home directory and the environment.
+pub type PathFn = fn(home: &Path, env: Env<'_>) -> Option<PathBuf>;
+
 /// One supported agent.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct AgentSpec {
-    /// Stable id (`codex`), used by the CLI and the API.
+    /// Stable id (`claude-code`), used by the CLI and the API.
     pub id: &'static str,
     /// Display name.
     pub name: &'static str,
-    /// Config format.
+    /// Executable names looked up on PATH.
+    pub binaries: &'static [&'static str],
+    /// Known install directories, relative to the home directory, that hold
+    /// those executables when PATH does not (a GUI app's PATH is short).
+    pub install_dirs: &'static [&'static str],
+    /// App bundles or install folders that mean "installed" (absolute, or
+    /// `~/…` relative to home).
+    pub apps: &'static [&'static str],
+    /// The config file TokenBuddy edits; `None` for guide-only agents.
+    pub config_path: PathFn,
+    /// Its format.
     pub format: Format,
-    /// The config file, from the home directory and the environment
-    /// (each tool's own overrides, such as `CODEX_HOME`).
-    pub config_path: fn(home: &Path, env: Env<'_>) -> PathBuf,
-    /// The keys we own, set to point the agent at `target`.
-    pub edits: fn(target: &Target<'_>) -> Vec<Edit>,
+    /// The keys we own, set to point the agent at the target; an `Err`
+    /// refuses with a reason (nothing is written).
+    pub edits: fn(&Context<'_>) -> Result<Vec<Edit>, String>,
+    /// Where the config sends the agent now.
+    pub endpoint: fn(&dyn ConfigDoc) -> Option<Endpoint>,
+    /// The model the config selects now.
+    pub current_model: fn(&dyn ConfigDoc) -> Option<String>,
+    /// Managed-settings files that override the user's file.
+    pub policy_files: fn(env: Env<'_>) -> Vec<PathBuf>,
+    /// How to set it up by hand, for agents TokenBuddy cannot (or should
+    /// not) configure by editing a file.
+    pub guide: Option<&'static str>,
 }
 
-/// Every supported agent.
-pub const AGENTS: &[AgentSpec] = &[super::codex::SPEC];
+impl std::fmt::Debug for AgentSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSpec").field("id", &self.id).finish()
+    }
+}
+
+fn no_path(_: &Path, _: Env<'_>) -> Option<PathBuf> {
+    None
+}
+
+fn no_edits(_: &Context<'_>) -> Result<Vec<Edit>, String> {
+    Err("this agent is set up by hand; see its guide".into())
+}
+
+fn no_endpoint(_: &dyn ConfigDoc) -> Option<Endpoint> {
+    None
+}
+
+fn no_model(_: &dyn ConfigDoc) -> Option<String> {
+    None
+}
+
+fn no_policy(_: Env<'_>) -> Vec<PathBuf> {
+    Vec::new()
+}
+
+/// The defaults of a guide-only entry: detection and a guide, no file edits.
+pub const GUIDE_ONLY: AgentSpec = AgentSpec {
+    id: "",
+    name: "",
+    binaries: &[],
+    install_dirs: &[],
+    apps: &[],
+    config_path: no_path,
+    format: Format::Json(Dialect::Json),
+    edits: no_edits,
+    endpoint: no_endpoint,
+    current_model: no_model,
+    policy_files: no_policy,
+    guide: None,
+};
+
+/// A string at `path` in `doc`.
+pub fn string_at(doc: &dyn ConfigDoc, path: &[&str]) -> Option<String> {
+    doc.value(path)?.as_str().map(str::to_string)
+}
+
+/// `<root>/<rest>` for a system-wide path: the root is `/`, or
+/// `TOKENBUDDY_SYSTEM_ROOT` so tests can plant managed-settings files.
+pub fn system_path(env: Env<'_>, rest: &str) -> PathBuf {
+    let root = env("TOKENBUDDY_SYSTEM_ROOT").unwrap_or_else(|| "/".into());
+    Path::new(&root).join(rest.trim_start_matches('/'))
+}
+
+/// Every supported agent, in the order the UI lists them.
+pub const AGENTS: &[AgentSpec] = &[
+    super::claude_code::SPEC,
+    super::codex::SPEC,
+    super::openclaw::SPEC,
+    super::hermes::SPEC,
+    super::opencode::SPEC,
+    super::qwen_code::SPEC,
+    super::crush::SPEC,
+    super::guides::CLAUDE_DESKTOP,
+    super::guides::GEMINI_CLI,
+    super::guides::CURSOR,
+    super::guides::CLINE,
+    super::guides::ROO_CODE,
+];
 
 /// The agent with this id.
 pub fn find(id: &str) -> Option<&'static AgentSpec> {

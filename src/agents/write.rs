@@ -86,6 +86,26 @@ pub fn read(path: &Path) -> Result<Snapshot, WriteError> {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Removes temp files a crashed write of ours left beside `path`'s target.
+pub fn remove_leftovers(path: &Path) {
+    let Ok(target) = resolve(path) else { return };
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.tokenbuddy-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            if let Err(err) = fs::remove_file(e.path()) {
+                tracing::warn!(file = %e.path().display(), error = %err, "could not remove a left-over temp file");
+            }
+        }
+    }
+}
+
 /// Removes the file read as `snapshot` (one TokenBuddy created), unless it
 /// changed since.
 pub fn remove(snapshot: &Snapshot) -> Result<(), WriteError> {

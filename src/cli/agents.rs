@@ -1,43 +1,78 @@
-//! `tokenbuddy agents configure|restore <id>`: point an agent's config at
-//! TokenBuddy, or put it back; `--dry-run` shows the diff and writes nothing.
+//! `tokenbuddy agents …`, `terminals` and `doctor`: list agents and their
+//! state, point one at TokenBuddy or put it back (`--dry-run` shows the diff
+//! and writes nothing), list terminals, and check the whole set-up.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use tokenbuddy::agents::doc::toml::TomlDoc;
-use tokenbuddy::agents::doc::ConfigDoc;
+use tokenbuddy::agents::commands::{self, Done, Setup};
+use tokenbuddy::agents::detect;
 use tokenbuddy::agents::journal::Journal;
-use tokenbuddy::agents::patch::{self, Outcome};
-use tokenbuddy::agents::spec::{self, Target};
+use tokenbuddy::agents::patch;
+use tokenbuddy::agents::state::Ours;
+use tokenbuddy::doctor::{self, Status};
+use tokenbuddy::terminals::{self, Os};
 
-fn agent(id: &str) -> Result<&'static spec::AgentSpec, String> {
-    spec::find(id).ok_or_else(|| {
-        let known: Vec<&str> = spec::AGENTS.iter().map(|a| a.id).collect();
-        format!("unknown agent `{id}` (known: {})", known.join(", "))
-    })
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
-fn home() -> Result<std::path::PathBuf, String> {
+fn home() -> Result<PathBuf, String> {
     directories::BaseDirs::new()
         .map(|d| d.home_dir().to_path_buf())
         .ok_or_else(|| "no home directory found".to_string())
 }
 
-fn show(outcome: &Outcome, dry_run: bool, verb: &str) {
-    let path = outcome.path.display().to_string();
-    if !outcome.changes() {
+fn json(value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+fn sellers(data_dir: &Path) -> Result<Vec<tokenbuddy::sellers::Seller>, String> {
+    tokenbuddy::sellers::file::load(&data_dir.join("sellers.yaml")).map_err(|e| e.to_string())
+}
+
+/// `tokenbuddy agents [--json]`.
+pub fn list(data_dir: &Path, port: u16, as_json: bool) -> Result<(), String> {
+    let token = tokenbuddy::token::load_or_create(data_dir).map_err(|e| e.to_string())?;
+    let ours = Ours { port, token };
+    let reports = detect::report_all(&home()?, &env, &ours, &Journal::new(data_dir));
+    if as_json {
+        return json(&reports);
+    }
+    for r in &reports {
+        let installed = match (&r.installed, &r.version) {
+            (false, _) => "not installed".to_string(),
+            (true, Some(v)) => format!("installed {v}"),
+            (true, None) => "installed".to_string(),
+        };
+        let state = serde_json::to_value(r.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        println!("{:<16} {:<15} {:<14} {}", r.id, installed, state, r.detail);
+        if let Some(path) = &r.config_path {
+            println!("{:<16} {}", "", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn show(done: &Done, verb: &str) {
+    let path = done.path.display().to_string();
+    if !done.changed {
         println!("{path}: nothing to change");
-    } else if dry_run {
-        let diff = similar::TextDiff::from_lines(&outcome.before, &outcome.after);
-        print!("{}", diff.unified_diff().header(&path, &path));
+    } else if done.dry_run {
+        print!("{}", done.diff);
     } else {
         println!("{verb} {path}");
     }
-    for key in &outcome.skipped {
+    for key in &done.skipped {
         println!("left alone (changed since TokenBuddy set it): {key}");
     }
 }
 
-/// Configures agent `id` to use TokenBuddy on `port`.
+/// `tokenbuddy agents configure <id>`.
 pub fn configure(
     data_dir: &Path,
     id: &str,
@@ -45,62 +80,115 @@ pub fn configure(
     port: u16,
     dry_run: bool,
 ) -> Result<(), String> {
-    let spec = agent(id)?;
     let token = tokenbuddy::token::load_or_create(data_dir).map_err(|e| e.to_string())?;
-    let path = (spec.config_path)(&home()?, &|name| std::env::var(name).ok());
-    let model = match model {
-        Some(m) => m.to_string(),
-        None => default_model(data_dir, &path)?,
-    };
-    let url = format!("http://127.0.0.1:{port}");
-    let target = Target {
-        url: &url,
+    let home = home()?;
+    let sellers = sellers(data_dir)?;
+    let setup = Setup {
+        home: &home,
+        env: &env,
+        data_dir,
+        port,
         token: &token,
-        model: &model,
+        sellers: &sellers,
     };
-    let outcome = patch::configure(spec, path, &target, &Journal::new(data_dir), dry_run)
-        .map_err(|e| e.to_string())?;
-    show(
-        &outcome,
-        dry_run,
-        &format!("{} now uses TokenBuddy ({model}):", spec.name),
-    );
+    let done = commands::configure(&setup, id, model, dry_run).map_err(|e| e.to_string())?;
+    let name = commands::agent(id).map(|s| s.name).unwrap_or(id);
+    let model = done.model.clone().unwrap_or_default();
+    show(&done, &format!("{name} now uses TokenBuddy ({model}):"));
     Ok(())
 }
 
-/// The model to configure when none is given: the agent's current one, else
-/// the first model a seller declares.
-fn default_model(data_dir: &Path, config: &Path) -> Result<String, String> {
-    let current = std::fs::read_to_string(config)
-        .ok()
-        .and_then(|text| TomlDoc::parse(&text).ok())
-        .and_then(|doc| doc.get(&["model"]))
-        .and_then(|source| {
-            source
-                .trim_matches('"')
-                .split('"')
-                .next()
-                .map(str::to_string)
-        })
-        .filter(|m| !m.is_empty());
-    if let Some(m) = current {
-        return Ok(m);
+/// `tokenbuddy agents restore <id>|--all`.
+pub fn restore(data_dir: &Path, id: Option<&str>, all: bool, dry_run: bool) -> Result<(), String> {
+    let ids: Vec<String> = match (id, all) {
+        (Some(id), false) => vec![id.to_string()],
+        (None, true) => commands::configured_ids(data_dir).map_err(|e| e.to_string())?,
+        _ => return Err("name one agent, or pass --all".into()),
+    };
+    if ids.is_empty() {
+        println!("no agent is configured by TokenBuddy");
     }
-    let sellers = tokenbuddy::sellers::file::load(&data_dir.join("sellers.yaml"))
-        .map_err(|e| e.to_string())?;
-    sellers
-        .iter()
-        .flat_map(|s| s.models.iter())
-        .map(|m| m.name.clone())
-        .next()
-        .ok_or_else(|| "no model to configure: pass --model".to_string())
+    let mut failed = Vec::new();
+    for id in &ids {
+        match commands::restore(data_dir, id, dry_run) {
+            Ok(done) => show(&done, "restored"),
+            Err(e) => {
+                eprintln!("tokenbuddy: {e}");
+                failed.push(id.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not restored: {}", failed.join(", ")))
+    }
 }
 
-/// Restores agent `id`'s config.
-pub fn restore(data_dir: &Path, id: &str, dry_run: bool) -> Result<(), String> {
-    let spec = agent(id)?;
-    let outcome =
-        patch::restore(spec, &Journal::new(data_dir), dry_run).map_err(|e| e.to_string())?;
-    show(&outcome, dry_run, "restored");
+/// `tokenbuddy terminals [--json]`.
+pub fn terminals(as_json: bool) -> Result<(), String> {
+    let path = detect::search_path(&env);
+    let found = terminals::detect(Os::current(), &home()?, &env, &path);
+    if as_json {
+        return json(&found);
+    }
+    if found.is_empty() {
+        println!("no terminal emulator found");
+    }
+    for t in &found {
+        let mark = if t.preferred { "*" } else { " " };
+        let inside = if t.current { " (this one)" } else { "" };
+        println!(
+            "{mark} {:<22} {:<28} {}{inside}",
+            t.id,
+            t.name,
+            t.location.display()
+        );
+    }
     Ok(())
+}
+
+/// `tokenbuddy doctor [--json]`; fails when a check fails.
+pub fn doctor(data_dir: &Path, port: u16, as_json: bool) -> Result<(), String> {
+    let home = home()?;
+    let input = doctor::Input {
+        home: &home,
+        env: &env,
+        data_dir,
+        port,
+        sellers: sellers(data_dir),
+    };
+    let checks = doctor::run(&input);
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if as_json {
+        json(&serde_json::json!({"ok": failed == 0, "checks": checks}))?;
+    } else {
+        for c in &checks {
+            let tag = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+            };
+            println!("[{tag}] {:<22} {}", c.id, c.message);
+            if !c.fix.is_empty() {
+                println!("       {:<22} fix: {}", "", c.fix);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} check(s) failed"));
+    }
+    Ok(())
+}
+
+/// Startup reconciliation of the patch journal (a crash between journal
+/// and write leaves an entry for a change that never happened).
+pub fn reconcile(data_dir: &Path) {
+    match patch::reconcile(&Journal::new(data_dir)) {
+        Ok(dropped) if !dropped.is_empty() => {
+            tracing::info!(agents = ?dropped, "dropped journal entries of configures that never reached their file")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not reconcile the agents journal"),
+    }
 }

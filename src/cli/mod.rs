@@ -55,10 +55,35 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Point a coding agent at TokenBuddy, or put it back.
+    /// List coding agents and their state; point one at TokenBuddy, or put it back.
     Agents {
         #[command(subcommand)]
-        command: AgentsCommand,
+        command: Option<AgentsCommand>,
+        /// Print JSON (the list).
+        #[arg(long)]
+        json: bool,
+        /// The port TokenBuddy listens on.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List installed terminal emulators (the one TokenBuddy would open is starred).
+    Terminals {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the set-up: port, token, sellers, configured agents, shadowing variables.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The port TokenBuddy listens on.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Ask the running TokenBuddy how it routes.
     Route {
@@ -71,7 +96,7 @@ enum Command {
 enum AgentsCommand {
     /// Edit the agent's config (only the keys TokenBuddy owns) to use TokenBuddy.
     Configure {
-        /// The agent: codex.
+        /// The agent (see `tokenbuddy agents`).
         id: String,
         /// The model it should ask for (default: its current one, else a seller's first model).
         #[arg(long)]
@@ -88,7 +113,11 @@ enum AgentsCommand {
     /// Put back what the agent's config held before TokenBuddy configured it.
     Restore {
         /// The agent.
-        id: String,
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        /// Every agent TokenBuddy configured.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
         /// Show the diff; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -132,22 +161,44 @@ pub fn run() -> ExitCode {
                 .map_err(|e| e.to_string())
         }),
         Command::Agents {
+            command: None,
+            json,
+            port,
+            data,
+        } => data
+            .resolve()
+            .and_then(|dir| agents::list(&dir, port, json)),
+        Command::Agents {
             command:
-                AgentsCommand::Configure {
+                Some(AgentsCommand::Configure {
                     id,
                     model,
                     port,
                     dry_run,
                     data,
-                },
-        } => data
-            .resolve()
-            .and_then(|dir| agents::configure(&dir, &id, model.as_deref(), port, dry_run)),
+                }),
+            ..
+        } => data.resolve().and_then(|dir| {
+            agents::reconcile(&dir);
+            agents::configure(&dir, &id, model.as_deref(), port, dry_run)
+        }),
         Command::Agents {
-            command: AgentsCommand::Restore { id, dry_run, data },
-        } => data
+            command:
+                Some(AgentsCommand::Restore {
+                    id,
+                    all,
+                    dry_run,
+                    data,
+                }),
+            ..
+        } => data.resolve().and_then(|dir| {
+            agents::reconcile(&dir);
+            agents::restore(&dir, id.as_deref(), all, dry_run)
+        }),
+        Command::Terminals { json } => agents::terminals(json),
+        Command::Doctor { json, port, data } => data
             .resolve()
-            .and_then(|dir| agents::restore(&dir, &id, dry_run)),
+            .and_then(|dir| agents::doctor(&dir, port, json)),
         Command::Route {
             command:
                 RouteCommand::Explain {

@@ -12,4 +12,4 @@ pub mod reply;
 pub mod server;
 
 pub use behavior::{Behavior, Failure};
-pub use server::{closed_port, Hold, RecordedRequest, SimSeller};
+pub use server::{closed_port, Hold, RecordedRequest, RequestLog, SimSeller};

@@ -75,6 +75,19 @@ struct Shared {
     held: watch::Sender<bool>,
 }
 
+/// A handle on a simulated seller's request log that outlives borrows of it.
+#[derive(Clone)]
+pub struct RequestLog {
+    shared: Arc<Shared>,
+}
+
+impl RequestLog {
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+}
+
 /// A running simulated seller on 127.0.0.1.
 pub struct SimSeller {
     addr: SocketAddr,
@@ -159,6 +172,13 @@ impl SimSeller {
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// A shareable handle on the request log.
+    pub fn log(&self) -> RequestLog {
+        RequestLog {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// The most responses this seller was ever sending at once.

@@ -1,8 +1,13 @@
 //! Config documents edited in place: only the keys we own change, everything
 //! else (comments, order, layout, line endings) stays byte for byte. One
-//! implementation per format.
+//! implementation per format; each edit is re-parsed before it is accepted.
 
+pub mod json;
+pub mod text;
 pub mod toml;
+pub mod yaml;
+
+use serde_json::Value;
 
 /// A config file that could not be edited.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,21 +26,70 @@ pub enum DocError {
         /// The dotted key.
         key: String,
     },
+    /// The file is valid but laid out in a way TokenBuddy does not edit
+    /// (it refuses rather than guesses).
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// One step of a key path: an object key, or `[field=value]`, the element
+/// of an array whose `field` is the string `value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment<'a> {
+    /// An object key.
+    Key(&'a str),
+    /// The array element whose `field` equals `value`.
+    Select {
+        /// The field compared.
+        field: &'a str,
+        /// The string it must hold.
+        value: &'a str,
+    },
+}
+
+impl<'a> Segment<'a> {
+    /// Reads one path step.
+    pub fn parse(step: &'a str) -> Segment<'a> {
+        if let Some(inner) = step.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            if let Some((field, value)) = inner.split_once('=') {
+                return Segment::Select { field, value };
+            }
+        }
+        Segment::Key(step)
+    }
+
+    /// The child of `value` this step names.
+    pub fn child<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+        match self {
+            Segment::Key(k) => value.as_object()?.get(*k),
+            Segment::Select { field, value: want } => value
+                .as_array()?
+                .iter()
+                .find(|e| e.get(*field).and_then(Value::as_str) == Some(*want)),
+        }
+    }
+}
+
+/// The parsed value at `path` inside `root`.
+pub fn lookup<'v>(root: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(root, |v, step| Segment::parse(step).child(v))
 }
 
 /// An editable config document. Values are exchanged as their source text
 /// (`"gpt-5"` with its quotes), so what was there can be put back exactly.
 pub trait ConfigDoc {
+    /// The parsed value at `path` (the whole document for `[]`).
+    fn value(&self, path: &[&str]) -> Option<Value>;
     /// The source text of the value at `path`, if there is one.
     fn get(&self, path: &[&str]) -> Option<String>;
-    /// Sets the value at `path` to the string `value`, creating tables as
-    /// needed and keeping the decoration (spacing, comments) of a value it replaces.
-    fn set_str(&mut self, path: &[&str], value: &str) -> Result<(), DocError>;
+    /// Sets the value at `path`, creating parents as needed and keeping the
+    /// layout around a value it replaces.
+    fn set(&mut self, path: &[&str], value: &Value) -> Result<(), DocError>;
     /// Puts back a value from its source text (as [`ConfigDoc::get`] gave it).
     fn set_source(&mut self, path: &[&str], source: &str) -> Result<(), DocError>;
-    /// Removes the value at `path`, and tables it leaves empty that the file
-    /// never spelled out.
-    fn remove(&mut self, path: &[&str]);
+    /// Removes the value at `path` (nothing if it is absent).
+    fn remove(&mut self, path: &[&str]) -> Result<(), DocError>;
     /// The whole document as text.
     fn render(&self) -> String;
 }

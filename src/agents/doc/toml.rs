@@ -2,9 +2,65 @@
 //! bytes. Root keys land above the first table (TOML puts a key written after
 //! a table header into that table — the trap of appending text).
 
+use serde_json::Value as Json;
 use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::{ConfigDoc, DocError};
+
+/// A TOML item as JSON (dates become strings).
+fn to_json(item: &Item) -> Option<Json> {
+    match item {
+        Item::None => None,
+        Item::Value(v) => Some(value_to_json(v)),
+        Item::Table(t) => Some(Json::Object(
+            t.iter()
+                .filter_map(|(k, v)| Some((k.to_string(), to_json(v)?)))
+                .collect(),
+        )),
+        Item::ArrayOfTables(a) => Some(Json::Array(
+            a.iter()
+                .filter_map(|t| to_json(&Item::Table(t.clone())))
+                .collect(),
+        )),
+    }
+}
+
+fn value_to_json(v: &Value) -> Json {
+    match v {
+        Value::String(s) => Json::from(s.value().as_str()),
+        Value::Integer(i) => Json::from(*i.value()),
+        Value::Float(f) => Json::from(*f.value()),
+        Value::Boolean(b) => Json::from(*b.value()),
+        Value::Datetime(d) => Json::from(d.value().to_string()),
+        Value::Array(a) => Json::Array(a.iter().map(value_to_json).collect()),
+        Value::InlineTable(t) => Json::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), value_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A JSON scalar or list as a TOML value.
+fn from_json(v: &Json) -> Result<Value, DocError> {
+    Ok(match v {
+        Json::String(s) => Value::from(s.as_str()),
+        Json::Bool(b) => Value::from(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::from(i),
+            (None, Some(f)) => Value::from(f),
+            _ => {
+                return Err(DocError::Unsupported(format!(
+                    "number {n} does not fit TOML"
+                )))
+            }
+        },
+        Json::Array(list) => Value::Array(list.iter().map(from_json).collect::<Result<_, _>>()?),
+        Json::Null | Json::Object(_) => {
+            return Err(DocError::Unsupported("TOML has no null".into()))
+        }
+    })
+}
 
 /// An editable TOML file.
 #[derive(Debug, Clone)]
@@ -66,7 +122,18 @@ impl TomlDoc {
 }
 
 impl ConfigDoc for TomlDoc {
+    fn value(&self, path: &[&str]) -> Option<Json> {
+        let mut item = self.doc.as_item();
+        for key in path {
+            item = item.get(key)?;
+        }
+        to_json(item)
+    }
+
     fn get(&self, path: &[&str]) -> Option<String> {
+        if path.is_empty() {
+            return Some(self.render());
+        }
         let mut item = self.doc.as_item();
         for key in path {
             item = item.get(key)?;
@@ -75,11 +142,24 @@ impl ConfigDoc for TomlDoc {
             .map(|v| v.clone().decorated("", "").to_string())
     }
 
-    fn set_str(&mut self, path: &[&str], value: &str) -> Result<(), DocError> {
-        self.put(path, Value::from(value))
+    fn set(&mut self, path: &[&str], value: &Json) -> Result<(), DocError> {
+        if let Json::Object(map) = value {
+            self.table_mut(path)?;
+            for (k, v) in map {
+                let mut child: Vec<&str> = path.to_vec();
+                child.push(k);
+                self.set(&child, v)?;
+            }
+            return Ok(());
+        }
+        self.put(path, from_json(value)?)
     }
 
     fn set_source(&mut self, path: &[&str], source: &str) -> Result<(), DocError> {
+        if path.is_empty() {
+            *self = TomlDoc::parse(source)?;
+            return Ok(());
+        }
         let value: Value = source
             .parse()
             .map_err(|e: toml_edit::TomlError| DocError::Parse {
@@ -89,9 +169,10 @@ impl ConfigDoc for TomlDoc {
         self.put(path, value)
     }
 
-    fn remove(&mut self, path: &[&str]) {
+    fn remove(&mut self, path: &[&str]) -> Result<(), DocError> {
         let Some((last, parents)) = path.split_last() else {
-            return;
+            *self = TomlDoc::parse("")?;
+            return Ok(());
         };
         if let Ok(table) = self.table_mut(parents) {
             table.remove(last);
@@ -99,7 +180,7 @@ impl ConfigDoc for TomlDoc {
         // Drop tables the removal left empty, if the file never spelled them out.
         for depth in (0..parents.len()).rev() {
             let Ok(parent) = self.table_mut(&parents[..depth]) else {
-                return;
+                return Ok(());
             };
             let key = parents[depth];
             let empty_implicit = parent
@@ -107,10 +188,11 @@ impl ConfigDoc for TomlDoc {
                 .and_then(Item::as_table)
                 .is_some_and(|t| t.is_empty() && (t.is_implicit() || depth + 1 == parents.len()));
             if !empty_implicit {
-                return;
+                return Ok(());
             }
             parent.remove(key);
         }
+        Ok(())
     }
 
     fn render(&self) -> String {
@@ -147,10 +229,14 @@ mod tests {
         let text = "# top\nmodel = \"gpt-5\"  # mine\n\n[profiles.x]\nmodel = \"o3\"\n";
         let mut d = TomlDoc::parse(text).unwrap();
         assert_eq!(d.get(&["model"]).as_deref(), Some("\"gpt-5\""));
-        d.set_str(&["model"], "m1").unwrap();
-        d.set_str(&["model_provider"], "tokenbuddy").unwrap();
-        d.set_str(&["model_providers", "tokenbuddy", "name"], "TokenBuddy")
+        d.set(&["model"], &Json::from("m1")).unwrap();
+        d.set(&["model_provider"], &Json::from("tokenbuddy"))
             .unwrap();
+        d.set(
+            &["model_providers", "tokenbuddy", "name"],
+            &Json::from("TokenBuddy"),
+        )
+        .unwrap();
         let edited = d.render();
         assert!(
             edited.starts_with("# top\nmodel = \"m1\"  # mine\nmodel_provider = \"tokenbuddy\"\n"),
@@ -165,8 +251,9 @@ mod tests {
             "no needless parent header: {edited}"
         );
         d.set_source(&["model"], "\"gpt-5\"").unwrap();
-        d.remove(&["model_provider"]);
-        d.remove(&["model_providers", "tokenbuddy", "name"]);
+        d.remove(&["model_provider"]).unwrap();
+        d.remove(&["model_providers", "tokenbuddy", "name"])
+            .unwrap();
         assert_eq!(d.render(), text);
     }
 
@@ -174,14 +261,14 @@ mod tests {
     fn crlf_stays_crlf_and_errors_name_the_line() {
         let text = "a = 1\r\n[t]\r\nb = 2\r\n";
         let mut d = TomlDoc::parse(text).unwrap();
-        d.set_str(&["c"], "x").unwrap();
+        d.set(&["c"], &Json::from("x")).unwrap();
         let out = d.render();
         assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
         let err = TomlDoc::parse("a = 1\nb = \n").unwrap_err();
         assert!(matches!(err, DocError::Parse { line: 2, .. }), "{err}");
         let mut d = TomlDoc::parse("model_providers = 3\n").unwrap();
         assert!(matches!(
-            d.set_str(&["model_providers", "x", "y"], "v"),
+            d.set(&["model_providers", "x", "y"], &Json::from("v")),
             Err(DocError::NotATable { .. })
         ));
     }

@@ -1,0 +1,77 @@
+//! Claude Code: `$CLAUDE_CONFIG_DIR/settings.json` (default `~/.claude`),
+//! strict JSON. We own `env.ANTHROPIC_BASE_URL` (no `/v1`: Claude Code adds
+//! it), `env.ANTHROPIC_AUTH_TOKEN` (sent as a bearer token), the model
+//! variables, and `env.ANTHROPIC_API_KEY` set to "" when a key is set in the
+//! file or the shell — a non-empty key wins over the token.
+
+use std::path::{Path, PathBuf};
+
+use super::doc::json::Dialect;
+use super::doc::ConfigDoc;
+use super::spec::{self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+
+fn config_dir(home: &Path, env: Env<'_>) -> PathBuf {
+    env("CLAUDE_CONFIG_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".claude"))
+}
+
+fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
+    Some(config_dir(home, env).join("settings.json"))
+}
+
+fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+    let t = &cx.target;
+    let mut edits = vec![
+        Edit::new(&["env", "ANTHROPIC_BASE_URL"], t.url),
+        Edit::new(&["env", "ANTHROPIC_AUTH_TOKEN"], t.token),
+        Edit::new(&["env", "ANTHROPIC_MODEL"], t.model),
+        // Background tasks use the small model: keep them on a served one.
+        Edit::new(&["env", "ANTHROPIC_DEFAULT_HAIKU_MODEL"], t.model),
+    ];
+    let in_file = string_at(cx.doc, &["env", "ANTHROPIC_API_KEY"]).is_some_and(|k| !k.is_empty());
+    let in_shell = (cx.env)("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty());
+    if in_file || in_shell {
+        edits.push(Edit::new(&["env", "ANTHROPIC_API_KEY"], ""));
+    }
+    Ok(edits)
+}
+
+fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {
+    let key = string_at(doc, &["env", "ANTHROPIC_API_KEY"]).filter(|k| !k.is_empty());
+    Some(Endpoint {
+        url: string_at(doc, &["env", "ANTHROPIC_BASE_URL"])?,
+        token: key.or_else(|| string_at(doc, &["env", "ANTHROPIC_AUTH_TOKEN"])),
+    })
+}
+
+fn current_model(doc: &dyn ConfigDoc) -> Option<String> {
+    string_at(doc, &["env", "ANTHROPIC_MODEL"])
+}
+
+fn policy_files(env: Env<'_>) -> Vec<PathBuf> {
+    let rest = if cfg!(target_os = "macos") {
+        "/Library/Application Support/ClaudeCode/managed-settings.json"
+    } else if cfg!(windows) {
+        "ProgramData/ClaudeCode/managed-settings.json"
+    } else {
+        "/etc/claude-code/managed-settings.json"
+    };
+    vec![spec::system_path(env, rest)]
+}
+
+/// Claude Code's entry in the table of agents.
+pub const SPEC: AgentSpec = AgentSpec {
+    id: "claude-code",
+    name: "Claude Code",
+    binaries: &["claude"],
+    install_dirs: &[".local/bin", ".claude/local", ".npm-global/bin", ".bun/bin"],
+    config_path,
+    format: Format::Json(Dialect::Json),
+    edits,
+    endpoint,
+    current_model,
+    policy_files,
+    ..GUIDE_ONLY
+};

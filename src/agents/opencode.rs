@@ -1,0 +1,93 @@
+//! opencode: `opencode.json[c]` in `$XDG_CONFIG_HOME/opencode` (or the file
+//! `OPENCODE_CONFIG` names), JSONC with a strict schema. We own
+//! `provider.tokenbuddy` (OpenAI-compatible package, base URL and key in
+//! `options`) and the top-level `model`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::doc::json::Dialect;
+use super::doc::ConfigDoc;
+use super::spec::{self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+
+fn config_dir(home: &Path, env: Env<'_>) -> PathBuf {
+    env("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| home.join(".config"), PathBuf::from)
+        .join("opencode")
+}
+
+fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
+    if let Some(file) = env("OPENCODE_CONFIG").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(file));
+    }
+    let dir = config_dir(home, env);
+    let found = ["opencode.jsonc", "opencode.json", "config.json"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists());
+    Some(found.unwrap_or_else(|| dir.join("opencode.json")))
+}
+
+fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+    let t = &cx.target;
+    let provider = json!({
+        "npm": "@ai-sdk/openai-compatible",
+        "name": "TokenBuddy",
+        "options": {"baseURL": format!("{}/v1", t.url), "apiKey": t.token},
+        "models": {t.model: {"name": t.model}},
+    });
+    Ok(vec![
+        Edit::new(&["provider", "tokenbuddy"], provider),
+        Edit::new(&["model"], format!("tokenbuddy/{}", t.model)),
+    ])
+}
+
+fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {
+    let model = string_at(doc, &["model"])?;
+    let (provider, _) = model.split_once('/')?;
+    Some(Endpoint {
+        url: string_at(doc, &["provider", provider, "options", "baseURL"])?,
+        token: string_at(doc, &["provider", provider, "options", "apiKey"]),
+    })
+}
+
+fn current_model(doc: &dyn ConfigDoc) -> Option<String> {
+    let model = string_at(doc, &["model"])?;
+    Some(
+        model
+            .split_once('/')
+            .map_or(model.as_str(), |(_, m)| m)
+            .to_string(),
+    )
+}
+
+fn policy_files(env: Env<'_>) -> Vec<PathBuf> {
+    let dir = if cfg!(target_os = "macos") {
+        "/Library/Application Support/opencode"
+    } else if cfg!(windows) {
+        "ProgramData/opencode"
+    } else {
+        "/etc/opencode"
+    };
+    ["opencode.json", "opencode.jsonc"]
+        .iter()
+        .map(|n| spec::system_path(env, &format!("{dir}/{n}")))
+        .collect()
+}
+
+/// opencode's entry in the table of agents.
+pub const SPEC: AgentSpec = AgentSpec {
+    id: "opencode",
+    name: "opencode",
+    binaries: &["opencode"],
+    install_dirs: &[".opencode/bin", ".local/bin", ".npm-global/bin", ".bun/bin"],
+    config_path,
+    format: Format::Json(Dialect::Jsonc),
+    edits,
+    endpoint,
+    current_model,
+    policy_files,
+    ..GUIDE_ONLY
+};

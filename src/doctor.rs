@@ -1,0 +1,319 @@
+//! `tokenbuddy doctor` and `GET /api/doctor`: checks that explain why an
+//! agent is not going through TokenBuddy, each with a fix. Blocking I/O
+//! (short timeouts); the API runs it on a blocking thread.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::agents::detect;
+use crate::agents::journal::Journal;
+use crate::agents::spec::Env;
+use crate::agents::state::{Ours, State};
+use crate::sellers::Seller;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Fine.
+    Ok,
+    /// Works, but something may surprise the user.
+    Warn,
+    /// Broken.
+    Fail,
+}
+
+/// One check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked (`port`, `token`, `seller:<id>`, `agent:<id>`, `env:<VAR>`).
+    pub id: String,
+    /// The result.
+    pub status: Status,
+    /// What was found.
+    pub message: String,
+    /// What to do about it (empty when fine).
+    pub fix: String,
+}
+
+fn check(
+    id: impl Into<String>,
+    status: Status,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Check {
+    Check {
+        id: id.into(),
+        status,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// What the doctor looks at.
+pub struct Input<'a> {
+    /// Home directory.
+    pub home: &'a Path,
+    /// Environment.
+    pub env: Env<'a>,
+    /// Data directory.
+    pub data_dir: &'a Path,
+    /// The port TokenBuddy runs (or would run) on.
+    pub port: u16,
+    /// The sellers (from the file), or why they could not be read.
+    pub sellers: Result<Vec<Seller>, String>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Variables in an agent's environment that override what TokenBuddy writes.
+const SHADOWING: &[(&str, &str)] = &[
+    (
+        "OPENAI_BASE_URL",
+        "sends OpenAI-compatible agents (Codex's built-in provider and others) to another server",
+    ),
+    (
+        "ANTHROPIC_BASE_URL",
+        "sends Anthropic clients elsewhere unless an agent's own settings override it",
+    ),
+    (
+        "ANTHROPIC_API_KEY",
+        "is preferred over TokenBuddy's token by Claude Code and Anthropic SDKs",
+    ),
+];
+
+/// Runs every check.
+pub fn run(input: &Input<'_>) -> Vec<Check> {
+    let mut checks = vec![port(input.port), token(input.data_dir)];
+    checks.extend(sellers(&input.sellers));
+    if let Ok(token) = crate::token::read(input.data_dir) {
+        checks.extend(agents(input, &token));
+    }
+    checks.extend(environment(input.env));
+    checks
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).ok()?;
+    s.set_read_timeout(Some(TIMEOUT)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut body = String::new();
+    s.take(64 * 1024).read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+fn port(port: u16) -> Check {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    if TcpStream::connect_timeout(&addr, TIMEOUT).is_err() {
+        return check(
+            "port",
+            Status::Warn,
+            format!("nothing listens on 127.0.0.1:{port}: TokenBuddy is not running"),
+            "start it: `tokenbuddy serve` or the desktop app",
+        );
+    }
+    match http_get(port, "/healthz") {
+        Some(reply) if reply.contains("\"status\":\"ok\"") => {
+            check("port", Status::Ok, format!("TokenBuddy is running on 127.0.0.1:{port}"), "")
+        }
+        _ => check(
+            "port",
+            Status::Fail,
+            format!("127.0.0.1:{port} is taken by another program"),
+            "stop that program, or run TokenBuddy on another port (--port) and configure the agents again",
+        ),
+    }
+}
+
+fn token(data_dir: &Path) -> Check {
+    let file = crate::token::path(data_dir);
+    let Ok(meta) = std::fs::metadata(&file) else {
+        return check(
+            "token",
+            Status::Warn,
+            format!("no token yet at {}", file.display()),
+            "start TokenBuddy once; it creates the token",
+        );
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return check(
+                "token",
+                Status::Fail,
+                format!(
+                    "{} is readable by other users (mode {mode:o})",
+                    file.display()
+                ),
+                format!("chmod 600 '{}'", file.display()),
+            );
+        }
+    }
+    let _ = meta;
+    check(
+        "token",
+        Status::Ok,
+        format!("{} is private to you", file.display()),
+        "",
+    )
+}
+
+fn sellers(sellers: &Result<Vec<Seller>, String>) -> Vec<Check> {
+    let list = match sellers {
+        Err(e) => {
+            return vec![check(
+                "sellers",
+                Status::Fail,
+                e.clone(),
+                "fix the sellers file; the last good one keeps serving meanwhile",
+            )]
+        }
+        Ok(list) if list.is_empty() => {
+            return vec![check(
+                "sellers",
+                Status::Warn,
+                "no sellers are set up",
+                "add one to sellers.yaml (see the README), or try `tokenbuddy serve --demo`",
+            )]
+        }
+        Ok(list) => list,
+    };
+    list.iter()
+        .map(|s| {
+            let id = format!("seller:{}", s.id);
+            let Ok(url) = reqwest::Url::parse(&s.base_url) else {
+                return check(
+                    id,
+                    Status::Fail,
+                    format!("base URL {} does not parse", s.base_url),
+                    "fix base_url in sellers.yaml",
+                );
+            };
+            let host = url
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let port = url.port_or_known_default().unwrap_or(443);
+            let reachable = (host.as_str(), port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut addrs| {
+                    addrs.find(|a| TcpStream::connect_timeout(a, TIMEOUT).is_ok())
+                });
+            match reachable {
+                Some(_) => check(
+                    id,
+                    Status::Ok,
+                    format!("{} answers at {host}:{port}", s.name),
+                    "",
+                ),
+                None => check(
+                    id,
+                    Status::Warn,
+                    format!("{} is unreachable at {host}:{port}", s.name),
+                    "check the base URL and your network; TokenBuddy routes around it meanwhile",
+                ),
+            }
+        })
+        .collect()
+}
+
+fn agents(input: &Input<'_>, token: &str) -> Vec<Check> {
+    let ours = Ours {
+        port: input.port,
+        token: token.to_string(),
+    };
+    let journal = Journal::new(input.data_dir);
+    let configured = journal.all().unwrap_or_default();
+    detect::report_all(input.home, input.env, &ours, &journal)
+        .into_iter()
+        .filter(|r| {
+            configured.contains_key(r.id)
+                || matches!(r.state, State::Configured | State::Stale | State::Drifted)
+        })
+        .map(|r| {
+            let id = format!("agent:{}", r.id);
+            let again = format!("tokenbuddy agents configure {} --port {}", r.id, input.port);
+            match r.state {
+                State::Configured => check(id, Status::Ok, format!("{}: {}", r.name, r.detail), ""),
+                State::Stale => check(id, Status::Fail, format!("{}: {}", r.name, r.detail), again),
+                State::Drifted => {
+                    check(id, Status::Warn, format!("{}: {}", r.name, r.detail), again)
+                }
+                State::Unreadable => check(
+                    id,
+                    Status::Fail,
+                    format!("{}: {}", r.name, r.detail),
+                    "fix the file's syntax; TokenBuddy will not edit it until it parses",
+                ),
+                State::Policy => check(
+                    id,
+                    Status::Warn,
+                    format!("{}: {}", r.name, r.detail),
+                    "ask whoever manages this machine",
+                ),
+                State::NotConfigured | State::Guide => check(
+                    id,
+                    Status::Warn,
+                    format!(
+                        "{}: journaled as configured, but its file no longer points at TokenBuddy",
+                        r.name
+                    ),
+                    again,
+                ),
+            }
+        })
+        .collect()
+}
+
+fn environment(env: Env<'_>) -> Vec<Check> {
+    let mut checks: Vec<Check> = SHADOWING
+        .iter()
+        .filter(|(var, _)| env(var).is_some_and(|v| !v.is_empty()))
+        .map(|(var, what)| {
+            check(
+                format!("env:{var}"),
+                Status::Warn,
+                format!("{var} is set in this environment and {what}"),
+                format!("remove `export {var}=…` from your shell profile, or unset it before starting agents"),
+            )
+        })
+        .collect();
+    let proxy = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .find(|v| env(v).is_some_and(|x| !x.is_empty()));
+    if let Some(var) = proxy {
+        let no_proxy = env("NO_PROXY")
+            .or_else(|| env("no_proxy"))
+            .unwrap_or_default();
+        if !no_proxy
+            .split(',')
+            .any(|h| matches!(h.trim(), "127.0.0.1" | "localhost" | "*"))
+        {
+            checks.push(check(
+                "env:NO_PROXY",
+                Status::Warn,
+                format!("{var} is set and NO_PROXY does not list 127.0.0.1: agents may send TokenBuddy's traffic through that proxy"),
+                "add 127.0.0.1,localhost to NO_PROXY",
+            ));
+        }
+    }
+    checks
+}
