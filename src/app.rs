@@ -41,6 +41,7 @@ impl App {
     pub async fn start(config: Config) -> Result<Running, Error> {
         let started = Instant::now();
         let token = token::load_or_create(&config.data_dir)?;
+        reconcile_agents(&config.data_dir);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (demo, extra) = if config.demo {
             start_demo().await?
@@ -79,11 +80,15 @@ impl App {
             drop(proxy::probe::spawn(proxy.clone(), every));
         }
         let demo_logs = demo.iter().map(|(id, sim)| (*id, sim.log())).collect();
-        let extra = if config.demo {
-            crate::control::demo::router(Arc::new(demo_logs))
-        } else {
-            axum::Router::new()
-        };
+        let mut extra = crate::control::agents::router(crate::control::agents::AgentsApi {
+            data_dir: config.data_dir.clone(),
+            port: addr.port(),
+            token: token.clone(),
+            sellers: Arc::clone(&sellers),
+        });
+        if config.demo {
+            extra = extra.merge(crate::control::demo::router(Arc::new(demo_logs)));
+        }
         let app = server::router(proxy, access, config.ui_dir.clone(), extra);
         let server = tokio::spawn(server::serve(listener, app, shutdown.clone()));
         tracing::info!(
@@ -183,6 +188,19 @@ async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), E
         sims.push((d.id, sim));
     }
     Ok((sims, sellers))
+}
+
+/// Drops journal entries of agent configures that crashed before writing
+/// their file, and our left-over temp files.
+fn reconcile_agents(data_dir: &std::path::Path) {
+    let journal = crate::agents::journal::Journal::new(data_dir);
+    match crate::agents::patch::reconcile(&journal) {
+        Ok(dropped) if !dropped.is_empty() => {
+            tracing::info!(agents = ?dropped, "dropped journal entries of configures that never reached their file")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not reconcile the agents journal"),
+    }
 }
 
 /// A per-process seed for the scheduler's draws.

@@ -1,5 +1,6 @@
 //! The control plane: `/api/*` JSON for the UI and the CLI.
 
+pub mod agents;
 pub mod demo;
 pub mod error;
 pub mod routing;
