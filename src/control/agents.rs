@@ -58,7 +58,9 @@ fn home() -> Result<PathBuf, ApiError> {
         .ok_or_else(|| ApiError::internal("no home directory found"))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(format!("agents task failed: {e}")))?
@@ -70,7 +72,12 @@ async fn list(State(api): State<Shared>) -> Result<Json<Vec<AgentReport>>, ApiEr
             port: api.port,
             token: api.token.clone(),
         };
-        Ok(Json(detect::report_all(&home()?, &env, &ours, &Journal::new(&api.data_dir))))
+        Ok(Json(detect::report_all(
+            &home()?,
+            &env,
+            &ours,
+            &Journal::new(&api.data_dir),
+        )))
     })
     .await
 }
@@ -90,7 +97,8 @@ pub struct Request {
 fn request(body: Option<Json<Value>>) -> Result<Request, ApiError> {
     match body {
         None => Ok(Request::default()),
-        Some(Json(v)) => serde_json::from_value(v).map_err(|e| ApiError::bad_request(format!("request body: {e}"))),
+        Some(Json(v)) => serde_json::from_value(v)
+            .map_err(|e| ApiError::bad_request(format!("request body: {e}"))),
     }
 }
 
@@ -98,8 +106,12 @@ fn failure(e: CommandError) -> ApiError {
     let status = match &e {
         CommandError::Unknown(_) => StatusCode::NOT_FOUND,
         CommandError::Model(_) => StatusCode::BAD_REQUEST,
-        CommandError::Patch(PatchError::Write(WriteError::Changed { .. }) | PatchError::NotConfigured(_)) => StatusCode::CONFLICT,
-        CommandError::Patch(PatchError::Write(_) | PatchError::Journal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        CommandError::Patch(
+            PatchError::Write(WriteError::Changed { .. }) | PatchError::NotConfigured(_),
+        ) => StatusCode::CONFLICT,
+        CommandError::Patch(PatchError::Write(_) | PatchError::Journal(_)) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         CommandError::Patch(_) => StatusCode::UNPROCESSABLE_ENTITY,
     };
     ApiError {
@@ -108,11 +120,21 @@ fn failure(e: CommandError) -> ApiError {
     }
 }
 
-async fn configure(State(api): State<Shared>, Path(id): Path<String>, body: Option<Json<Value>>) -> Result<Json<Done>, ApiError> {
+async fn configure(
+    State(api): State<Shared>,
+    Path(id): Path<String>,
+    body: Option<Json<Value>>,
+) -> Result<Json<Done>, ApiError> {
     let req = request(body)?;
     blocking(move || {
         let home = home()?;
-        let sellers: Vec<crate::sellers::Seller> = api.sellers.snapshot().sellers.iter().map(|s| (**s).clone()).collect();
+        let sellers: Vec<crate::sellers::Seller> = api
+            .sellers
+            .snapshot()
+            .sellers
+            .iter()
+            .map(|s| (**s).clone())
+            .collect();
         let setup = Setup {
             home: &home,
             env: &env,
@@ -121,20 +143,36 @@ async fn configure(State(api): State<Shared>, Path(id): Path<String>, body: Opti
             token: &api.token,
             sellers: &sellers,
         };
-        commands::configure(&setup, &id, req.model.as_deref(), req.dry_run).map(Json).map_err(failure)
+        commands::configure(&setup, &id, req.model.as_deref(), req.dry_run)
+            .map(Json)
+            .map_err(failure)
     })
     .await
 }
 
-async fn restore(State(api): State<Shared>, Path(id): Path<String>, body: Option<Json<Value>>) -> Result<Json<Done>, ApiError> {
+async fn restore(
+    State(api): State<Shared>,
+    Path(id): Path<String>,
+    body: Option<Json<Value>>,
+) -> Result<Json<Done>, ApiError> {
     let req = request(body)?;
-    blocking(move || commands::restore(&api.data_dir, &id, req.dry_run).map(Json).map_err(failure)).await
+    blocking(move || {
+        commands::restore(&api.data_dir, &id, req.dry_run)
+            .map(Json)
+            .map_err(failure)
+    })
+    .await
 }
 
 async fn terminals(State(_): State<Shared>) -> Result<Json<Vec<TerminalReport>>, ApiError> {
     blocking(move || {
         let path = detect::search_path(&env);
-        Ok(Json(terminals::detect(Os::current(), &home()?, &env, &path)))
+        Ok(Json(terminals::detect(
+            Os::current(),
+            &home()?,
+            &env,
+            &path,
+        )))
     })
     .await
 }
@@ -142,7 +180,13 @@ async fn terminals(State(_): State<Shared>) -> Result<Json<Vec<TerminalReport>>,
 async fn doctor(State(api): State<Shared>) -> Result<Json<Value>, ApiError> {
     blocking(move || {
         let home = home()?;
-        let sellers: Vec<crate::sellers::Seller> = api.sellers.snapshot().sellers.iter().map(|s| (**s).clone()).collect();
+        let sellers: Vec<crate::sellers::Seller> = api
+            .sellers
+            .snapshot()
+            .sellers
+            .iter()
+            .map(|s| (**s).clone())
+            .collect();
         let input = crate::doctor::Input {
             home: &home,
             env: &env,
@@ -151,7 +195,9 @@ async fn doctor(State(api): State<Shared>) -> Result<Json<Value>, ApiError> {
             sellers: Ok(sellers),
         };
         let checks = crate::doctor::run(&input);
-        let ok = checks.iter().all(|c| c.status != crate::doctor::Status::Fail);
+        let ok = checks
+            .iter()
+            .all(|c| c.status != crate::doctor::Status::Fail);
         Ok(Json(json!({"ok": ok, "checks": checks})))
     })
     .await

@@ -188,50 +188,53 @@ OPENCLAW_STRING_MODEL = """\
 
 
 @pytest.mark.parametrize(
-    "original", [OPENCLAW_OBJECT_MODEL, OPENCLAW_STRING_MODEL], ids=["model-object", "model-string"]
+    "original",
+    [OPENCLAW_OBJECT_MODEL, OPENCLAW_STRING_MODEL, None],
+    ids=["model-object", "model-string", "fresh-home"],
 )
 def test_openclaw(demo: Demo, openclaw, original):
     model = "gpt-demo"
+    case = {OPENCLAW_OBJECT_MODEL: "object model", OPENCLAW_STRING_MODEL: "string model", None: "fresh home"}[original]
     path = demo.home / ".openclaw" / "openclaw.json"
-    path.parent.mkdir(parents=True)
-    path.write_text(original)
     env = openclaw.env(demo.home)
-
-    before = run(openclaw.argv("config", "validate", "--json"), env=env, cwd=demo.workdir)
-    assert before.returncode == 0, f"the test's own config is invalid:\n{before.describe()}"
+    if original is not None:
+        path.parent.mkdir(parents=True)
+        path.write_text(original)
+        before = run(openclaw.argv("config", "validate", "--json"), env=env, cwd=demo.workdir)
+        assert before.returncode == 0, f"the test's own config is invalid:\n{before.describe()}"
 
     demo.configure("openclaw", model)
 
-    # The file is still JSON5 that OpenClaw's strict schema accepts.
+    # The file is JSON5 that OpenClaw's strict schema accepts.
     validate = run(openclaw.argv("config", "validate", "--json"), env=env, cwd=demo.workdir)
-    record("openclaw config validate", validate.seconds)
+    record(f"openclaw config validate ({case})", validate.seconds)
     assert validate.returncode == 0, (
         f"OpenClaw rejects the configured file:\n{validate.describe()}\n--- file ---\n{path.read_text()}"
     )
     assert json.loads(validate.stdout).get("valid") is True, validate.describe()
 
-    # Only TokenBuddy's keys changed.
-    text = path.read_text()
-    assert "A local Ollama for offline work." in text, f"configure dropped a comment:\n{text}"
+    # TokenBuddy's provider is the default model; nothing else changed.
     cfg = openclaw.parse_json5(path)
     providers = cfg["models"]["providers"]
-    assert providers["ollama"]["baseUrl"] == "http://127.0.0.1:11434/v1", providers
     ours = [pid for pid, p in providers.items() if points_at(p.get("baseUrl", ""), demo)]
     assert len(ours) == 1, f"expected one provider pointing at port {demo.port}: {providers}"
     ref = f"{ours[0]}/{model}"
     chosen = cfg["agents"]["defaults"]["model"]
+    primary = chosen.get("primary") if isinstance(chosen, dict) else chosen
+    assert primary == ref, chosen
+    if original is not None:
+        text = path.read_text()
+        assert "A local Ollama for offline work." in text, f"configure dropped a comment:\n{text}"
+        assert providers["ollama"]["baseUrl"] == "http://127.0.0.1:11434/v1", providers
     if original is OPENCLAW_OBJECT_MODEL:
         assert isinstance(chosen, dict), f"the {{primary, fallbacks}} object became {chosen!r}"
-        assert chosen.get("primary") == ref, chosen
         assert chosen.get("fallbacks") == ["ollama/qwen2.5-coder:7b"], f"fallbacks lost: {chosen}"
         assert cfg["agents"]["defaults"]["models"]["ollama/qwen2.5-coder:7b"] == {"alias": "coder"}
-    else:
-        primary = chosen.get("primary") if isinstance(chosen, dict) else chosen
-        assert primary == ref, chosen
+        assert cfg["agents"]["defaults"]["workspace"] == "~/projects", cfg["agents"]["defaults"]
 
     # And the real agent answers through TokenBuddy (no gateway needed).
     result = run(openclaw.argv("agent", "exec", "--json", PROMPT), env=env, cwd=demo.workdir)
-    record(f"openclaw agent exec ({'object' if original is OPENCLAW_OBJECT_MODEL else 'string'} model)", result.seconds)
+    record(f"openclaw agent exec ({case})", result.seconds)
     check_answer(result, "openclaw agent exec")
     try:
         answer = json.loads(result.stdout)
@@ -312,16 +315,20 @@ HERMES_STRING = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("original", [HERMES_MAPPING, HERMES_STRING], ids=["model-mapping", "model-string"])
+@pytest.mark.parametrize(
+    "original", [HERMES_MAPPING, HERMES_STRING, None], ids=["model-mapping", "model-string", "fresh-home"]
+)
 def test_hermes(demo: Demo, hermes, original):
     model = "gpt-demo"
+    case = {HERMES_MAPPING: "mapping model", HERMES_STRING: "string model", None: "fresh home"}[original]
     path = demo.home / ".hermes" / "config.yaml"
-    path.parent.mkdir(parents=True)
-    path.write_text(original)
+    if original is not None:
+        path.parent.mkdir(parents=True)
+        path.write_text(original)
 
     demo.configure("hermes", model)
 
-    # Still YAML, with the rest of the user's file intact.
+    # Still YAML (read by the PyYAML Hermes itself uses), the rest intact.
     dumped = run(
         [hermes.python, "-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", path],
         env=hermes.env(demo.home),
@@ -330,16 +337,19 @@ def test_hermes(demo: Demo, hermes, original):
     assert dumped.returncode == 0, f"the configured file is not YAML:\n{dumped.describe()}\n{path.read_text()}"
     cfg = json.loads(dumped.stdout)
     assert isinstance(cfg.get("model"), dict), f"model is not a mapping: {cfg.get('model')!r}"
-    assert cfg["toolsets"] == ["hermes-cli"], cfg
-    text = path.read_text()
-    assert text.splitlines()[0] == original.splitlines()[0], f"the header comment is gone:\n{text}"
+    assert points_at(cfg["model"].get("base_url", ""), demo), cfg["model"]
+    if original is not None:
+        text = path.read_text()
+        assert text.splitlines()[0] == original.splitlines()[0], f"the header comment is gone:\n{text}"
+        assert cfg["toolsets"] == ["hermes-cli"], cfg
+        assert cfg["terminal"]["env_passthrough"] == [], cfg
     if original is HERMES_MAPPING:
         assert cfg["custom_providers"][0]["name"] == "local-llama", cfg
         assert cfg["agent"]["personalities"]["reviewer"] == "You are a careful code reviewer.\nPoint out bugs first.\n"
         assert cfg["auxiliary"]["web_extract"] == {"provider": "auto", "model": "", "timeout": 360}, cfg
 
     result = run([hermes.bin, "-z", PROMPT], env=hermes.env(demo.home), cwd=demo.workdir)
-    record(f"hermes -z ({'mapping' if original is HERMES_MAPPING else 'string'} model)", result.seconds)
+    record(f"hermes -z ({case})", result.seconds)
     check_answer(result, "hermes -z")
     assert "Failed to parse" not in result.stdout + result.stderr, result.describe()
     demo.assert_served({"/v1/chat/completions"}, model, result)
