@@ -239,6 +239,26 @@ fn configure_once(
                 });
             }
         }
+        // Never replace a table or list with a value of another kind: that
+        // would drop whatever the user keeps in it.
+        if let Some(now) = doc.value(&key) {
+            let kind = |v: &Value| match v {
+                Value::Object(_) => "a table",
+                Value::Array(_) => "a list",
+                _ => "a single value",
+            };
+            if (now.is_object() || now.is_array()) && kind(&now) != kind(&edit.value) {
+                return Err(PatchError::Refused {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "`{}` is {}, where TokenBuddy expects {}; not touching it",
+                        edit.key.join("."),
+                        kind(&now),
+                        kind(&edit.value)
+                    ),
+                });
+            }
+        }
         let previous = earlier_before(&edit.key).unwrap_or_else(|| doc.get(&key));
         doc.set(&key, &edit.value).map_err(parse_err)?;
         changes.push(Change {

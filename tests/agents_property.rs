@@ -1,0 +1,311 @@
+//! Property: for random valid documents in each agent's format and layout
+//! (indent widths, tabs, CRLF, comments, one-line objects, trailing commas,
+//! missing final newline, keys that collide with ours), configure either
+//! refuses and leaves the bytes alone, or succeeds with a file that still
+//! parses — and restore then gives back the original bytes exactly.
+
+use serde_json::{Map, Value};
+use tokenbuddy::agents::doc::json::Dialect;
+use tokenbuddy::agents::journal::Journal;
+use tokenbuddy::agents::patch;
+use tokenbuddy::agents::spec::{AgentSpec, Format, Target, AGENTS};
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Keys, some of which collide with the ones agents own.
+const KEYS: &[&str] = &[
+    "model",
+    "env",
+    "provider",
+    "models",
+    "agents",
+    "defaults",
+    "name",
+    "theme",
+    "list",
+    "primary",
+    "modelProviders",
+    "providers",
+    "options",
+    "x_1",
+];
+
+fn scalar(r: &mut Rng) -> Value {
+    match r.below(5) {
+        0 => Value::from(r.below(100_000) as i64),
+        1 => Value::from(r.chance(50)),
+        2 => Value::from(format!("v{} caf\u{e9}", r.below(99))),
+        3 => Value::from("a \"quoted\" \\ path"),
+        _ => Value::from(r.pick(&["gpt-5", "anthropic/claude", "x"])),
+    }
+}
+
+fn object(r: &mut Rng, depth: usize) -> Value {
+    let mut map = Map::new();
+    for _ in 0..r.below(5) {
+        let key = r.pick(KEYS).to_string();
+        let value = match r.below(6) {
+            0 | 1 if depth < 3 => object(r, depth + 1),
+            2 => Value::Array((0..r.below(3)).map(|_| scalar(r)).collect()),
+            _ => scalar(r),
+        };
+        map.insert(key, value);
+    }
+    Value::Object(map)
+}
+
+/// Layout choices for one document.
+struct Style {
+    unit: String,
+    crlf: bool,
+    final_newline: bool,
+    comments: bool,
+    trailing_commas: bool,
+    one_line: bool,
+}
+
+impl Style {
+    fn random(r: &mut Rng, format: Format) -> Style {
+        let commentable = !matches!(format, Format::Json(Dialect::Json));
+        Style {
+            unit: r.pick(&["  ", "    ", "\t", "  "]).to_string(),
+            crlf: r.chance(25),
+            final_newline: r.chance(80),
+            comments: commentable && r.chance(60),
+            trailing_commas: commentable && r.chance(40),
+            one_line: r.chance(20),
+        }
+    }
+}
+
+fn json(v: &Value, s: &Style, r: &mut Rng, indent: &str, json5: bool) -> String {
+    let key = |k: &str, r: &mut Rng| {
+        if json5 && r.chance(50) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            k.to_string()
+        } else {
+            serde_json::to_string(k).unwrap_or_default()
+        }
+    };
+    match v {
+        Value::Object(map) if map.is_empty() => "{}".into(),
+        Value::Object(map) if s.one_line && r.chance(40) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        key(k, r),
+                        serde_json::to_string(v).unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Object(map) => {
+            let inner = format!("{indent}{}", s.unit);
+            let mut out = String::from("{\n");
+            let n = map.len();
+            for (i, (k, v)) in map.iter().enumerate() {
+                if s.comments && r.chance(30) {
+                    out.push_str(&format!("{inner}// about {k}\n"));
+                }
+                let comma = if i + 1 < n || s.trailing_commas {
+                    ","
+                } else {
+                    ""
+                };
+                let tail = if s.comments && r.chance(20) {
+                    " /* note */"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "{inner}{}: {}{comma}{tail}\n",
+                    key(k, r),
+                    json(v, s, r, &inner, json5)
+                ));
+            }
+            out.push_str(indent);
+            out.push('}');
+            out
+        }
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+fn yaml(v: &Value, s: &Style, r: &mut Rng, indent: &str) -> String {
+    let unit = if s.unit == "\t" {
+        "  "
+    } else {
+        s.unit.as_str()
+    };
+    let mut out = String::new();
+    if let Value::Object(map) = v {
+        for (k, v) in map {
+            if s.comments && r.chance(25) {
+                out.push_str(&format!(
+                    "{}# about {k}\n",
+                    if r.chance(50) { "" } else { indent }
+                ));
+            }
+            match v {
+                Value::Object(m) if !m.is_empty() => {
+                    out.push_str(&format!("{indent}{k}:\n"));
+                    out.push_str(&yaml(v, s, r, &format!("{indent}{unit}")));
+                }
+                Value::Array(items) if !items.is_empty() && r.chance(50) => {
+                    out.push_str(&format!("{indent}{k}:\n"));
+                    for item in items {
+                        out.push_str(&format!("{indent}{unit}- {item}\n"));
+                    }
+                }
+                other => out.push_str(&format!("{indent}{k}: {other}\n")),
+            }
+        }
+    }
+    out
+}
+
+fn toml(v: &Value) -> String {
+    // Built through toml_edit, which writes valid TOML from any of our values.
+    let mut doc = toml_edit::DocumentMut::new();
+    fn item(v: &Value) -> Option<toml_edit::Item> {
+        Some(match v {
+            Value::Object(m) => {
+                let mut t = toml_edit::Table::new();
+                for (k, v) in m {
+                    if let Some(i) = item(v) {
+                        t.insert(k, i);
+                    }
+                }
+                toml_edit::Item::Table(t)
+            }
+            Value::Array(a) => {
+                let mut arr = toml_edit::Array::new();
+                for e in a {
+                    if let Some(toml_edit::Item::Value(v)) = item(e) {
+                        arr.push(v);
+                    }
+                }
+                toml_edit::value(arr)
+            }
+            Value::String(s) => toml_edit::value(s.as_str()),
+            Value::Bool(b) => toml_edit::value(*b),
+            Value::Number(n) => toml_edit::value(n.as_i64()?),
+            Value::Null => return None,
+        })
+    }
+    if let Some(toml_edit::Item::Table(t)) = item(v) {
+        for (k, i) in t.iter() {
+            doc.insert(k, i.clone());
+        }
+    }
+    format!("# generated\n{doc}")
+}
+
+fn document(r: &mut Rng, format: Format) -> String {
+    let value = object(r, 0);
+    let s = Style::random(r, format);
+    let mut text = match format {
+        Format::Json(d) => json(&value, &s, r, "", d == Dialect::Json5),
+        Format::Yaml => yaml(&value, &s, r, ""),
+        Format::Toml => toml(&value),
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if !s.final_newline {
+        text.pop();
+    }
+    if s.crlf {
+        text = text.replace('\n', "\r\n");
+    }
+    text
+}
+
+fn check(spec: &AgentSpec, text: &str, case: usize) -> bool {
+    let home = tempfile::tempdir().expect("home");
+    let data = tempfile::tempdir().expect("data");
+    let path = (spec.config_path)(home.path(), &|_| None).expect("file agent");
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    let journal = Journal::new(data.path());
+    let target = Target {
+        url: "http://127.0.0.1:7444",
+        token: "0123456789abcdef0123456789abcdef",
+        model: "tb-model",
+    };
+    let result = patch::configure(spec, path.clone(), &target, &|_| None, &journal, false);
+    let now = std::fs::read_to_string(&path).expect("read");
+    match result {
+        Err(e) => {
+            assert_eq!(
+                now, text,
+                "{} case {case}: refused ({e}) but the file changed",
+                spec.id
+            );
+            false
+        }
+        Ok(_) => {
+            patch::open_text(spec.format, &now).unwrap_or_else(|e| {
+                panic!(
+                    "{} case {case}: configured file does not parse: {e}\n{now}",
+                    spec.id
+                )
+            });
+            patch::restore(spec, &journal, false)
+                .unwrap_or_else(|e| panic!("{} case {case}: restore failed: {e}", spec.id));
+            let back = std::fs::read_to_string(&path).expect("read");
+            assert_eq!(
+                back, text,
+                "{} case {case}: restore must give back the original bytes; configured:\n{now}",
+                spec.id
+            );
+            true
+        }
+    }
+}
+
+#[test]
+fn random_documents_round_trip_byte_exactly() {
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut configured = 0;
+    for spec in AGENTS.iter().filter(|a| a.guide.is_none()) {
+        for case in 0..120 {
+            let text = document(&mut r, spec.format);
+            if patch::open_text(spec.format, &text).is_err() {
+                panic!(
+                    "{} case {case}: generator made an invalid document:\n{text}",
+                    spec.id
+                );
+            }
+            if check(spec, &text, case) {
+                configured += 1;
+            }
+        }
+    }
+    // Most random documents are configurable; refusals are the exceptions.
+    assert!(
+        configured >= 500,
+        "only {configured} of 840 documents were configured"
+    );
+}
