@@ -80,11 +80,13 @@ impl App {
             drop(proxy::probe::spawn(proxy.clone(), every));
         }
         let demo_logs = demo.iter().map(|(id, sim)| (*id, sim.log())).collect();
+        let drift = Arc::new(crate::agents::watch::DriftWatch::spawn(&config.data_dir));
         let mut extra = crate::control::agents::router(crate::control::agents::AgentsApi {
             data_dir: config.data_dir.clone(),
             port: addr.port(),
             token: token.clone(),
             sellers: Arc::clone(&sellers),
+            drift,
         });
         if config.demo {
             extra = extra.merge(crate::control::demo::router(Arc::new(demo_logs)));

@@ -51,14 +51,12 @@ fn current_model(doc: &dyn ConfigDoc) -> Option<String> {
 }
 
 fn policy_files(env: Env<'_>) -> Vec<PathBuf> {
-    let rest = if cfg!(target_os = "macos") {
-        "/Library/Application Support/ClaudeCode/managed-settings.json"
-    } else if cfg!(windows) {
-        "ProgramData/ClaudeCode/managed-settings.json"
-    } else {
-        "/etc/claude-code/managed-settings.json"
-    };
-    vec![spec::system_path(env, rest)]
+    vec![spec::system_path(
+        env,
+        "/Library/Application Support/ClaudeCode/managed-settings.json",
+        "/etc/claude-code/managed-settings.json",
+        "ClaudeCode/managed-settings.json",
+    )]
 }
 
 /// Claude Code's entry in the table of agents.

@@ -17,4 +17,5 @@ pub mod patch;
 pub mod qwen_code;
 pub mod spec;
 pub mod state;
+pub mod watch;
 pub mod write;

@@ -64,16 +64,16 @@ fn current_model(doc: &dyn ConfigDoc) -> Option<String> {
 }
 
 fn policy_files(env: Env<'_>) -> Vec<PathBuf> {
-    let dir = if cfg!(target_os = "macos") {
-        "/Library/Application Support/opencode"
-    } else if cfg!(windows) {
-        "ProgramData/opencode"
-    } else {
-        "/etc/opencode"
-    };
     ["opencode.json", "opencode.jsonc"]
         .iter()
-        .map(|n| spec::system_path(env, &format!("{dir}/{n}")))
+        .map(|n| {
+            spec::system_path(
+                env,
+                &format!("/Library/Application Support/opencode/{n}"),
+                &format!("/etc/opencode/{n}"),
+                &format!("opencode/{n}"),
+            )
+        })
         .collect()
 }
 

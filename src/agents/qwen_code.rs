@@ -58,14 +58,12 @@ fn current_model(doc: &dyn ConfigDoc) -> Option<String> {
 }
 
 fn policy_files(env: Env<'_>) -> Vec<PathBuf> {
-    let rest = if cfg!(target_os = "macos") {
-        "/Library/Application Support/QwenCode/settings.json"
-    } else if cfg!(windows) {
-        "ProgramData/qwen-code/settings.json"
-    } else {
-        "/etc/qwen-code/settings.json"
-    };
-    vec![spec::system_path(env, rest)]
+    vec![spec::system_path(
+        env,
+        "/Library/Application Support/QwenCode/settings.json",
+        "/etc/qwen-code/settings.json",
+        "qwen-code/settings.json",
+    )]
 }
 
 /// Qwen Code's entry in the table of agents.

@@ -155,10 +155,19 @@ pub fn string_at(doc: &dyn ConfigDoc, path: &[&str]) -> Option<String> {
     doc.value(path)?.as_str().map(str::to_string)
 }
 
-/// `<root>/<rest>` for a system-wide path: the root is `/`, or
-/// `TOKENBUDDY_SYSTEM_ROOT` so tests can plant managed-settings files.
-pub fn system_path(env: Env<'_>, rest: &str) -> PathBuf {
-    let root = env("TOKENBUDDY_SYSTEM_ROOT").unwrap_or_else(|| "/".into());
+/// A system-wide file, per OS: `mac` and `linux` are absolute paths,
+/// `windows` is relative to `%ProgramData%`. `TOKENBUDDY_SYSTEM_ROOT`
+/// re-roots it, so tests can plant managed-settings files.
+pub fn system_path(env: Env<'_>, mac: &str, linux: &str, windows: &str) -> PathBuf {
+    let (root, rest) = if cfg!(target_os = "macos") {
+        ("/".to_string(), mac)
+    } else if cfg!(windows) {
+        let data = env("ProgramData").unwrap_or_else(|| r"C:\ProgramData".into());
+        (data, windows)
+    } else {
+        ("/".to_string(), linux)
+    };
+    let root = env("TOKENBUDDY_SYSTEM_ROOT").unwrap_or(root);
     Path::new(&root).join(rest.trim_start_matches('/'))
 }
 

@@ -18,6 +18,7 @@ use crate::agents::detect::{self, AgentReport};
 use crate::agents::journal::Journal;
 use crate::agents::patch::PatchError;
 use crate::agents::state::Ours;
+use crate::agents::watch::{Drift, DriftWatch};
 use crate::agents::write::WriteError;
 use crate::sellers::Sellers;
 use crate::terminals::{self, Os, TerminalReport};
@@ -33,6 +34,8 @@ pub struct AgentsApi {
     pub token: String,
     /// The live sellers (for the default model).
     pub sellers: Arc<Sellers>,
+    /// The drift watch over configured files.
+    pub drift: Arc<DriftWatch>,
 }
 
 type Shared = Arc<AgentsApi>;
@@ -41,6 +44,7 @@ type Shared = Arc<AgentsApi>;
 pub fn router(api: AgentsApi) -> Router {
     Router::new()
         .route("/api/agents", get(list))
+        .route("/api/agents/drift", get(drift))
         .route("/api/agents/{id}/configure", post(configure))
         .route("/api/agents/{id}/restore", post(restore))
         .route("/api/terminals", get(terminals))
@@ -66,8 +70,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("agents task failed: {e}")))?
 }
 
+async fn drift(State(api): State<Shared>) -> Json<Drift> {
+    Json(api.drift.drift())
+}
+
 async fn list(State(api): State<Shared>) -> Result<Json<Vec<AgentReport>>, ApiError> {
     blocking(move || {
+        api.drift.refresh();
         let ours = Ours {
             port: api.port,
             token: api.token.clone(),
