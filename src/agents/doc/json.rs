@@ -192,7 +192,6 @@ impl JsonDoc {
         let mut current = root;
         let mut holder = None;
         for (i, step) in path.iter().enumerate() {
-            let here = container(current);
             let next = match (Segment::parse(step), current) {
                 (Segment::Key(k), Ast::Object(o)) => o
                     .properties
@@ -214,7 +213,7 @@ impl JsonDoc {
                     })
                 }
             };
-            let Some(parent) = here else {
+            let Some(parent) = container(current) else {
                 return Err(DocError::NotATable {
                     key: path[..i].join("."),
                 });

@@ -21,7 +21,7 @@ pub enum DocError {
         message: String,
     },
     /// A key we own sits where the file has a value of another type.
-    #[error("`{key}` is not a table; not touching it")]
+    #[error("`{key}` is not a table or object; not touching it")]
     NotATable {
         /// The dotted key.
         key: String,
