@@ -41,7 +41,7 @@ impl App {
     pub async fn start(config: Config) -> Result<Running, Error> {
         let started = Instant::now();
         let token = token::load_or_create(&config.data_dir)?;
-        reconcile_agents(&config.data_dir);
+        crate::agents::patch::reconcile_at_startup(&config.data_dir);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (demo, extra) = if config.demo {
             start_demo().await?
@@ -190,19 +190,6 @@ async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), E
         sims.push((d.id, sim));
     }
     Ok((sims, sellers))
-}
-
-/// Drops journal entries of agent configures that crashed before writing
-/// their file, and our left-over temp files.
-fn reconcile_agents(data_dir: &std::path::Path) {
-    let journal = crate::agents::journal::Journal::new(data_dir);
-    match crate::agents::patch::reconcile(&journal) {
-        Ok(dropped) if !dropped.is_empty() => {
-            tracing::info!(agents = ?dropped, "dropped journal entries of configures that never reached their file")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not reconcile the agents journal"),
-    }
 }
 
 /// A per-process seed for the scheduler's draws.

@@ -438,3 +438,15 @@ pub fn reconcile(journal: &Journal) -> Result<Vec<String>, PatchError> {
     }
     Ok(dropped)
 }
+
+/// [`reconcile`] for a data dir, with the outcome logged (startup of the app
+/// and of CLI configure/restore).
+pub fn reconcile_at_startup(data_dir: &Path) {
+    match reconcile(&Journal::new(data_dir)) {
+        Ok(dropped) if !dropped.is_empty() => {
+            tracing::info!(agents = ?dropped, "dropped journal entries of configures that never reached their file")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not reconcile the agents journal"),
+    }
+}

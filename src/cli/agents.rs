@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use tokenbuddy::agents::commands::{self, Done, Setup};
 use tokenbuddy::agents::detect;
 use tokenbuddy::agents::journal::Journal;
-use tokenbuddy::agents::patch;
 use tokenbuddy::agents::state::Ours;
 use tokenbuddy::doctor::{self, Status};
 use tokenbuddy::terminals::{self, Os};
@@ -179,16 +178,4 @@ pub fn doctor(data_dir: &Path, port: u16, as_json: bool) -> Result<(), String> {
         return Err(format!("{failed} check(s) failed"));
     }
     Ok(())
-}
-
-/// Startup reconciliation of the patch journal (a crash between journal
-/// and write leaves an entry for a change that never happened).
-pub fn reconcile(data_dir: &Path) {
-    match patch::reconcile(&Journal::new(data_dir)) {
-        Ok(dropped) if !dropped.is_empty() => {
-            tracing::info!(agents = ?dropped, "dropped journal entries of configures that never reached their file")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not reconcile the agents journal"),
-    }
 }

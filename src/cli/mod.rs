@@ -179,7 +179,7 @@ pub fn run() -> ExitCode {
                 }),
             ..
         } => data.resolve().and_then(|dir| {
-            agents::reconcile(&dir);
+            tokenbuddy::agents::patch::reconcile_at_startup(&dir);
             agents::configure(&dir, &id, model.as_deref(), port, dry_run)
         }),
         Command::Agents {
@@ -192,7 +192,7 @@ pub fn run() -> ExitCode {
                 }),
             ..
         } => data.resolve().and_then(|dir| {
-            agents::reconcile(&dir);
+            tokenbuddy::agents::patch::reconcile_at_startup(&dir);
             agents::restore(&dir, id.as_deref(), all, dry_run)
         }),
         Command::Terminals { json } => agents::terminals(json),

@@ -56,6 +56,16 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The live sellers, owned (the agents code takes plain slices).
+fn current_sellers(api: &AgentsApi) -> Vec<crate::sellers::Seller> {
+    api.sellers
+        .snapshot()
+        .sellers
+        .iter()
+        .map(|s| (**s).clone())
+        .collect()
+}
+
 fn home() -> Result<PathBuf, ApiError> {
     directories::BaseDirs::new()
         .map(|d| d.home_dir().to_path_buf())
@@ -137,13 +147,7 @@ async fn configure(
     let req = request(body)?;
     blocking(move || {
         let home = home()?;
-        let sellers: Vec<crate::sellers::Seller> = api
-            .sellers
-            .snapshot()
-            .sellers
-            .iter()
-            .map(|s| (**s).clone())
-            .collect();
+        let sellers = current_sellers(&api);
         let setup = Setup {
             home: &home,
             env: &env,
@@ -189,13 +193,7 @@ async fn terminals(State(_): State<Shared>) -> Result<Json<Vec<TerminalReport>>,
 async fn doctor(State(api): State<Shared>) -> Result<Json<Value>, ApiError> {
     blocking(move || {
         let home = home()?;
-        let sellers: Vec<crate::sellers::Seller> = api
-            .sellers
-            .snapshot()
-            .sellers
-            .iter()
-            .map(|s| (**s).clone())
-            .collect();
+        let sellers = current_sellers(&api);
         let input = crate::doctor::Input {
             home: &home,
             env: &env,
