@@ -105,10 +105,6 @@ fn container(v: &Ast<'_>) -> Option<Container> {
     }
 }
 
-fn value_span(v: &Ast<'_>) -> Span {
-    Span::of(v)
-}
-
 /// Skips whitespace and comments from `pos`.
 fn skip_trivia(text: &str, mut pos: usize) -> usize {
     let b = text.as_bytes();
@@ -153,6 +149,25 @@ fn parse_error(text: &str, e: &jsonc_parser::errors::ParseError) -> DocError {
     }
 }
 
+fn parse_ast(text: &str, dialect: Dialect) -> Result<jsonc_parser::ParseResult<'_>, DocError> {
+    let collect = CollectOptions {
+        comments: CommentCollectionStrategy::Off,
+        tokens: false,
+    };
+    jsonc_parser::parse_to_ast(text, &collect, &dialect.options())
+        .map_err(|e| parse_error(text, &e))
+}
+
+/// Whether `text` parses, with an object (or nothing) at the top.
+fn check_text(text: &str, dialect: Dialect) -> Result<(), DocError> {
+    match parse_ast(text, dialect)?.value {
+        None | Some(Ast::Object(_)) => Ok(()),
+        Some(_) => Err(DocError::Unsupported(
+            "the file's top level is not an object".into(),
+        )),
+    }
+}
+
 impl JsonDoc {
     /// Parses `text` (an empty file is an empty document); the root must be
     /// an object.
@@ -166,22 +181,11 @@ impl JsonDoc {
     }
 
     fn check(&self) -> Result<(), DocError> {
-        let parsed = self.ast()?;
-        match parsed.value {
-            None | Some(Ast::Object(_)) => Ok(()),
-            Some(_) => Err(DocError::Unsupported(
-                "the file's top level is not an object".into(),
-            )),
-        }
+        check_text(&self.text, self.dialect)
     }
 
     fn ast(&self) -> Result<jsonc_parser::ParseResult<'_>, DocError> {
-        let collect = CollectOptions {
-            comments: CommentCollectionStrategy::Off,
-            tokens: false,
-        };
-        jsonc_parser::parse_to_ast(&self.text, &collect, &self.dialect.options())
-            .map_err(|e| parse_error(&self.text, &e))
+        parse_ast(&self.text, self.dialect)
     }
 
     fn find(&self, path: &[&str]) -> Result<Found, DocError> {
@@ -232,21 +236,14 @@ impl JsonDoc {
             }
         }
         Ok(Found::Here {
-            value: value_span(current),
+            value: Span::of(current),
             holder,
         })
     }
 
     fn replace_text(&mut self, splices: Vec<Splice>) -> Result<(), DocError> {
-        let edited = text::apply(&self.text, splices);
-        let previous = std::mem::replace(&mut self.text, edited);
-        if let Err(e) = self.check() {
-            self.text = previous;
-            return Err(DocError::Unsupported(format!(
-                "an edit did not re-parse ({e}); nothing was changed"
-            )));
-        }
-        Ok(())
+        let dialect = self.dialect;
+        super::apply_verified(&mut self.text, splices, |t| check_text(t, dialect))
     }
 
     fn unit(&self) -> String {

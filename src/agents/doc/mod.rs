@@ -70,6 +70,23 @@ impl<'a> Segment<'a> {
     }
 }
 
+/// Applies `splices` to `text` when the result still passes `check` (it
+/// re-parses); otherwise leaves `text` as it was.
+pub(crate) fn apply_verified(
+    text: &mut String,
+    splices: Vec<text::Splice>,
+    check: impl FnOnce(&str) -> Result<(), DocError>,
+) -> Result<(), DocError> {
+    let edited = text::apply(text, splices);
+    check(&edited).map_err(|e| {
+        DocError::Unsupported(format!(
+            "an edit did not re-parse ({e}); nothing was changed"
+        ))
+    })?;
+    *text = edited;
+    Ok(())
+}
+
 /// The parsed value at `path` inside `root`.
 pub fn lookup<'v>(root: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter()

@@ -234,6 +234,25 @@ enum Found {
     Missing { map: Option<Node>, missing: usize },
 }
 
+/// The root block mapping of `text` (`None` for an empty document).
+fn root_mapping(text: &str) -> Result<Option<Node>, DocError> {
+    let root = root(text)?;
+    match &root {
+        Some(Node {
+            kind: Kind::Map(_), ..
+        }) => Ok(root),
+        Some(Node {
+            kind: Kind::Scalar,
+            start,
+            end,
+        }) if start == end => Ok(None),
+        None => Ok(None),
+        Some(_) => Err(DocError::Unsupported(
+            "the file's top level is not a block mapping".into(),
+        )),
+    }
+}
+
 impl YamlDoc {
     /// Parses `text` (empty is an empty mapping); the root must be a block mapping.
     pub fn parse(text: &str) -> Result<YamlDoc, DocError> {
@@ -245,21 +264,7 @@ impl YamlDoc {
     }
 
     fn check(&self) -> Result<Option<Node>, DocError> {
-        let root = root(&self.text)?;
-        match &root {
-            Some(Node {
-                kind: Kind::Map(_), ..
-            }) => Ok(root),
-            Some(Node {
-                kind: Kind::Scalar,
-                start,
-                end,
-            }) if start == end => Ok(None),
-            None => Ok(None),
-            Some(_) => Err(DocError::Unsupported(
-                "the file's top level is not a block mapping".into(),
-            )),
-        }
+        root_mapping(&self.text)
     }
 
     fn find(&self, path: &[&str]) -> Result<Found, DocError> {
@@ -312,15 +317,7 @@ impl YamlDoc {
     }
 
     fn replace_text(&mut self, splices: Vec<Splice>) -> Result<(), DocError> {
-        let edited = text::apply(&self.text, splices);
-        let previous = std::mem::replace(&mut self.text, edited);
-        if let Err(e) = self.check() {
-            self.text = previous;
-            return Err(DocError::Unsupported(format!(
-                "an edit did not re-parse ({e}); nothing was changed"
-            )));
-        }
-        Ok(())
+        super::apply_verified(&mut self.text, splices, |t| root_mapping(t).map(|_| ()))
     }
 
     fn put(&mut self, path: &[&str], leaf: &dyn Fn(&str) -> String) -> Result<(), DocError> {
