@@ -304,14 +304,35 @@ pub fn create_new(path: &Path, new: &[u8], perms: Perms) -> Result<bool, WriteEr
     // A hard link never replaces an existing name: first writer wins.
     let linked = fs::hard_link(&temp, &target);
     let _ = fs::remove_file(&temp);
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
     match linked {
         Ok(()) => {
-            let dir = target.parent().unwrap_or_else(|| Path::new("."));
             fsync_dir(dir).map_err(io_err(&target))?;
             Ok(true)
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(io_err(&target)(e)),
+        // No hard links on this file system (FAT, some shares): creating the
+        // name exclusively still lets the first writer win.
+        Err(_) => {
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            if perms != Perms::Keep {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(&target) {
+                Ok(mut f) => {
+                    f.write_all(new)
+                        .and_then(|()| f.sync_all())
+                        .and_then(|()| fsync_dir(dir))
+                        .map_err(io_err(&target))?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(io_err(&target)(e)),
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! implementation per format; each edit is re-parsed before it is accepted.
 
 pub mod json;
+mod json_text;
 pub mod text;
 pub mod toml;
 pub mod yaml;
