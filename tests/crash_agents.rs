@@ -437,5 +437,7 @@ fn kills_at_any_point_leave_original_or_patched_files_and_an_agreeing_journal() 
             case.spec.id, case.configure_time, case.restore_time
         );
     }
-    assert!(kills >= RUNS / 2, "too few kills landed: {phases:?}");
+    // A run stopped at a named point is always killed there; delays land
+    // where they land (their spread is what the phase counts show).
+    assert!(kills >= by_point, "a paused run was not killed: {phases:?}");
 }
