@@ -2,13 +2,14 @@
 //! (agents and editors replace files by rename), and when one changes it
 //! re-checks whether our keys still hold. An agent whose keys were
 //! overwritten becomes "drifted" (logged once, counted), so the panel can
-//! refresh and offer the one-click re-apply; re-applying clears it.
+//! refresh and offer the one-click re-apply; re-applying clears it. Only
+//! events that can change a file wake it — never the reads of its own
+//! re-check (see [`crate::file_watch`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher as _};
 use serde::Serialize;
@@ -18,9 +19,7 @@ use super::journal::Journal;
 use super::patch;
 use super::spec;
 use super::write;
-
-/// How long to wait for more events after one, before re-checking once.
-const SETTLE: Duration = Duration::from_millis(75);
+use crate::file_watch::{self, Signal};
 
 /// What the watch has seen, for `GET /api/agents/drift`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -96,19 +95,23 @@ impl DriftWatch {
                 drifted: drifted_now(&journal),
             },
         }));
-        let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Signal>();
         let names: Arc<Mutex<BTreeSet<OsString>>> = Arc::default();
         let ours = Arc::clone(&names);
         let watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
                 Ok(ev) => {
+                    let signal = file_watch::signal(&ev.kind);
+                    if signal == Signal::Ignore {
+                        return;
+                    }
                     let names = ours.lock().unwrap_or_else(|p| p.into_inner());
                     if ev
                         .paths
                         .iter()
                         .any(|p| p.file_name().is_some_and(|n| names.contains(n)))
                     {
-                        let _ = tx.send(());
+                        let _ = tx.send(signal);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "watching agents' config files"),
@@ -122,9 +125,8 @@ impl DriftWatch {
         let shared = Arc::clone(&inner);
         let checked = journal.clone();
         let task = tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                tokio::time::sleep(SETTLE).await;
-                while rx.try_recv().is_ok() {}
+            while file_watch::next_change(&mut rx).await.is_some() {
+                tracing::debug!("an agent's config file changed; re-checking drift");
                 let journal = checked.clone();
                 let now = tokio::task::spawn_blocking(move || drifted_now(&journal))
                     .await

@@ -81,15 +81,40 @@ enum RawModel {
 
 /// Loads sellers from `path`; a missing file is an empty list.
 pub fn load(path: &Path) -> Result<Vec<Seller>, FileError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(path, &text, &|name| std::env::var(name).ok()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+    match read(path)? {
+        Some(bytes) => parse_bytes(path, &bytes),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The file's bytes, `None` when it does not exist.
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(FileError {
             path: path.to_path_buf(),
             line: None,
             message: format!("cannot read: {e}"),
         }),
     }
+}
+
+/// Parses a sellers file's bytes (UTF-8), with `api_key_env` variables
+/// from the process environment.
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Seller>, FileError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| FileError {
+        path: path.to_path_buf(),
+        line: Some(
+            bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1,
+        ),
+        message: "the file is not UTF-8 text".into(),
+    })?;
+    parse(path, text, &|name| std::env::var(name).ok())
 }
 
 /// Parses the text of a sellers file; `env` looks up `api_key_env` variables.

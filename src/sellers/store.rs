@@ -2,13 +2,14 @@
 //! path never takes a lock, plus the outcome of the last reload.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use super::file::{self, FileError};
 use super::seller::Seller;
+use crate::file_watch::Fingerprint;
 use crate::protocol::Protocol;
 
 /// One immutable generation of sellers, ordered by priority then file order.
@@ -65,6 +66,15 @@ pub struct ReloadStatus {
     pub error: Option<FileError>,
 }
 
+/// What a reload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    /// The file holds the bytes last read: nothing to do.
+    Unchanged,
+    /// A new generation serves.
+    Applied,
+}
+
 /// The sellers file plus any in-process sellers (demo), hot-swappable.
 #[derive(Debug)]
 pub struct Sellers {
@@ -72,13 +82,20 @@ pub struct Sellers {
     extra: Vec<Seller>,
     current: ArcSwap<SellerSet>,
     status: watch::Sender<ReloadStatus>,
+    /// The content last read (loaded or refused), so an event that changed
+    /// nothing reloads nothing.
+    seen: Mutex<Option<Fingerprint>>,
 }
 
 impl Sellers {
     /// Reads `path` (a missing file means no file sellers) and appends `extra`.
     /// A bad file is an error: we never start on a half-read file.
     pub fn open(path: PathBuf, extra: Vec<Seller>) -> Result<Self, FileError> {
-        let mut sellers = file::load(&path)?;
+        let bytes = file::read(&path)?;
+        let mut sellers = match &bytes {
+            Some(bytes) => file::parse_bytes(&path, bytes)?,
+            None => Vec::new(),
+        };
         sellers.extend(extra.iter().cloned());
         let (status, _) = watch::channel(ReloadStatus::default());
         Ok(Sellers {
@@ -86,6 +103,7 @@ impl Sellers {
             extra,
             current: ArcSwap::from_pointee(SellerSet::new(sellers, 0)),
             status,
+            seen: Mutex::new(Some(Fingerprint::of(bytes.as_deref()))),
         })
     }
 
@@ -99,11 +117,31 @@ impl Sellers {
         self.current.load_full()
     }
 
-    /// Re-reads the file. On error the last good set keeps serving and the
-    /// error is kept in [`Sellers::status`].
-    pub fn reload(&self) -> Result<(), FileError> {
-        let result = file::load(&self.path);
-        let mut outcome = Ok(());
+    /// Re-reads the file; bytes already seen change nothing. On error the
+    /// last good set keeps serving and the error is kept in
+    /// [`Sellers::status`]. A file that disappears while serving is an error
+    /// too (editors replace files by rename; the set is not dropped in the
+    /// moment between): to remove every seller, empty its list.
+    pub fn reload(&self) -> Result<Reload, FileError> {
+        let bytes = file::read(&self.path);
+        let seen = Fingerprint::of(bytes.as_ref().ok().and_then(|b| b.as_deref()));
+        {
+            let mut last = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if bytes.is_ok() && *last == Some(seen) {
+                return Ok(Reload::Unchanged);
+            }
+            *last = bytes.is_ok().then_some(seen);
+        }
+        let result = match bytes {
+            Ok(Some(bytes)) => file::parse_bytes(&self.path, &bytes),
+            Ok(None) => Err(FileError {
+                path: self.path.clone(),
+                line: None,
+                message: "the file is gone; the last good set keeps serving (to remove every seller, leave `sellers: []`)".into(),
+            }),
+            Err(e) => Err(e),
+        };
+        let mut outcome = Ok(Reload::Applied);
         self.status.send_modify(|st| {
             st.attempts += 1;
             match &result {
