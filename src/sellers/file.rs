@@ -117,6 +117,12 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Seller>, FileError> 
     parse(path, text, &|name| std::env::var(name).ok())
 }
 
+/// Whether `text` holds nothing but blank lines, comments and `---`.
+pub fn is_blank(text: &str) -> bool {
+    text.lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+}
+
 /// Parses the text of a sellers file; `env` looks up `api_key_env` variables.
 pub fn parse(
     path: &Path,
@@ -128,10 +134,7 @@ pub fn parse(
         line: line.map(|l| l as usize),
         message,
     };
-    let only_comments = text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
-    if only_comments {
+    if is_blank(text) {
         return Ok(Vec::new());
     }
     let doc: Document = serde_saphyr::from_str(text).map_err(|e| {

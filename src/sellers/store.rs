@@ -119,9 +119,10 @@ impl Sellers {
 
     /// Re-reads the file; bytes already seen change nothing. On error the
     /// last good set keeps serving and the error is kept in
-    /// [`Sellers::status`]. A file that disappears while serving is an error
-    /// too (editors replace files by rename; the set is not dropped in the
-    /// moment between): to remove every seller, empty its list.
+    /// [`Sellers::status`]. A file that disappears or goes blank while
+    /// serving is an error too — editors replace files by rename and
+    /// truncate before they write, and the set must not drop in the moment
+    /// between: to remove every seller, write `sellers: []`.
     pub fn reload(&self) -> Result<Reload, FileError> {
         let bytes = file::read(&self.path);
         let seen = Fingerprint::of(bytes.as_ref().ok().and_then(|b| b.as_deref()));
@@ -132,13 +133,21 @@ impl Sellers {
             }
             *last = bytes.is_ok().then_some(seen);
         }
+        let kept = |what: &str| {
+            FileError {
+            path: self.path.clone(),
+            line: None,
+            message: format!(
+                "the file is {what}; the last good set keeps serving (to remove every seller, write `sellers: []`)"
+            ),
+        }
+        };
         let result = match bytes {
+            Ok(Some(bytes)) if file::is_blank(&String::from_utf8_lossy(&bytes)) => {
+                Err(kept("empty"))
+            }
             Ok(Some(bytes)) => file::parse_bytes(&self.path, &bytes),
-            Ok(None) => Err(FileError {
-                path: self.path.clone(),
-                line: None,
-                message: "the file is gone; the last good set keeps serving (to remove every seller, leave `sellers: []`)".into(),
-            }),
+            Ok(None) => Err(kept("gone")),
             Err(e) => Err(e),
         };
         let mut outcome = Ok(Reload::Applied);
@@ -170,5 +179,52 @@ impl Sellers {
     /// Notified after every reload attempt.
     pub fn subscribe(&self) -> watch::Receiver<ReloadStatus> {
         self.status.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = "sellers:\n  - id: a\n    base_url: http://127.0.0.1:9/v1\n    api_key: k\n    protocols: [openai-chat]\n";
+
+    fn ids(s: &Sellers) -> Vec<String> {
+        s.snapshot()
+            .sellers
+            .iter()
+            .map(|x| x.id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn unchanged_bytes_reload_nothing_and_a_vanished_or_blank_file_keeps_the_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sellers.yaml");
+        std::fs::write(&path, ONE).unwrap();
+        let s = Sellers::open(path.clone(), Vec::new()).unwrap();
+        assert_eq!(s.reload().unwrap(), Reload::Unchanged);
+        assert_eq!(s.status().attempts, 0, "nothing was attempted");
+        std::fs::remove_file(&path).unwrap();
+        let gone = s.reload().unwrap_err();
+        assert!(gone.message.contains("gone"), "{gone}");
+        assert_eq!(ids(&s), ["a"], "the last good set keeps serving");
+        assert_eq!(
+            s.reload().unwrap(),
+            Reload::Unchanged,
+            "still gone: no new attempt"
+        );
+        std::fs::write(&path, "").unwrap();
+        assert!(s.reload().unwrap_err().message.contains("empty"));
+        std::fs::write(&path, "# nothing yet\n").unwrap();
+        assert!(s.reload().is_err());
+        assert_eq!(ids(&s), ["a"]);
+        std::fs::write(&path, "sellers: []\n").unwrap();
+        assert_eq!(s.reload().unwrap(), Reload::Applied);
+        assert!(
+            ids(&s).is_empty(),
+            "an explicit empty list removes every seller"
+        );
+        assert_eq!(s.status().generation, 1);
+        assert!(s.status().error.is_none());
     }
 }
