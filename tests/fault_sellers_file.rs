@@ -190,7 +190,7 @@ async fn a_thousand_rapid_edits_never_interrupt_serving() {
             .await
             .expect("edit");
         // Rapid, but now and then slow enough for a reload to land.
-        let gap = if i % 50 == 0 { 150 } else { rng.below(8) };
+        let gap = if i % 10 == 0 { 90 } else { rng.below(4) };
         tokio::time::sleep(Duration::from_millis(gap)).await;
     }
     let edits_took = started.elapsed();
