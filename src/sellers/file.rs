@@ -72,11 +72,47 @@ struct RawSeller {
     max_concurrency: Option<Spanned<u32>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A model entry: `name`, or `name: upstream-name`. Read by hand, not as
+/// an untagged enum: that infers a scalar's type first, so a model named
+/// `4` or `3.5` would be refused as "no variant matched".
 enum RawModel {
     Same(String),
     Mapped(HashMap<String, String>),
+}
+
+impl<'de> Deserialize<'de> for RawModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = RawModel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a model name, or `name: upstream-name`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawModel, A::Error> {
+                let mut map = HashMap::new();
+                while let Some((k, v)) = m.next_entry::<String, String>()? {
+                    map.insert(k, v);
+                }
+                Ok(RawModel::Mapped(map))
+            }
+        }
+        d.deserialize_any(Entry)
+    }
 }
 
 /// Loads sellers from `path`; a missing file is an empty list.
@@ -137,7 +173,11 @@ pub fn parse(
     if is_blank(text) {
         return Ok(Vec::new());
     }
-    let doc: Document = serde_saphyr::from_str(text).map_err(|e| {
+    // YAML 1.2 booleans (only true/false): a model or id spelled `y`, `no`
+    // or `on` is a name, not a boolean (the "Norway problem").
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    let doc: Document = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let line = e.location().map(|l| l.line()).filter(|l| *l > 0);
         fail(line, yaml_message(&e))
     })?;
@@ -363,6 +403,31 @@ sellers:
     protocols:
       - openai-responses
 ";
+
+    #[test]
+    fn names_yaml_would_read_as_booleans_or_numbers_stay_names() {
+        // Found by tests/sellers_property.rs: `- y` was refused.
+        let got = parse_str(
+            "sellers:\n  - id: no\n    base_url: http://x.example\n    api_key: k\n    protocols: [openai-chat]\n    models: [y, on, 4, 3.5, {yes: up/no}]\n",
+        )
+        .unwrap();
+        assert_eq!(got[0].id.as_str(), "no");
+        let names: Vec<(&str, &str)> = got[0]
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), m.upstream.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("y", "y"),
+                ("on", "on"),
+                ("4", "4"),
+                ("3.5", "3.5"),
+                ("yes", "up/no")
+            ]
+        );
+    }
 
     #[test]
     fn full_example() {
