@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 pub mod doctor;
 pub mod error;
+pub mod file_watch;
 pub mod logging;
 pub mod pool;
 pub mod protocol;

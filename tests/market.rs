@@ -4,9 +4,11 @@
 //!
 //! The sellers' behaviour is simulated; everything that decides is ours: the
 //! pool (breakers, blocks, stats), the scheduler (plan, stickiness,
-//! exploration), the walk over the plan and the error table. For each scorer
-//! it prints mean TTFT, mean price, client-visible errors, load share, sticky
-//! ratio and max in-flight, and asserts what the scheduler promises.
+//! exploration) and the proxy's own failover loop (`proxy::failover`: the
+//! walk over the plan, the budget, the error table) — the very piece
+//! `forward.rs` drives, not a copy. For each scorer it prints mean TTFT,
+//! mean price, client-visible errors, load share, stickiness and max
+//! in-flight, and asserts what the scheduler promises.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -15,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokenbuddy::pool::{InFlight, Pool, Sample};
 use tokenbuddy::protocol::Protocol;
-use tokenbuddy::proxy::outcome::{classify, Outcome};
-use tokenbuddy::scheduler::walk::Walk;
+use tokenbuddy::proxy::failover::Failover;
+use tokenbuddy::proxy::outcome::Outcome;
+use tokenbuddy::scheduler::sticky::Stick;
 use tokenbuddy::scheduler::{gather, RoutingSettings, Scheduler, Scorer};
 use tokenbuddy::sellers::{Secret, Seller};
 
@@ -123,6 +126,10 @@ struct Report {
     stay_chances: u64,
     failures: HashMap<&'static str, u64>,
     sticky_hit_ratio: f64,
+    /// Requests of a conversation whose bound seller was healthy, had a free
+    /// slot and a closed circuit — and of those, the ones stickiness kept.
+    healthy_bound: u64,
+    healthy_hits: u64,
 }
 
 const SECONDS: f64 = 300.0;
@@ -145,8 +152,7 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
         seed,
     );
     scheduler
-        .routing
-        .set(RoutingSettings {
+        .set_routing(RoutingSettings {
             scorer,
             ..RoutingSettings::default()
         })
@@ -241,7 +247,7 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                 let bound = scheduler
                     .sessions
                     .lookup(*key, now)
-                    .and_then(|id| sellers.iter().position(|s| s.id == id));
+                    .and_then(|b| sellers.iter().position(|s| s.id == b.seller));
                 let could_stay = bound.filter(|&prev| {
                     let stats = pool.stats(&sellers[prev].id);
                     healthy(&models[prev], t)
@@ -256,7 +262,10 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                     now,
                 );
                 scheduler.metrics.selected(Duration::ZERO);
-                let plan = &decision.plan;
+                if could_stay.is_some() {
+                    report.healthy_bound += 1;
+                    report.healthy_hits += u64::from(decision.stick == Some(Stick::Hit));
+                }
                 // The oracles: the fastest and the cheapest healthy seller now.
                 let up: Vec<&Model> = models.iter().filter(|m| healthy(m, t)).collect();
                 report
@@ -266,33 +275,23 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                     .oracle_price
                     .push(up.iter().map(|m| m.price).fold(f64::INFINITY, f64::min));
 
-                let mut walk = Walk::new(plan.ranked.len());
-                let takes = |i: usize| {
-                    let s = &plan.ranked[i].seller;
-                    let stats = pool.stats(&s.id);
-                    let full = s
-                        .max_concurrency
-                        .is_some_and(|max| stats.in_flight() >= max);
-                    !full && stats.admit(now)
-                };
-                let mut switches = 0;
+                // The proxy's own failover loop, fed simulated outcomes.
+                let mut failover = Failover::new(&decision, now, Duration::from_secs(180));
                 let mut served = None;
-                while let Some(step) = walk.next(takes) {
-                    let seller = &plan.ranked[step.index].seller;
+                while let Some(at) = failover.next(&pool, now) {
                     let idx = sellers
                         .iter()
-                        .position(|s| s.id == seller.id)
+                        .position(|s| s.id == at.seller.id)
                         .expect("known seller");
                     let model = &models[idx];
-                    let stats = pool.stats(&seller.id);
-                    if stats.circuit(now) == "open" {
+                    if at.stats.circuit(now) == "open" {
                         report.open_circuit_tries += 1;
                     }
-                    let Some(slot) = stats.try_begin(seller.max_concurrency) else {
-                        switches += 1;
+                    let Some(slot) = at.stats.try_begin(at.seller.max_concurrency) else {
+                        failover.full(&at);
                         continue;
                     };
-                    let in_flight = stats.in_flight();
+                    let in_flight = at.stats.in_flight();
                     let max = report.max_in_flight.entry(model.id).or_default();
                     *max = (*max).max(in_flight);
                     if in_flight > model.max_concurrency {
@@ -310,12 +309,11 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                     };
                     if let Some(outcome) = failure {
                         *report.failures.entry(model.id).or_default() += 1;
-                        stats.record_failure("simulated", classify(outcome).penalty, now, wall);
+                        failover.failed(&at, outcome, "simulated".into(), now, wall);
                         drop(slot);
-                        switches += 1;
                         continue;
                     }
-                    stats.record_success(now);
+                    at.stats.record_success(now);
                     let ttft =
                         Duration::from_secs_f64(model.ttft_ms * rng.between(0.9, 1.1) / 1000.0);
                     let generating = Duration::from_secs_f64(TOKENS as f64 / model.tokens_per_sec);
@@ -337,7 +335,7 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                             request: next_request,
                         },
                     );
-                    scheduler.served(&decision, &seller.id, switches, now);
+                    failover.served(&scheduler, &at, now);
                     served = Some(idx);
                     break;
                 }
@@ -354,7 +352,7 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                     }
                     None => {
                         report.errors += 1;
-                        scheduler.all_failed(switches);
+                        failover.exhausted(&scheduler);
                         push(&mut events, t + 1.0, Event::Ask { session });
                     }
                 }
@@ -369,6 +367,12 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
+/// Of the requests whose conversation's seller was healthy and free, the
+/// share stickiness kept there.
+fn stickiness(r: &Report) -> f64 {
+    r.healthy_hits as f64 / r.healthy_bound.max(1) as f64
+}
+
 fn print(name: &str, r: &Report) {
     let mut share: Vec<String> = r
         .served
@@ -377,7 +381,7 @@ fn print(name: &str, r: &Report) {
         .collect();
     share.sort();
     println!(
-        "{name:>8}: {} requests, mean TTFT {:.0} ms (oracle {:.0}), mean price {:.3} (cheapest {:.3}), errors {}, stays {:.1}%, sticky hits {:.0}%, max in flight {:?}, seller failures {:?}; load: {}",
+        "{name:>8}: {} requests, mean TTFT {:.0} ms (oracle {:.0}), mean price {:.3} (cheapest {:.3}), errors {}, stays {:.1}%, stickiness {:.1}% (hits per selection {:.0}%), max in flight {:?}, seller failures {:?}; load: {}",
         r.requests,
         mean(&r.ttft_ms),
         mean(&r.oracle_ttft_ms),
@@ -385,6 +389,7 @@ fn print(name: &str, r: &Report) {
         mean(&r.oracle_price),
         r.errors,
         100.0 * r.stays as f64 / r.stay_chances.max(1) as f64,
+        100.0 * stickiness(r),
         100.0 * r.sticky_hit_ratio,
         r.max_in_flight,
         r.failures,
@@ -415,6 +420,11 @@ fn common(name: &str, r: &Report) {
     assert!(
         stays >= 0.95,
         "{name}: conversations stay on a healthy seller ({stays:.3})"
+    );
+    assert!(
+        stickiness(r) >= 0.90,
+        "{name}: stickiness while the bound seller is healthy ({:.3})",
+        stickiness(r)
     );
     assert!(
         r.served.get("newbie").copied().unwrap_or(0) > 0,

@@ -174,3 +174,75 @@ async fn previous_response_id_goes_to_the_seller_that_produced_it() {
     assert_eq!(cont.headers()["x-tokenbuddy-seller"], "a");
     h.running.stop().await.expect("stop");
 }
+
+/// r11: after `PUT /api/routing`, a conversation bound under the old
+/// settings is re-planned under the new ones on its next request (the same
+/// body went on to the pricier seller before); hard affinity to a previous
+/// response still holds.
+#[tokio::test]
+async fn a_change_of_routing_moves_bound_conversations_r11() {
+    let fast = SimSeller::start(Behavior::default()).await.expect("fast");
+    let cheap = SimSeller::start(Behavior::default()).await.expect("cheap");
+    let h = Harness::start(&sellers_file(&[
+        format!("  - id: fast\n    base_url: {}\n    api_key: k\n    protocols: [openai-responses]\n", fast.base_url()),
+        format!(
+            "  - id: cheap\n    base_url: {}\n    api_key: k\n    protocols: [openai-responses]\n    discount_ratio: 0.3\n",
+            cheap.base_url()
+        ),
+    ]))
+    .await;
+    let routing = |scorer: &str| {
+        h.client
+            .put(h.url("/api/routing"))
+            .bearer_auth(h.running.token())
+            .json(&json!({"scorer": scorer}))
+            .send()
+    };
+    let ask = |previous: Option<&str>| {
+        let mut body = json!({"model": "m", "stream": true, "input": "the same question"});
+        if let Some(id) = previous {
+            body["previous_response_id"] = json!(id);
+        }
+        h.post("/v1/responses", &body).send()
+    };
+    assert_eq!(routing("speed").await.expect("put").status(), 200);
+    let first = ask(None).await.expect("first");
+    assert_eq!(
+        support::seller_of(&first),
+        "fast",
+        "a tie on speed: file order"
+    );
+    let text = String::from_utf8_lossy(&support::read_all(first).await).into_owned();
+    let id = text
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("response.created carries an id")
+        .to_string();
+    let again = ask(None).await.expect("again");
+    assert_eq!(
+        support::seller_of(&again),
+        "fast",
+        "the conversation sticks"
+    );
+    drop(support::read_all(again).await);
+
+    assert_eq!(routing("discount").await.expect("put").status(), 200);
+    for turn in 0..3 {
+        let resp = ask(None).await.expect("after the switch");
+        assert_eq!(
+            support::seller_of(&resp),
+            "cheap",
+            "turn {turn} after the switch to discount"
+        );
+        drop(support::read_all(resp).await);
+    }
+    let cont = ask(Some(&id)).await.expect("continuation");
+    assert_eq!(
+        support::seller_of(&cont),
+        "fast",
+        "a continuation of fast's response still goes to fast"
+    );
+    drop(support::read_all(cont).await);
+    h.running.stop().await.expect("stop");
+}

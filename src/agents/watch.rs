@@ -2,13 +2,14 @@
 //! (agents and editors replace files by rename), and when one changes it
 //! re-checks whether our keys still hold. An agent whose keys were
 //! overwritten becomes "drifted" (logged once, counted), so the panel can
-//! refresh and offer the one-click re-apply; re-applying clears it.
+//! refresh and offer the one-click re-apply; re-applying clears it. Only
+//! events that can change a file wake it — never the reads of its own
+//! re-check (see [`crate::file_watch`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher as _};
 use serde::Serialize;
@@ -17,10 +18,8 @@ use tokio::sync::mpsc;
 use super::journal::Journal;
 use super::patch;
 use super::spec;
-use crate::atomic_file as write;
-
-/// How long to wait for more events after one, before re-checking once.
-const SETTLE: Duration = Duration::from_millis(75);
+use crate::atomic_file;
+use crate::file_watch::{self, Signal};
 
 /// What the watch has seen, for `GET /api/agents/drift`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -67,7 +66,7 @@ pub fn drifted_now(journal: &Journal) -> BTreeSet<String> {
             let Some(spec) = spec::find(id) else {
                 return false;
             };
-            let Ok(snapshot) = write::read(&entry.file) else {
+            let Ok(snapshot) = atomic_file::read(&entry.file) else {
                 return false;
             };
             let Some(bytes) = snapshot.bytes else {
@@ -96,19 +95,23 @@ impl DriftWatch {
                 drifted: drifted_now(&journal),
             },
         }));
-        let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Signal>();
         let names: Arc<Mutex<BTreeSet<OsString>>> = Arc::default();
         let ours = Arc::clone(&names);
         let watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
                 Ok(ev) => {
+                    let signal = file_watch::signal(&ev.kind);
+                    if signal == Signal::Ignore {
+                        return;
+                    }
                     let names = ours.lock().unwrap_or_else(|p| p.into_inner());
                     if ev
                         .paths
                         .iter()
                         .any(|p| p.file_name().is_some_and(|n| names.contains(n)))
                     {
-                        let _ = tx.send(());
+                        let _ = tx.send(signal);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "watching agents' config files"),
@@ -122,9 +125,8 @@ impl DriftWatch {
         let shared = Arc::clone(&inner);
         let checked = journal.clone();
         let task = tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                tokio::time::sleep(SETTLE).await;
-                while rx.try_recv().is_ok() {}
+            while file_watch::next_change(&mut rx).await.is_some() {
+                tracing::debug!("an agent's config file changed; re-checking drift");
                 let journal = checked.clone();
                 let now = tokio::task::spawn_blocking(move || drifted_now(&journal))
                     .await
@@ -158,7 +160,7 @@ impl DriftWatch {
             dirs.extend(file.parent().map(Path::to_path_buf));
             names.extend(file.file_name().map(OsString::from));
             // A symlinked file changes where its target lives.
-            if let Ok(s) = write::read(file) {
+            if let Ok(s) = atomic_file::read(file) {
                 dirs.extend(s.target.parent().map(Path::to_path_buf));
                 names.extend(s.target.file_name().map(OsString::from));
             }

@@ -21,7 +21,7 @@ pub async fn get(State(p): State<Proxy>) -> Json<RoutingSettings> {
 pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSettings>, ApiError> {
     let settings: RoutingSettings = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("routing settings: {e}")))?;
-    match p.scheduler.routing.set(settings) {
+    match p.scheduler.set_routing(settings) {
         Ok(()) => Ok(Json(RoutingSettings::clone(&p.scheduler.routing.get()))),
         Err(SaveError::Invalid(e)) => Err(ApiError::bad_request(e.to_string())),
         Err(e) => Err(ApiError::internal(e.to_string())),

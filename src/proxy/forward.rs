@@ -11,7 +11,8 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCod
 use bytes::Bytes;
 
 use super::commit::{read_until_commit, Precommit};
-use super::outcome::{classify, Outcome, Penalty};
+use super::failover::{Failover, Try};
+use super::outcome::{classify, Outcome};
 use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape};
 use super::stream::{metered, unread, TapContext};
@@ -19,7 +20,6 @@ use super::Proxy;
 use crate::pool::capacity;
 use crate::protocol::Protocol;
 use crate::scheduler::sticky;
-use crate::scheduler::walk::Walk;
 use crate::scheduler::Plan;
 use crate::sellers::Seller;
 
@@ -111,6 +111,14 @@ fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) ->
     out
 }
 
+/// Why one try did not give the client a response.
+enum Failed {
+    /// The seller was at its `max_concurrency` (nobody's fault).
+    Full,
+    /// The seller failed before the commit point: try the next one.
+    Outcome(Outcome, String),
+}
+
 /// What every attempt of one request sends.
 struct Outgoing<'a> {
     protocol: Protocol,
@@ -118,14 +126,6 @@ struct Outgoing<'a> {
     headers: &'a HeaderMap,
     body: &'a Bytes,
     model: &'a str,
-}
-
-/// One failed attempt, for the final error message.
-struct Failure {
-    seller: String,
-    why: String,
-    retry_after: Option<Duration>,
-    rate_limited: bool,
 }
 
 impl Proxy {
@@ -174,57 +174,39 @@ impl Proxy {
             body: &body,
             model: &head.model,
         };
-        let mut failures = Vec::new();
-        let mut walk = Walk::new(plan.ranked.len());
-        let takes = |i: usize| {
-            let seller = &plan.ranked[i].seller;
-            let stats = self.pool.stats(&seller.id);
-            let full = seller
-                .max_concurrency
-                .is_some_and(|max| stats.in_flight() >= max);
-            !full && stats.admit(self.clock.now())
-        };
-        while let Some(step) = walk.next(takes) {
-            if !failures.is_empty()
-                && self.clock.now().saturating_duration_since(deciding)
-                    > self.timeouts.failover_budget
-            {
-                // Out of time: better a clear error now than a hung agent.
-                break;
+        let mut failover = Failover::new(&decision, deciding, self.timeouts.failover_budget);
+        while let Some(at) = failover.next(&self.pool, self.clock.now()) {
+            if let (true, Some(max)) = (at.step.last_resort, at.seller.max_concurrency) {
+                at.stats.wait_for_slot(max, SLOT_WAIT).await;
             }
-            let seller = &plan.ranked[step.index].seller;
-            if let (true, Some(max)) = (step.last_resort, seller.max_concurrency) {
-                self.pool
-                    .stats(&seller.id)
-                    .wait_for_slot(max, SLOT_WAIT)
-                    .await;
-            }
-            match self.attempt(seller, &outgoing, step.last).await {
+            match self.attempt(&at, &outgoing).await {
                 Ok(resp) => {
-                    self.scheduler
-                        .served(&decision, &seller.id, failures.len(), self.clock.now());
-                    if !failures.is_empty() {
-                        tracing::info!(trail = %trail(&failures), served_by = %seller.id, "served after failover");
+                    failover.served(&self.scheduler, &at, self.clock.now());
+                    if !failover.trail().is_empty() {
+                        tracing::info!(trail = %failover.trail_text(), served_by = %at.seller.id, "served after failover");
                     }
                     return resp;
                 }
-                Err(f) => failures.push(f),
+                Err(Failed::Full) => failover.full(&at),
+                Err(Failed::Outcome(outcome, why)) => {
+                    let now = self.clock.now();
+                    failover.failed(&at, outcome, why, now, self.clock.wall());
+                    if let Some(f) = failover.trail().last() {
+                        tracing::info!(seller = %f.seller, cause = %f.why, "failing over to the next seller");
+                    }
+                }
             }
         }
-        self.scheduler.all_failed(failures.len());
-        tracing::warn!(model = %head.model, trail = %trail(&failures), "every seller failed");
-        all_failed(&head.model, &failures, shape).into_response_body()
+        failover.exhausted(&self.scheduler);
+        tracing::warn!(model = %head.model, trail = %failover.trail_text(), "every seller failed");
+        all_failed(&head.model, &failover, shape).into_response_body()
     }
 
     /// Sends to one seller. `Ok` is a response for the client (committed
     /// content, or an error that is the client's own); `Err` means try the
     /// next seller. `last`: no other seller is left (never cut it off).
-    async fn attempt(
-        &self,
-        seller: &Arc<Seller>,
-        out: &Outgoing<'_>,
-        last: bool,
-    ) -> Result<Response<Body>, Failure> {
+    async fn attempt(&self, at: &Try, out: &Outgoing<'_>) -> Result<Response<Body>, Failed> {
+        let (seller, last) = (&at.seller, at.step.last);
         let Outgoing {
             protocol,
             endpoint,
@@ -232,15 +214,10 @@ impl Proxy {
             body,
             model,
         } = *out;
-        let stats = self.pool.stats(&seller.id);
+        let stats = Arc::clone(&at.stats);
         let Some(in_flight) = stats.try_begin(seller.max_concurrency) else {
             // Full: not the seller's fault, nothing to record.
-            return Err(Failure {
-                seller: seller.id.to_string(),
-                why: "at its max_concurrency".to_string(),
-                retry_after: None,
-                rate_limited: false,
-            });
+            return Err(Failed::Full);
         };
         let upstream_model = seller.upstream_model(model).unwrap_or(model);
         let request = self
@@ -302,6 +279,8 @@ impl Proxy {
                                 self.scheduler.responses.bind(
                                     sticky::response_key(id),
                                     &seller.id,
+                                    // Hard affinity ignores routing changes.
+                                    0,
                                     self.clock.now(),
                                 );
                             }
@@ -325,26 +304,7 @@ impl Proxy {
                 }
             }
         };
-        let verdict = classify(outcome);
-        let now = self.clock.now();
-        let cause = match (outcome, verdict.penalty) {
-            (Outcome::Status { .. }, Penalty::Block(d)) => {
-                format!("{why} (out for {} s)", d.as_secs().max(1))
-            }
-            _ => why,
-        };
-        stats.record_failure(&cause, verdict.penalty, now, self.clock.wall());
-        tracing::info!(seller = %seller.id, %cause, "failing over to the next seller");
-        let (retry_after, rate_limited) = match outcome {
-            Outcome::Status { code, retry_after } => (retry_after, code == 429),
-            _ => (None, false),
-        };
-        Err(Failure {
-            seller: seller.id.to_string(),
-            why: cause,
-            retry_after,
-            rate_limited,
-        })
+        Err(Failed::Outcome(outcome, why))
     }
 }
 
@@ -405,18 +365,10 @@ fn no_seller(
     )
 }
 
-/// The attempt trail: each seller tried and why it was left.
-fn trail(failures: &[Failure]) -> String {
-    let parts: Vec<String> = failures
-        .iter()
-        .map(|f| format!("{}: {}", f.seller, f.why))
-        .collect();
-    parts.join("; ")
-}
-
 /// The error when every candidate failed: names each seller and why.
-fn all_failed(model: &str, failures: &[Failure], shape: Shape) -> ProxyError {
-    let detail = trail(failures);
+fn all_failed(model: &str, failover: &Failover<'_>, shape: Shape) -> ProxyError {
+    let failures = failover.trail();
+    let detail = failover.trail_text();
     let message = format!(
         "all {} seller(s) for model \"{model}\" failed: {}",
         failures.len(),

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod commit;
+pub mod failover;
 pub mod forward;
 pub mod meter;
 pub mod outcome;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::metrics::{Event, Metrics};
-use super::settings::RoutingStore;
+use super::mode::RoutingSettings;
+use super::settings::{RoutingStore, SaveError};
 use super::sticky::{self, Bindings, Stick};
 use super::{load, plan, Candidate, Plan};
 use crate::pool::Pool;
@@ -22,6 +23,10 @@ pub struct Decision {
     pub session: u64,
     /// The bound seller was full: do not rebind to whoever serves.
     pub spill_over: bool,
+    /// What stickiness did, when the conversation was bound.
+    pub stick: Option<Stick>,
+    /// The routing settings' epoch the plan was made under.
+    pub epoch: u64,
 }
 
 /// Everything the scheduler keeps between requests.
@@ -40,6 +45,9 @@ pub struct Scheduler {
     /// Share new conversations among the best few sellers.
     spread: bool,
     draws: AtomicU64,
+    /// Bumped after every change of the routing settings: bindings made
+    /// under older settings are re-planned.
+    epoch: AtomicU64,
 }
 
 impl Scheduler {
@@ -53,7 +61,18 @@ impl Scheduler {
             explore_chance,
             spread,
             draws: AtomicU64::new(seed),
+            epoch: AtomicU64::new(0),
         }
+    }
+
+    /// Saves and applies new routing settings; every conversation is
+    /// re-planned under them on its next request (hard affinity to a
+    /// previous response still holds).
+    pub fn set_routing(&self, settings: RoutingSettings) -> Result<(), SaveError> {
+        self.routing.set(settings)?;
+        // After the store: a request that sees the new epoch sees the new settings.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 
     /// The order to try sellers in for one request: the plan for the
@@ -67,11 +86,16 @@ impl Scheduler {
         previous_response: Option<&str>,
         now: Instant,
     ) -> Decision {
-        let mut plan = plan(&self.routing.get(), candidates, self.explore());
+        // The epoch before the settings: a binding never gets a newer epoch
+        // than the settings it was planned under.
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let settings = self.routing.get();
+        let mut plan = plan(&settings, candidates, self.explore());
         let mut spill_over = false;
+        let mut stick = None;
         let pinned = previous_response
             .and_then(|id| self.responses.lookup(sticky::response_key(id), now))
-            .is_some_and(|seller| sticky::pin(&mut plan, &seller));
+            .is_some_and(|bound| sticky::pin(&mut plan, &bound.seller));
         if pinned {
             self.metrics.count(Event::Pinned);
         } else if let Some(bound) = self.sessions.lookup(session, now) {
@@ -79,7 +103,12 @@ impl Scheduler {
                 s.max_concurrency
                     .is_some_and(|max| pool.stats(&s.id).in_flight() >= max)
             };
-            match sticky::apply(&mut plan, &bound, full) {
+            let outcome = if bound.epoch != epoch {
+                Stick::Escape("the routing settings changed")
+            } else {
+                sticky::apply(&mut plan, &bound.seller, settings.scorer, full)
+            };
+            match &outcome {
                 Stick::Hit => self.metrics.count(Event::StickyHit),
                 Stick::SpillOver => {
                     self.metrics.count(Event::SpillOver);
@@ -87,13 +116,14 @@ impl Scheduler {
                 }
                 Stick::Escape(why) => {
                     self.metrics.count(Event::StickyEscape);
-                    tracing::debug!(seller = %bound, why, "session leaves its seller");
+                    tracing::debug!(seller = %bound.seller, why, "session leaves its seller");
                     self.sessions.unbind(session);
                     if self.spread {
                         load::spread(&mut plan, session);
                     }
                 }
             }
+            stick = Some(outcome);
         } else if self.spread {
             // A new conversation: share it among the best few.
             load::spread(&mut plan, session);
@@ -102,6 +132,8 @@ impl Scheduler {
             plan,
             session,
             spill_over,
+            stick,
+            epoch,
         }
     }
 
@@ -116,7 +148,8 @@ impl Scheduler {
             .iter()
             .any(|r| r.explored && &r.seller.id == seller);
         if !decision.spill_over && !explored {
-            self.sessions.bind(decision.session, seller, now);
+            self.sessions
+                .bind(decision.session, seller, decision.epoch, now);
         }
         for _ in 0..switches {
             self.metrics.count(Event::Switch);
@@ -152,6 +185,41 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::fixtures::{candidate, order};
+    use crate::scheduler::Scorer;
+
+    #[test]
+    fn a_routing_change_re_plans_bound_conversations() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Scheduler::new(dir.path(), 0.0, false, 1);
+        let pool = Pool::new();
+        let now = Instant::now();
+        let market = || {
+            vec![
+                candidate("a", Some(200.0), 1.0, None),
+                candidate("b", Some(240.0), 1.0, None),
+            ]
+        };
+        s.sessions.bind(9, &"b".into(), 0, now);
+        let d = s.decide(&pool, market(), 9, None, now);
+        assert_eq!(d.stick, Some(Stick::Hit), "b is not far behind a");
+        assert_eq!(order(&d.plan)[0], "b");
+        s.set_routing(RoutingSettings {
+            scorer: Scorer::Speed,
+            ..RoutingSettings::default()
+        })
+        .unwrap();
+        let d = s.decide(&pool, market(), 9, None, now);
+        assert_eq!(d.stick, Some(Stick::Escape("the routing settings changed")));
+        assert_eq!(order(&d.plan)[0], "a", "planned afresh under speed");
+        s.served(&d, &"a".into(), 0, now);
+        let d = s.decide(&pool, market(), 9, None, now);
+        assert_eq!(
+            d.stick,
+            Some(Stick::Hit),
+            "bound again, under the new epoch"
+        );
+    }
 
     #[test]
     fn draws_are_uniform_enough_and_exploration_can_be_off() {

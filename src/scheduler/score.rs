@@ -12,6 +12,11 @@
 //! balanced = 0.35·health + 0.20·TTFT + 0.20·throughput + 0.25·price;
 //! discount = 0.80·price + 0.15·(speed's TTFT/throughput mix) + 0.05·health,
 //! so price leads and speed and health decide between near-equal prices.
+//!
+//! [`standing`] weighs the same factors as ratios to the best candidate
+//! instead: scale-free and stable, for deciding whether a conversation's
+//! seller has fallen far behind (min–max would call a 160 ms seller the
+//! worst next to a 150 ms one).
 
 use serde::Serialize;
 
@@ -74,8 +79,75 @@ fn normalise(values: &[Option<f64>], lower_is_better: bool) -> Vec<Option<f64>> 
         .collect()
 }
 
+/// How much each factor counts under one scorer (they sum to 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Weights {
+    ttft: f64,
+    throughput: f64,
+    health: f64,
+    price: f64,
+}
+
+fn weights(scorer: Scorer) -> Weights {
+    let w = |ttft, throughput, health, price| Weights {
+        ttft,
+        throughput,
+        health,
+        price,
+    };
+    match scorer {
+        Scorer::Speed => w(0.65, 0.25, 0.10, 0.0),
+        Scorer::Balanced => w(0.20, 0.20, 0.35, 0.25),
+        // 0.15 of speed's own TTFT/throughput mix (0.65 : 0.25).
+        Scorer::Discount => w(0.15 * 0.65 / 0.90, 0.15 * 0.25 / 0.90, 0.05, 0.80),
+    }
+}
+
+impl Weights {
+    fn total(&self, ttft: f64, throughput: f64, health: f64, price: f64) -> f64 {
+        self.ttft * ttft + self.throughput * throughput + self.health * health + self.price * price
+    }
+}
+
+/// Each candidate's standing under `scorer`, in the same order: the
+/// scorer's weights over ratios to the best candidate on each factor
+/// (TTFT and price best/own, throughput own/best, health as is). 1 means
+/// best on everything; a factor a seller has no data for counts 1 (no
+/// evidence that it is behind).
+pub fn standing(scorer: Scorer, inputs: &[Inputs]) -> Vec<f64> {
+    let usable = |v: Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
+    let best_low = |f: &dyn Fn(&Inputs) -> Option<f64>| {
+        inputs
+            .iter()
+            .filter_map(|i| usable(f(i)))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let best_ttft = best_low(&|i| i.ttft_ms);
+    let best_price = best_low(&|i| Some(i.price));
+    let best_tps = inputs
+        .iter()
+        .filter_map(|i| usable(i.tokens_per_sec))
+        .fold(0.0, f64::max);
+    let w = weights(scorer);
+    inputs
+        .iter()
+        .map(|i| {
+            let low =
+                |own: Option<f64>, best: f64| usable(own).map_or(1.0, |v| (best / v).min(1.0));
+            let tps = usable(i.tokens_per_sec).map_or(1.0, |v| (v / best_tps).min(1.0));
+            w.total(
+                low(i.ttft_ms, best_ttft),
+                tps,
+                i.health.clamp(0.0, 1.0),
+                low(Some(i.price), best_price),
+            )
+        })
+        .collect()
+}
+
 /// Scores every candidate of one request, in the same order.
 pub fn score_all(scorer: Scorer, inputs: &[Inputs]) -> Vec<Breakdown> {
+    let w = weights(scorer);
     let ttft = normalise(&inputs.iter().map(|i| i.ttft_ms).collect::<Vec<_>>(), true);
     let tps = normalise(
         &inputs.iter().map(|i| i.tokens_per_sec).collect::<Vec<_>>(),
@@ -100,14 +172,8 @@ pub fn score_all(scorer: Scorer, inputs: &[Inputs]) -> Vec<Breakdown> {
             });
             let price = price[i].unwrap_or(NEUTRAL);
             let health = input.health.clamp(0.0, 1.0);
-            let speed = (0.65 * ttft + 0.25 * throughput) / 0.90;
-            let total = match scorer {
-                Scorer::Speed => 0.65 * ttft + 0.25 * throughput + 0.10 * health,
-                Scorer::Balanced => 0.35 * health + 0.20 * ttft + 0.20 * throughput + 0.25 * price,
-                Scorer::Discount => 0.80 * price + 0.15 * speed + 0.05 * health,
-            };
             Breakdown {
-                total,
+                total: w.total(ttft, throughput, health, price),
                 ttft,
                 throughput,
                 health,
@@ -198,6 +264,40 @@ mod tests {
         assert_eq!(s[1].missing, vec!["ttft", "tokens_per_sec"]);
         assert_eq!((s[1].ttft, s[1].throughput), (NEUTRAL, NEUTRAL));
         assert!(s[0].total > s[1].total && s[1].total > s[2].total, "{s:?}");
+    }
+
+    #[test]
+    fn standing_is_a_ratio_to_the_best_per_scorer() {
+        let close = [
+            input(Some(150.0), Some(120.0), 1.0, 1.0),
+            input(Some(160.0), Some(110.0), 1.0, 1.0),
+        ];
+        let s = standing(Scorer::Speed, &close);
+        assert!((s[0] - 1.0).abs() < 1e-9, "{s:?}");
+        // Min-max would put it at 0.1 (health only); it is nearly as good.
+        assert!(s[1] > 0.9, "{s:?}");
+        let market = [
+            input(Some(150.0), Some(120.0), 1.0, 1.0), // fast, full price
+            input(Some(1100.0), Some(30.0), 1.0, 0.3), // slow, cheap
+            input(Some(400.0), Some(80.0), 1.0, 0.6),  // middling
+        ];
+        let d = standing(Scorer::Discount, &market);
+        assert!(d[1] > d[2] && d[2] > d[0], "price leads: {d:?}");
+        assert!(d[0] < 0.6 * d[1], "the fast seller is far behind: {d:?}");
+        let sp = standing(Scorer::Speed, &market);
+        assert!(sp[1] < 0.5 * sp[0], "the slow seller is far behind: {sp:?}");
+        let missing = standing(
+            Scorer::Speed,
+            &[
+                input(Some(100.0), None, 1.0, 1.0),
+                input(None, None, 1.0, 1.0),
+            ],
+        );
+        assert_eq!(
+            missing,
+            vec![1.0, 1.0],
+            "no data is no evidence of being behind"
+        );
     }
 
     #[test]

@@ -3,22 +3,31 @@
 //!
 //! A binding (session key → seller) lasts `ttl` after its last use. It is
 //! dropped — the session escapes — when the bound seller is out of rotation
-//! (blocked, circuit open), no longer a candidate, or far slower than the
-//! pool. A bound seller that is merely full gets a brief spill-over: this
-//! request goes elsewhere and the binding stays.
+//! (blocked, circuit open, standby), no longer a candidate, when the user
+//! changed the routing since it was made (the conversation is re-planned
+//! under the new settings), or when, by the current scorer, the bound
+//! seller has fallen far behind the best candidate ([`score::standing`]:
+//! scale-free, so a cheap seller is not thrown off for being slow under
+//! `discount`, nor a 160 ms seller for not being the 150 ms one). A bound
+//! seller that is merely full gets a brief spill-over: this request goes
+//! elsewhere and the binding stays.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::Plan;
+use super::score;
+use super::{Plan, Scorer};
 use crate::sellers::{Seller, SellerId};
 
 /// How long an unused binding lives.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 
-/// A bound seller's TTFT above this multiple of the pool's median escapes.
-pub const SLOW_FACTOR: f64 = 3.0;
+/// A bound seller whose standing by the current scorer is below this share
+/// of the best candidate's escapes. Wide on purpose: load spreading places
+/// conversations on near-best sellers, and small swings in measurements
+/// must not move a conversation (and lose its prompt cache).
+pub const ESCAPE_BELOW: f64 = 0.7;
 
 /// Sweep expired bindings every this many binds.
 const SWEEP_EVERY: u64 = 1024;
@@ -26,7 +35,17 @@ const SWEEP_EVERY: u64 = 1024;
 #[derive(Debug)]
 struct Binding {
     seller: SellerId,
+    epoch: u64,
     expires: Instant,
+}
+
+/// What a key is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    /// The seller.
+    pub seller: SellerId,
+    /// The routing settings' epoch when it was bound.
+    pub epoch: u64,
 }
 
 /// Session bindings, shared by all requests: sharded by key, so requests of
@@ -67,11 +86,14 @@ impl Bindings {
         self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The seller `key` is bound to at `now`.
-    pub fn lookup(&self, key: u64, now: Instant) -> Option<SellerId> {
+    /// What `key` is bound to at `now`.
+    pub fn lookup(&self, key: u64, now: Instant) -> Option<Bound> {
         let mut shard = self.shard(key);
         match shard.map.get(&key) {
-            Some(b) if b.expires > now => Some(b.seller.clone()),
+            Some(b) if b.expires > now => Some(Bound {
+                seller: b.seller.clone(),
+                epoch: b.epoch,
+            }),
             Some(_) => {
                 shard.map.remove(&key);
                 None
@@ -80,8 +102,9 @@ impl Bindings {
         }
     }
 
-    /// Binds `key` to `seller` (or refreshes the binding) at `now`.
-    pub fn bind(&self, key: u64, seller: &SellerId, now: Instant) {
+    /// Binds `key` to `seller` (or refreshes the binding) at `now`, under
+    /// the routing settings of `epoch`.
+    pub fn bind(&self, key: u64, seller: &SellerId, epoch: u64, now: Instant) {
         let mut shard = self.shard(key);
         shard.binds += 1;
         if shard.binds.is_multiple_of(SWEEP_EVERY) {
@@ -92,6 +115,7 @@ impl Bindings {
             key,
             Binding {
                 seller: seller.clone(),
+                epoch,
                 expires,
             },
         );
@@ -124,27 +148,33 @@ pub enum Stick {
     Escape(&'static str),
 }
 
-/// Puts the bound seller first in `plan` when it is still a good choice.
-/// `full` says whether a seller is at its concurrency limit.
-pub fn apply(plan: &mut Plan, bound: &SellerId, full: impl Fn(&Seller) -> bool) -> Stick {
+/// Puts the bound seller first in `plan` when it is still a good choice
+/// under `scorer`. `full` says whether a seller is at its concurrency limit.
+pub fn apply(
+    plan: &mut Plan,
+    bound: &SellerId,
+    scorer: Scorer,
+    full: impl Fn(&Seller) -> bool,
+) -> Stick {
     let Some(i) = plan.ranked.iter().position(|r| &r.seller.id == bound) else {
         return Stick::Escape("no longer a candidate");
     };
     if plan.ranked[i].note.is_some() {
         return Stick::Escape("out of rotation");
     }
-    let mut others: Vec<f64> = plan
-        .ranked
-        .iter()
-        .filter(|r| &r.seller.id != bound && r.note.is_none())
-        .filter_map(|r| r.inputs.ttft_ms)
+    // Standing among the sellers in rotation (the bound one included).
+    let usable: Vec<usize> = (0..plan.ranked.len())
+        .filter(|&j| plan.ranked[j].note.is_none())
         .collect();
-    if let (Some(mine), false) = (plan.ranked[i].inputs.ttft_ms, others.is_empty()) {
-        others.sort_by(f64::total_cmp);
-        let median = others[others.len() / 2];
-        if mine > SLOW_FACTOR * median {
-            return Stick::Escape("far slower than the pool");
-        }
+    let inputs: Vec<_> = usable.iter().map(|&j| plan.ranked[j].inputs).collect();
+    let standing = score::standing(scorer, &inputs);
+    let best = standing.iter().copied().fold(0.0, f64::max);
+    let mine = usable
+        .iter()
+        .position(|&j| j == i)
+        .map_or(best, |k| standing[k]);
+    if mine < ESCAPE_BELOW * best {
+        return Stick::Escape("far behind the best seller by the current scorer");
     }
     if full(&plan.ranked[i].seller) {
         return Stick::SpillOver;
@@ -183,7 +213,7 @@ pub fn response_key(id: &str) -> u64 {
 mod tests {
     use super::*;
     use crate::scheduler::fixtures::{candidate, order};
-    use crate::scheduler::{plan, Candidate, RoutingSettings};
+    use crate::scheduler::{plan, Candidate, RoutingSettings, Scorer};
 
     fn cand(id: &str, ttft: f64, out: bool) -> Candidate {
         candidate(id, Some(ttft), 1.0, out.then_some("circuit open"))
@@ -196,7 +226,10 @@ mod tests {
             vec![cand("a", 200.0, false), cand("b", 300.0, false)],
             false,
         );
-        assert_eq!(apply(&mut p, &"b".into(), |_| false), Stick::Hit);
+        assert_eq!(
+            apply(&mut p, &"b".into(), Scorer::Balanced, |_| false),
+            Stick::Hit
+        );
         assert_eq!(order(&p), ["b", "a"]);
     }
 
@@ -208,15 +241,19 @@ mod tests {
             false,
         );
         assert_eq!(
-            apply(&mut p, &"b".into(), |_| false),
+            apply(&mut p, &"b".into(), Scorer::Balanced, |_| false),
             Stick::Escape("out of rotation")
         );
         assert_eq!(
-            apply(&mut p, &"gone".into(), |_| false),
+            apply(&mut p, &"gone".into(), Scorer::Balanced, |_| false),
             Stick::Escape("no longer a candidate")
         );
+        let speed = RoutingSettings {
+            scorer: Scorer::Speed,
+            ..RoutingSettings::default()
+        };
         let mut p = plan(
-            &RoutingSettings::default(),
+            &speed,
             vec![
                 cand("a", 200.0, false),
                 cand("c", 250.0, false),
@@ -225,9 +262,59 @@ mod tests {
             false,
         );
         assert_eq!(
-            apply(&mut p, &"slow".into(), |_| false),
-            Stick::Escape("far slower than the pool")
+            apply(&mut p, &"slow".into(), Scorer::Speed, |_| false),
+            Stick::Escape("far behind the best seller by the current scorer")
         );
+        let mut p = plan(
+            &speed,
+            vec![cand("a", 200.0, false), cand("c", 215.0, false)],
+            false,
+        );
+        assert_eq!(
+            apply(&mut p, &"c".into(), Scorer::Speed, |_| false),
+            Stick::Hit,
+            "a little slower is not far behind"
+        );
+    }
+
+    #[test]
+    fn a_cheap_slow_seller_keeps_its_conversations_under_discount() {
+        // r12: the old escape (TTFT over 3x the pool's median) threw every
+        // conversation off the cheap seller under the discount scorer.
+        let market = || {
+            vec![
+                candidate("fast", Some(150.0), 1.0, None),
+                candidate("mid", Some(300.0), 0.6, None),
+                candidate("cheap", Some(1100.0), 0.3, None),
+            ]
+        };
+        let discount = RoutingSettings {
+            scorer: Scorer::Discount,
+            ..RoutingSettings::default()
+        };
+        let mut p = plan(&discount, market(), false);
+        assert_eq!(
+            apply(&mut p, &"cheap".into(), Scorer::Discount, |_| false),
+            Stick::Hit
+        );
+        // The same slow seller under speed, and the pricey one under discount, escape.
+        let mut p = plan(&discount, market(), false);
+        assert!(matches!(
+            apply(&mut p, &"fast".into(), Scorer::Discount, |_| false),
+            Stick::Escape(_)
+        ));
+        let mut p = plan(
+            &RoutingSettings {
+                scorer: Scorer::Speed,
+                ..discount
+            },
+            market(),
+            false,
+        );
+        assert!(matches!(
+            apply(&mut p, &"cheap".into(), Scorer::Speed, |_| false),
+            Stick::Escape(_)
+        ));
     }
 
     #[test]
@@ -251,7 +338,8 @@ mod tests {
             false,
         );
         assert_eq!(
-            apply(&mut p, &"b".into(), |s| s.id.as_str() == "b"),
+            apply(&mut p, &"b".into(), Scorer::Balanced, |s| s.id.as_str()
+                == "b"),
             Stick::SpillOver
         );
         assert_eq!(order(&p)[0], "a");
@@ -261,10 +349,14 @@ mod tests {
     fn bindings_expire_after_ttl_since_last_use() {
         let b = Bindings::new(Duration::from_secs(60));
         let t0 = Instant::now();
-        b.bind(7, &"a".into(), t0);
-        assert_eq!(b.lookup(7, t0 + Duration::from_secs(59)), Some("a".into()));
-        b.bind(7, &"a".into(), t0 + Duration::from_secs(59));
-        assert_eq!(b.lookup(7, t0 + Duration::from_secs(100)), Some("a".into()));
+        let a = Some(Bound {
+            seller: "a".into(),
+            epoch: 3,
+        });
+        b.bind(7, &"a".into(), 3, t0);
+        assert_eq!(b.lookup(7, t0 + Duration::from_secs(59)), a);
+        b.bind(7, &"a".into(), 3, t0 + Duration::from_secs(59));
+        assert_eq!(b.lookup(7, t0 + Duration::from_secs(100)), a);
         assert_eq!(b.lookup(7, t0 + Duration::from_secs(200)), None);
         assert!(b.is_empty());
     }

@@ -72,24 +72,91 @@ struct RawSeller {
     max_concurrency: Option<Spanned<u32>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A model entry: `name`, or `name: upstream-name`. Read by hand, not as
+/// an untagged enum: that infers a scalar's type first, so a model named
+/// `4` or `3.5` would be refused as "no variant matched".
 enum RawModel {
     Same(String),
     Mapped(HashMap<String, String>),
 }
 
+impl<'de> Deserialize<'de> for RawModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = RawModel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a model name, or `name: upstream-name`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawModel, E> {
+                Ok(RawModel::Same(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawModel, A::Error> {
+                let mut map = HashMap::new();
+                while let Some((k, v)) = m.next_entry::<String, String>()? {
+                    map.insert(k, v);
+                }
+                Ok(RawModel::Mapped(map))
+            }
+        }
+        d.deserialize_any(Entry)
+    }
+}
+
 /// Loads sellers from `path`; a missing file is an empty list.
 pub fn load(path: &Path) -> Result<Vec<Seller>, FileError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(path, &text, &|name| std::env::var(name).ok()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+    match read(path)? {
+        Some(bytes) => parse_bytes(path, &bytes),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The file's bytes, `None` when it does not exist.
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(FileError {
             path: path.to_path_buf(),
             line: None,
             message: format!("cannot read: {e}"),
         }),
     }
+}
+
+/// Parses a sellers file's bytes (UTF-8), with `api_key_env` variables
+/// from the process environment.
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Seller>, FileError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| FileError {
+        path: path.to_path_buf(),
+        line: Some(
+            bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1,
+        ),
+        message: "the file is not UTF-8 text".into(),
+    })?;
+    parse(path, text, &|name| std::env::var(name).ok())
+}
+
+/// Whether `text` holds nothing but blank lines, comments and `---`.
+pub fn is_blank(text: &str) -> bool {
+    text.lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
 }
 
 /// Parses the text of a sellers file; `env` looks up `api_key_env` variables.
@@ -103,13 +170,14 @@ pub fn parse(
         line: line.map(|l| l as usize),
         message,
     };
-    let only_comments = text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
-    if only_comments {
+    if is_blank(text) {
         return Ok(Vec::new());
     }
-    let doc: Document = serde_saphyr::from_str(text).map_err(|e| {
+    // YAML 1.2 booleans (only true/false): a model or id spelled `y`, `no`
+    // or `on` is a name, not a boolean (the "Norway problem").
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    let doc: Document = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let line = e.location().map(|l| l.line()).filter(|l| *l > 0);
         fail(line, yaml_message(&e))
     })?;
@@ -335,6 +403,31 @@ sellers:
     protocols:
       - openai-responses
 ";
+
+    #[test]
+    fn names_yaml_would_read_as_booleans_or_numbers_stay_names() {
+        // Found by tests/sellers_property.rs: `- y` was refused.
+        let got = parse_str(
+            "sellers:\n  - id: no\n    base_url: http://x.example\n    api_key: k\n    protocols: [openai-chat]\n    models: [y, on, 4, 3.5, {yes: up/no}]\n",
+        )
+        .unwrap();
+        assert_eq!(got[0].id.as_str(), "no");
+        let names: Vec<(&str, &str)> = got[0]
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), m.upstream.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("y", "y"),
+                ("on", "on"),
+                ("4", "4"),
+                ("3.5", "3.5"),
+                ("yes", "up/no")
+            ]
+        );
+    }
 
     #[test]
     fn full_example() {

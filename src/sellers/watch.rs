@@ -2,21 +2,20 @@
 //! edit is reported while the last good set keeps serving.
 //!
 //! The parent directory is watched (editors save by writing a temp file and
-//! renaming it; the file may not exist yet), and bursts of events are
-//! coalesced into one reload.
+//! renaming it; the file may not exist yet). Only events that can change
+//! the file count — never the reads a reload itself causes — and a reload
+//! whose bytes are unchanged does nothing (see [`crate::file_watch`]), so an
+//! idle app stays idle however often the file is read.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
-use super::store::Sellers;
+use super::store::{Reload, Sellers};
 use crate::error::Error;
-
-/// How long to wait for more events after one, before reloading once.
-const SETTLE: Duration = Duration::from_millis(75);
+use crate::file_watch::{self, Signal};
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct Watcher {
@@ -38,7 +37,7 @@ pub fn spawn(sellers: Arc<Sellers>) -> Result<Watcher, Error> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     let file_name = file.file_name().map(|n| n.to_os_string());
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Signal>();
     let mut inner =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
             Ok(ev)
@@ -47,7 +46,10 @@ pub fn spawn(sellers: Arc<Sellers>) -> Result<Watcher, Error> {
                     .iter()
                     .any(|p| p.file_name() == file_name.as_deref()) =>
             {
-                let _ = tx.send(());
+                let signal = file_watch::signal(&ev.kind);
+                if signal != Signal::Ignore {
+                    let _ = tx.send(signal);
+                }
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "watching the sellers file"),
@@ -63,12 +65,12 @@ pub fn spawn(sellers: Arc<Sellers>) -> Result<Watcher, Error> {
             source,
         })?;
     let task = tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            // Coalesce the burst an editor's save produces.
-            tokio::time::sleep(SETTLE).await;
-            while rx.try_recv().is_ok() {}
+        while file_watch::next_change(&mut rx).await.is_some() {
             match sellers.reload() {
-                Ok(()) => {
+                Ok(Reload::Unchanged) => {
+                    tracing::debug!("sellers file written with the same content; nothing to reload")
+                }
+                Ok(Reload::Applied) => {
                     let status = sellers.status();
                     tracing::info!(
                         generation = status.generation,
