@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::commit::{read_until_commit, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
 use super::request::{read_head, session_key, upstream_body};
-use super::respond::{ProxyError, Shape};
+use super::respond::{ProxyError, Shape, Shaped};
 use super::stream::{metered, unread, TapContext};
 use super::Proxy;
 use crate::pool::capacity;
@@ -369,6 +369,8 @@ where
     let mut out = Response::new(Body::from_stream(body));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
+    // The seller's own answer: never rewritten into ours.
+    out.extensions_mut().insert(Shaped);
     out
 }
 
