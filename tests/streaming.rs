@@ -231,3 +231,61 @@ async fn client_headers_pass_and_hop_by_hop_and_our_token_do_not() {
     assert_eq!(get("authorization"), None, "our token never goes upstream");
     h.running.stop().await.expect("stop");
 }
+
+/// Issue #8: a stream cut by TokenBuddy's own shutdown ends with the
+/// protocol's error event, and it is not the seller's fault — its errors,
+/// circuit, error rate and last error stay as they were.
+#[tokio::test]
+async fn our_own_shutdown_ends_streams_without_blaming_the_seller() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 5,
+            ..Behavior::default()
+        })
+        .await;
+        let hold = sim.hold();
+        let resp = h.call(protocol, "m", true).await;
+        assert_eq!(resp.status(), 200, "{protocol}");
+        let mut body = resp.bytes_stream();
+        let mut received = Vec::new();
+        // Committed: the first delta reached us while the seller holds the rest.
+        tokio::time::timeout(HANG, async {
+            while !events(protocol, &received).iter().any(|e| e.semantic) {
+                let chunk = body.next().await.expect("stream open").expect("chunk");
+                received.extend_from_slice(&chunk);
+            }
+        })
+        .await
+        .expect("first delta arrives");
+        h.running.shutdown();
+        tokio::time::timeout(HANG, async {
+            while let Some(Ok(chunk)) = body.next().await {
+                received.extend_from_slice(&chunk);
+            }
+        })
+        .await
+        .expect("the stream ends on shutdown, never hangs");
+        let evs = events(protocol, &received);
+        assert!(
+            evs.last().is_some_and(|e| e.error),
+            "{protocol}: the stream ends with an error event: {}",
+            String::from_utf8_lossy(&received)
+        );
+        assert!(
+            String::from_utf8_lossy(&received).contains("TokenBuddy is shutting down"),
+            "{protocol}"
+        );
+        let stats = h
+            .running
+            .pool()
+            .stats(&"s1".into())
+            .snapshot(std::time::Instant::now(), std::time::SystemTime::now());
+        assert_eq!(stats.errors, 0, "{protocol}: {stats:?}");
+        assert_eq!(stats.last_error, None, "{protocol}: {stats:?}");
+        assert_eq!(stats.circuit, "closed", "{protocol}: {stats:?}");
+        assert_eq!(stats.error_rate, 0.0, "{protocol}: {stats:?}");
+        assert_eq!(stats.in_flight, 0, "{protocol}: {stats:?}");
+        drop(hold);
+        h.running.wait().await.expect("stopped");
+    }
+}

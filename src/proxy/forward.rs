@@ -333,7 +333,7 @@ impl Proxy {
             }
             _ => why,
         };
-        stats.record_failure(&cause, verdict.penalty, now, self.clock.wall());
+        verdict.charge(&stats, &cause, now, self.clock.wall());
         tracing::info!(seller = %seller.id, %cause, "failing over to the next seller");
         let (retry_after, rate_limited) = match outcome {
             Outcome::Status { code, retry_after } => (retry_after, code == 429),

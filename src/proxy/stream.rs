@@ -56,7 +56,8 @@ struct Tap<S> {
 enum Step {
     Chunk(Bytes),
     End,
-    Broken(&'static str),
+    /// The stream ends early: how (for the error table) and why (for the client).
+    Broken(Outcome, &'static str),
 }
 
 impl<S> Tap<S> {
@@ -68,7 +69,9 @@ impl<S> Tap<S> {
         }
     }
 
-    fn finish(&mut self, broken: Option<&str>) {
+    /// Records what the stream measured and, when it ended early, what the
+    /// error table holds against the seller for it.
+    fn finish(&mut self, broken: Option<(Outcome, &str)>) {
         if self.finished {
             return;
         }
@@ -81,11 +84,8 @@ impl<S> Tap<S> {
         self.ctx
             .stats
             .record(&self.meter.sample(self.ctx.sent), now);
-        if let Some(cause) = broken {
-            let verdict = classify(Outcome::StreamBroken);
-            self.ctx
-                .stats
-                .record_failure(cause, verdict.penalty, now, self.ctx.clock.wall());
+        if let Some((outcome, cause)) = broken {
+            classify(outcome).charge(&self.ctx.stats, cause, now, self.ctx.clock.wall());
         }
     }
 }
@@ -135,15 +135,15 @@ where
         let step = tokio::select! {
             // Shutdown first: a seller that never pauses must not keep us up.
             biased;
-            () = tap.ctx.shutdown.cancelled() => Step::Broken("TokenBuddy is shutting down"),
+            () = tap.ctx.shutdown.cancelled() => Step::Broken(Outcome::Shutdown, "TokenBuddy is shutting down"),
             next = tokio::time::timeout(tap.ctx.idle, tap.upstream.next()) => match next {
                 Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
                 Ok(None) => Step::End,
                 Ok(Some(Err(e))) => {
                     tracing::warn!(error = %e, "seller's stream broke mid-response");
-                    Step::Broken("the seller's connection broke mid-stream")
+                    Step::Broken(Outcome::StreamBroken, "the seller's connection broke mid-stream")
                 }
-                Err(_) => Step::Broken("the seller went silent mid-stream"),
+                Err(_) => Step::Broken(Outcome::StreamBroken, "the seller went silent mid-stream"),
             },
         };
         match step {
@@ -157,11 +157,11 @@ where
             }
             Step::End => {
                 let msg = "the seller closed the stream before it was complete";
-                tap.finish(Some(msg));
+                tap.finish(Some((Outcome::StreamBroken, msg)));
                 Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
             }
-            Step::Broken(msg) => {
-                tap.finish(Some(msg));
+            Step::Broken(outcome, msg) => {
+                tap.finish(Some((outcome, msg)));
                 if tap.ctx.is_sse {
                     Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
                 } else {
