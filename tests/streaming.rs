@@ -289,3 +289,57 @@ async fn our_own_shutdown_ends_streams_without_blaming_the_seller() {
         h.running.wait().await.expect("stopped");
     }
 }
+
+/// Shutdown while a request still waits for its seller's first token (or
+/// whole body): the client is told at once, in its protocol's shape, and the
+/// seller is not blamed.
+#[tokio::test]
+async fn shutdown_before_the_commit_point_answers_at_once_without_blame() {
+    for (protocol, stream) in [
+        (Protocol::OpenAiChat, true),
+        (Protocol::OpenAiResponses, false),
+        (Protocol::AnthropicMessages, true),
+    ] {
+        let (sim, h) = one_seller(Behavior {
+            ttft: std::time::Duration::from_secs(60),
+            ..Behavior::default()
+        })
+        .await;
+        let call = h.call(protocol, "m", stream);
+        let shutdown = async {
+            // The request is with the seller, which waits before answering.
+            tokio::time::timeout(HANG, async {
+                while sim.request_count() == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .expect("the seller gets the request");
+            h.running.shutdown();
+        };
+        let (resp, ()) = tokio::time::timeout(HANG, async { tokio::join!(call, shutdown) })
+            .await
+            .expect("answered before the shutdown grace ends");
+        assert_eq!(resp.status(), 503, "{protocol}");
+        let v: serde_json::Value = resp.json().await.expect("a JSON error");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("shutting down"), "{protocol}: {v}");
+        assert_eq!(
+            v["type"] == "error",
+            protocol.is_anthropic(),
+            "{protocol}: {v}"
+        );
+        let stats = h
+            .running
+            .pool()
+            .stats(&"s1".into())
+            .snapshot(std::time::Instant::now(), std::time::SystemTime::now());
+        assert_eq!(
+            (stats.errors, stats.last_error.as_deref()),
+            (0, None),
+            "{protocol}"
+        );
+        assert_eq!(stats.in_flight, 0, "{protocol}");
+        h.running.wait().await.expect("stopped");
+    }
+}

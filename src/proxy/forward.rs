@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 
-use super::commit::{read_until_commit, Precommit};
+use super::commit::{read_until_commit, read_whole_body, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
 use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape, Shaped};
@@ -249,19 +249,26 @@ impl Proxy {
             .headers(forwarded_headers(client_headers, seller, protocol))
             .body(upstream_body(body, model, upstream_model));
         let sent = self.clock.now();
-        let result = tokio::time::timeout(self.timeouts.headers, request.send()).await;
+        let result = tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => None,
+            r = tokio::time::timeout(self.timeouts.headers, request.send()) => Some(r),
+        };
         let (outcome, why) = match result {
-            Err(_) => (Outcome::Timeout, "no response in time".to_string()),
-            Ok(Err(e)) if e.is_connect() => (
+            None => (Outcome::Shutdown, "TokenBuddy is shutting down".to_string()),
+            Some(Err(_)) => (Outcome::Timeout, "no response in time".to_string()),
+            Some(Ok(Err(e))) if e.is_connect() => (
                 Outcome::Connect,
                 format!("cannot connect ({})", root_cause(&e)),
             ),
-            Ok(Err(e)) if e.is_timeout() => (Outcome::Timeout, "connect timed out".to_string()),
-            Ok(Err(e)) => (
+            Some(Ok(Err(e))) if e.is_timeout() => {
+                (Outcome::Timeout, "connect timed out".to_string())
+            }
+            Some(Ok(Err(e))) => (
                 Outcome::Connect,
                 format!("request failed ({})", root_cause(&e)),
             ),
-            Ok(Ok(resp)) => {
+            Some(Ok(Ok(resp))) => {
                 let status = resp.status();
                 let headers = response_headers(resp.headers(), seller);
                 let is_sse = headers
@@ -282,50 +289,64 @@ impl Proxy {
                     code: status.as_u16(),
                     retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
                 };
+                let why = status_cause(status, resp.headers());
                 let upstream = Box::pin(resp.bytes_stream());
-                if status.is_success() && is_sse {
+                let idle = self.timeouts.idle;
+                let precommit = if status.is_success() && is_sse {
                     let ttft_limit = (!last).then_some(self.timeouts.ttft);
-                    let idle = self.timeouts.idle;
-                    match read_until_commit(
+                    read_until_commit(
                         upstream,
                         protocol,
                         &*self.clock,
                         sent,
                         ttft_limit,
                         idle,
+                        &self.shutdown,
                     )
                     .await
-                    {
-                        Precommit::Committed(primed) => {
-                            stats.record_success(self.clock.now());
-                            if let Some(id) = primed.meter.response_id() {
-                                self.scheduler.responses.bind(
-                                    sticky::response_key(id),
-                                    &seller.id,
-                                    self.clock.now(),
-                                );
-                            }
-                            return Ok(respond(
-                                status,
-                                headers,
-                                metered(primed, tap(stats, in_flight)),
-                            ));
-                        }
-                        Precommit::Failed(outcome, why) => (outcome, why),
-                    }
-                } else if status.is_success() || !classify(outcome).failover {
-                    // A whole JSON answer, or the client's own mistake: as is.
-                    if status.is_success() {
-                        stats.record_success(self.clock.now());
-                    }
+                } else if status.is_success() {
+                    // A whole body: judged before it is committed (an error
+                    // object or an HTML page with a 200 is no answer).
+                    read_whole_body(upstream, protocol, idle, &self.shutdown).await
+                } else if !classify(outcome).failover {
+                    // The client's own mistake: as is.
                     let body = metered(unread(upstream, protocol), tap(stats, in_flight));
                     return Ok(respond(status, headers, body));
                 } else {
-                    (outcome, format!("HTTP {}", status.as_u16()))
+                    Precommit::Failed(outcome, why)
+                };
+                match precommit {
+                    Precommit::Committed(primed) => {
+                        stats.record_success(self.clock.now());
+                        if let Some(id) = primed.meter.response_id() {
+                            self.scheduler.responses.bind(
+                                sticky::response_key(id),
+                                &seller.id,
+                                self.clock.now(),
+                            );
+                        }
+                        return Ok(respond(
+                            status,
+                            headers,
+                            metered(primed, tap(stats, in_flight)),
+                        ));
+                    }
+                    Precommit::Failed(outcome, why) => (outcome, why),
                 }
             }
         };
         let verdict = classify(outcome);
+        if !verdict.failover {
+            // Only our own shutdown ends an attempt before the commit point
+            // without a next seller: nobody's fault, and said so.
+            return Ok(ProxyError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                format!("{why}: send the request again once it is back"),
+                Shape::for_path(endpoint.path(protocol)),
+            )
+            .into_response_body());
+        }
         let now = self.clock.now();
         let cause = match (outcome, verdict.penalty) {
             (Outcome::Status { .. }, Penalty::Block(d)) => {
@@ -346,6 +367,22 @@ impl Proxy {
             rate_limited,
         })
     }
+}
+
+/// Why a status sends the request on: the code, and for a redirect where
+/// to (without its query) and what to fix.
+fn status_cause(status: StatusCode, headers: &HeaderMap) -> String {
+    let code = status.as_u16();
+    if !status.is_redirection() {
+        return format!("HTTP {code}");
+    }
+    let to = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| l.split(['?', '#']).next().unwrap_or_default())
+        .map(|l| format!(" to {l}"))
+        .unwrap_or_default();
+    format!("HTTP {code} redirect{to} (not followed: check the seller's base_url)")
 }
 
 /// The seller's response headers minus hop-by-hop ones, plus which seller answered.

@@ -19,16 +19,14 @@ use super::outcome::{classify, Outcome};
 use super::respond::stream_error_event;
 use crate::clock::Clock;
 use crate::pool::{InFlight, SellerStats};
-use crate::protocol::{event, Protocol};
-
-/// Largest non-stream body we copy aside to read its usage.
-const MAX_METERED_BODY: usize = 8 << 20;
+use crate::protocol::Protocol;
 
 /// Everything the tap needs besides the upstream stream.
 pub struct TapContext {
     /// The protocol being streamed.
     pub protocol: Protocol,
-    /// SSE (metered event by event) or a plain body (usage read at the end).
+    /// SSE (metered event by event) or a plain body (read, with its usage,
+    /// before the commit point, or an error passed through unread).
     pub is_sse: bool,
     /// When the upstream request was sent.
     pub sent: Instant,
@@ -49,7 +47,6 @@ struct Tap<S> {
     prefix: VecDeque<Bytes>,
     ctx: TapContext,
     meter: Meter,
-    plain: Vec<u8>,
     finished: bool,
 }
 
@@ -64,8 +61,6 @@ impl<S> Tap<S> {
     fn observe(&mut self, chunk: &[u8]) {
         if self.ctx.is_sse {
             self.meter.feed(chunk, self.ctx.clock.now());
-        } else if self.plain.len() + chunk.len() <= MAX_METERED_BODY {
-            self.plain.extend_from_slice(chunk);
         }
     }
 
@@ -77,10 +72,6 @@ impl<S> Tap<S> {
         }
         self.finished = true;
         let now = self.ctx.clock.now();
-        if !self.ctx.is_sse {
-            self.meter
-                .set_usage(event::body_output_tokens(self.ctx.protocol, &self.plain));
-        }
         self.ctx
             .stats
             .record(&self.meter.sample(self.ctx.sent), now);
@@ -121,7 +112,6 @@ where
         prefix: primed.prefix.into(),
         ctx,
         meter: primed.meter,
-        plain: Vec::new(),
         finished: false,
     };
     futures_util::stream::unfold(tap, |mut tap| async move {
