@@ -76,6 +76,19 @@ impl SseSplitter {
         self.partial.capacity() + self.event.capacity() + self.data.capacity()
     }
 
+    /// The bytes that end the line and the event in progress, so that what
+    /// is sent next starts an event of its own (nothing at an event
+    /// boundary). After a lone CR an LF may be taken as its pair, so two.
+    pub fn to_boundary(&self) -> &'static [u8] {
+        let mid_line = !self.partial.is_empty() || self.skipping;
+        let pending = self.has_data || !self.event.is_empty() || self.truncated;
+        match (mid_line, pending, self.after_cr) {
+            (true, _, _) | (false, true, true) => b"\n\n",
+            (false, true, false) => b"\n",
+            (false, false, _) => b"",
+        }
+    }
+
     /// Feeds one chunk; calls `on_event` for every event it completes.
     pub fn push(&mut self, chunk: &[u8], mut on_event: impl FnMut(SseEvent<'_>)) {
         let mut rest = chunk;
@@ -288,6 +301,37 @@ mod tests {
         }
         s.push(b"\n", |e| seen.push(e.data.to_string()));
         assert_eq!(seen, vec![String::new()]);
+    }
+
+    #[test]
+    fn what_ends_the_event_in_progress() {
+        let after = |text: &[u8]| {
+            let mut s = SseSplitter::new();
+            s.push(text, |_| {});
+            s.to_boundary()
+        };
+        assert_eq!(after(b""), b"");
+        assert_eq!(after(b"data: 1\n\n"), b"");
+        assert_eq!(after(b": ping\n"), b"");
+        assert_eq!(after(b"data: 1\n"), b"\n");
+        assert_eq!(after(b"data: 1\r"), b"\n\n");
+        assert_eq!(after(b"data: 1"), b"\n\n");
+        // Whatever the state, the ending plus an event gives that event.
+        for text in [
+            &b"data: 1"[..],
+            b"data: 1\r",
+            b"data: 1\n",
+            b"event: x\r\n",
+            b"",
+        ] {
+            let mut s = SseSplitter::new();
+            s.push(text, |_| {});
+            let mut seen = Vec::new();
+            let end = s.to_boundary();
+            s.push(end, |_| {});
+            s.push(b"data: last\n\n", |e| seen.push(e.data.to_string()));
+            assert_eq!(seen, ["last"], "{}", String::from_utf8_lossy(text));
+        }
     }
 
     /// A plain, whole-text reading of the spec (with the same cap), to

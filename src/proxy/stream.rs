@@ -64,6 +64,17 @@ impl<S> Tap<S> {
         }
     }
 
+    /// Our error event ending the stream, after whatever ends the seller's
+    /// unfinished line (else the client would read it as part of that line).
+    fn error_event(&self, message: &str) -> Bytes {
+        let end = self.meter.to_event_boundary();
+        let event = stream_error_event(self.ctx.protocol, message);
+        if end.is_empty() {
+            return event;
+        }
+        [end, &event[..]].concat().into()
+    }
+
     /// Records what the stream measured and, when it ended early, what the
     /// error table holds against the seller for it.
     fn finish(&mut self, broken: Option<(Outcome, &str)>) {
@@ -148,12 +159,12 @@ where
             Step::End => {
                 let msg = "the seller closed the stream before it was complete";
                 tap.finish(Some((Outcome::StreamBroken, msg)));
-                Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
+                Some((Ok(tap.error_event(msg)), tap))
             }
             Step::Broken(outcome, msg) => {
                 tap.finish(Some((outcome, msg)));
                 if tap.ctx.is_sse {
-                    Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
+                    Some((Ok(tap.error_event(msg)), tap))
                 } else {
                     // A JSON body cannot carry an error event: abort the
                     // connection so the client sees a failure, not a short body.
