@@ -343,3 +343,53 @@ async fn shutdown_before_the_commit_point_answers_at_once_without_blame() {
         h.running.wait().await.expect("stopped");
     }
 }
+
+/// A stream labelled `text/plain` (some gateways do) is still a stream:
+/// held only to its first token, then passed through as it comes — never
+/// held whole as a body would be.
+#[tokio::test]
+async fn a_stream_labelled_as_plain_text_still_streams() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 5,
+            failure: Some(tokenbuddy::sim::Failure::MislabelledStream),
+            ..Behavior::default()
+        })
+        .await;
+        let hold = sim.hold();
+        let resp = h.call(protocol, "m", true).await;
+        assert_eq!(resp.status(), 200, "{protocol}");
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let mut body = resp.bytes_stream();
+        let mut received = Vec::new();
+        tokio::time::timeout(HANG, async {
+            while !events(protocol, &received).iter().any(|e| e.semantic) {
+                let chunk = body.next().await.expect("stream open").expect("chunk");
+                received.extend_from_slice(&chunk);
+            }
+        })
+        .await
+        .expect("the first delta arrives while the seller holds the rest");
+        hold.release();
+        while let Some(chunk) = tokio::time::timeout(HANG, body.next())
+            .await
+            .expect("no hang")
+        {
+            received.extend_from_slice(&chunk.expect("chunk"));
+        }
+        assert_eq!(received, recorded_response(&sim), "{protocol}");
+        let stats = h.stats("s1").await;
+        assert_eq!(
+            stats["output_tokens"], 5,
+            "{protocol}: metered as a stream: {stats}"
+        );
+        assert!(
+            stats["ttft_last_ms"].as_f64().is_some(),
+            "{protocol}: {stats}"
+        );
+        h.running.stop().await.expect("stop");
+    }
+}

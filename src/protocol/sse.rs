@@ -19,6 +19,25 @@ pub const MAX_EVENT: usize = 1 << 20;
 /// Buffers larger than this are freed after use rather than kept.
 const KEEP: usize = 64 << 10;
 
+/// How an event stream's first line can begin (a field name or a comment).
+const STREAM_STARTS: [&[u8]; 5] = [b"data:", b"event:", b"id:", b"retry:", b":"];
+
+/// Whether a body's first bytes are an event stream, whatever its
+/// `Content-Type` said. Unambiguous against JSON (which starts with `{`,
+/// `[`, `"`, a digit, `t`, `f`, `n` or `-`) and HTML (`<`); a chunk shorter
+/// than a field name counts when it begins one.
+pub fn looks_like_sse(first: &[u8]) -> bool {
+    let start = first.trim_ascii_start();
+    !start.is_empty()
+        && STREAM_STARTS.iter().any(|p| {
+            if start.len() >= p.len() {
+                start.starts_with(p)
+            } else {
+                p.starts_with(start)
+            }
+        })
+}
+
 /// One complete SSE event, borrowed from the splitter's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SseEvent<'a> {
@@ -301,6 +320,32 @@ mod tests {
         }
         s.push(b"\n", |e| seen.push(e.data.to_string()));
         assert_eq!(seen, vec![String::new()]);
+    }
+
+    #[test]
+    fn event_streams_are_told_from_bodies() {
+        for yes in [
+            &b"data: {}\n\n"[..],
+            b"event: message_start\n",
+            b": ok\n",
+            b"\n\ndata:",
+            b"da",
+            b"id: 1",
+        ] {
+            assert!(looks_like_sse(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"{\"id\":1}"[..],
+            b"[]",
+            b"<!doctype html>",
+            b"",
+            b"  ",
+            b"null",
+            b"Internal Server Error",
+            b"date",
+        ] {
+            assert!(!looks_like_sse(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

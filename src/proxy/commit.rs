@@ -142,6 +142,38 @@ where
     }
 }
 
+/// The first chunk of a body (`None` for an empty one), to tell what it is;
+/// `Err` is how the seller failed before it.
+pub async fn first_chunk<S, E>(
+    upstream: &mut S,
+    idle: Duration,
+    shutdown: &CancellationToken,
+) -> Result<Option<Bytes>, (Outcome, String)>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let next = tokio::select! {
+        biased;
+        () = shutdown.cancelled() => {
+            return Err((Outcome::Shutdown, "TokenBuddy is shutting down".into()))
+        }
+        next = tokio::time::timeout(idle, upstream.next()) => next,
+    };
+    match next {
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err((
+            Outcome::BrokenBeforeCommit,
+            format!("body broke before its end ({e})"),
+        )),
+        Err(_) => Err((
+            Outcome::BrokenBeforeCommit,
+            "seller went silent before the body's end".into(),
+        )),
+    }
+}
+
 /// Reads a whole HTTP-200 body of `protocol` and judges it: an answer is
 /// committed (byte for byte, its usage read), an error object or a body
 /// that is no JSON fails. `idle` bounds each wait for the next chunk.

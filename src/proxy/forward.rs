@@ -4,19 +4,21 @@
 //! order" with scored selection.)
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
+use futures_util::StreamExt;
 
-use super::commit::{read_until_commit, read_whole_body, Precommit};
+use super::commit::{first_chunk, read_until_commit, read_whole_body, Precommit};
 use super::outcome::{classify, Outcome, Penalty};
 use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape, Shaped};
 use super::stream::{metered, unread, TapContext};
 use super::Proxy;
-use crate::pool::capacity;
+use crate::pool::{capacity, InFlight, SellerStats};
+use crate::protocol::sse::looks_like_sse;
 use crate::protocol::Protocol;
 use crate::scheduler::sticky;
 use crate::scheduler::walk::Walk;
@@ -118,6 +120,19 @@ struct Outgoing<'a> {
     headers: &'a HeaderMap,
     body: &'a Bytes,
     model: &'a str,
+}
+
+/// One attempt whose request went out to a seller.
+struct OnItsWay<'a> {
+    seller: &'a Arc<Seller>,
+    protocol: Protocol,
+    stats: Arc<SellerStats>,
+    /// The seller's slot, held until the response body ends.
+    in_flight: InFlight,
+    /// When the request was sent.
+    sent: Instant,
+    /// No other seller is left (never cut it off).
+    last: bool,
 }
 
 /// One failed attempt, for the final error message.
@@ -269,69 +284,18 @@ impl Proxy {
                 format!("request failed ({})", root_cause(&e)),
             ),
             Some(Ok(Ok(resp))) => {
-                let status = resp.status();
-                let headers = response_headers(resp.headers(), seller);
-                let is_sse = headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with("text/event-stream"));
-                let tap = |stats, in_flight| TapContext {
+                let on_its_way = OnItsWay {
+                    seller,
                     protocol,
-                    is_sse,
-                    sent,
-                    stats,
+                    stats: Arc::clone(&stats),
                     in_flight,
-                    clock: Arc::clone(&self.clock),
-                    idle: self.timeouts.idle,
-                    shutdown: self.shutdown.clone(),
+                    sent,
+                    last,
                 };
-                let outcome = Outcome::Status {
-                    code: status.as_u16(),
-                    retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
-                };
-                let why = status_cause(status, resp.headers());
-                let upstream = Box::pin(resp.bytes_stream());
-                let idle = self.timeouts.idle;
-                let precommit = if status.is_success() && is_sse {
-                    let ttft_limit = (!last).then_some(self.timeouts.ttft);
-                    read_until_commit(
-                        upstream,
-                        protocol,
-                        &*self.clock,
-                        sent,
-                        ttft_limit,
-                        idle,
-                        &self.shutdown,
-                    )
-                    .await
-                } else if status.is_success() {
-                    // A whole body: judged before it is committed (an error
-                    // object or an HTML page with a 200 is no answer).
-                    read_whole_body(upstream, protocol, idle, &self.shutdown).await
-                } else if !classify(outcome).failover {
-                    // The client's own mistake: as is.
-                    let body = metered(unread(upstream, protocol), tap(stats, in_flight));
-                    return Ok(respond(status, headers, body));
-                } else {
-                    Precommit::Failed(outcome, why)
-                };
-                match precommit {
-                    Precommit::Committed(primed) => {
-                        stats.record_success(self.clock.now());
-                        if let Some(id) = primed.meter.response_id() {
-                            self.scheduler.responses.bind(
-                                sticky::response_key(id),
-                                &seller.id,
-                                self.clock.now(),
-                            );
-                        }
-                        return Ok(respond(
-                            status,
-                            headers,
-                            metered(primed, tap(stats, in_flight)),
-                        ));
-                    }
-                    Precommit::Failed(outcome, why) => (outcome, why),
+                let answer = self.answered(resp, on_its_way).await;
+                match answer {
+                    Ok(resp) => return Ok(resp),
+                    Err(failed) => failed,
                 }
             }
         };
@@ -366,6 +330,93 @@ impl Proxy {
             retry_after,
             rate_limited,
         })
+    }
+
+    /// Reads a seller's answer up to its commit point. `Ok`: the response
+    /// for the client (committed content, or an error that is the client's
+    /// own); `Err`: how it failed, to try the next seller.
+    async fn answered(
+        &self,
+        resp: reqwest::Response,
+        request: OnItsWay<'_>,
+    ) -> Result<Response<Body>, (Outcome, String)> {
+        let (seller, protocol) = (request.seller, request.protocol);
+        let status = resp.status();
+        let headers = response_headers(resp.headers(), seller);
+        let labelled_sse = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let outcome = Outcome::Status {
+            code: status.as_u16(),
+            retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
+        };
+        let why = status_cause(status, resp.headers());
+        let mut upstream = Box::pin(resp.bytes_stream());
+        if !status.is_success() {
+            if classify(outcome).failover {
+                return Err((outcome, why));
+            }
+            // The client's own mistake: as is.
+            let tap = self.tap(request, false);
+            return Ok(respond(
+                status,
+                headers,
+                metered(unread(upstream, protocol), tap),
+            ));
+        }
+        let idle = self.timeouts.idle;
+        // An event stream whatever its label (some sellers say `text/plain`
+        // or nothing): streaming must not turn into holding a whole body.
+        let first = match labelled_sse {
+            true => None,
+            false => first_chunk(&mut upstream, idle, &self.shutdown).await?,
+        };
+        let is_sse = labelled_sse || first.as_deref().is_some_and(looks_like_sse);
+        let upstream = futures_util::stream::iter(first.map(Ok)).chain(upstream);
+        let precommit = if is_sse {
+            let ttft_limit = (!request.last).then_some(self.timeouts.ttft);
+            read_until_commit(
+                upstream,
+                protocol,
+                &*self.clock,
+                request.sent,
+                ttft_limit,
+                idle,
+                &self.shutdown,
+            )
+            .await
+        } else {
+            // A whole body: judged before it is committed (an error object
+            // or an HTML page with a 200 is no answer).
+            read_whole_body(upstream, protocol, idle, &self.shutdown).await
+        };
+        let primed = match precommit {
+            Precommit::Committed(primed) => primed,
+            Precommit::Failed(outcome, why) => return Err((outcome, why)),
+        };
+        request.stats.record_success(self.clock.now());
+        if let Some(id) = primed.meter.response_id() {
+            self.scheduler
+                .responses
+                .bind(sticky::response_key(id), &seller.id, self.clock.now());
+        }
+        let tap = self.tap(request, is_sse);
+        Ok(respond(status, headers, metered(primed, tap)))
+    }
+
+    /// What the pass-through of one committed response needs.
+    fn tap(&self, request: OnItsWay<'_>, is_sse: bool) -> TapContext {
+        TapContext {
+            protocol: request.protocol,
+            is_sse,
+            sent: request.sent,
+            stats: request.stats,
+            in_flight: request.in_flight,
+            clock: Arc::clone(&self.clock),
+            idle: self.timeouts.idle,
+            shutdown: self.shutdown.clone(),
+        }
     }
 }
 

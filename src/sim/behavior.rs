@@ -51,6 +51,9 @@ pub enum Failure {
         /// HTTP status of the failing requests.
         code: u16,
     },
+    /// A normal event stream labelled `text/plain` instead of
+    /// `text/event-stream` (some gateways do).
+    MislabelledStream,
     /// HTTP 200 whose JSON body is the protocol's error object, whether or
     /// not a stream was asked for (some gateways answer errors so).
     OkErrorBody,

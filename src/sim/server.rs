@@ -374,6 +374,7 @@ async fn handle(
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let held = shared.held.subscribe();
+    let behavior_failure = behavior.failure.clone();
     let content_type = if stream {
         let script = match protocol {
             Protocol::OpenAiChat => openai_chat::script(&reply),
@@ -395,7 +396,11 @@ async fn handle(
             let _active = active;
             play::stream(script, first_error, behavior, held, response, tx).await;
         });
-        "text/event-stream"
+        if matches!(behavior_failure, Some(Failure::MislabelledStream)) {
+            "text/plain; charset=utf-8"
+        } else {
+            "text/event-stream"
+        }
     } else {
         let body = match protocol {
             Protocol::OpenAiChat => openai_chat::body(&reply),
