@@ -393,3 +393,42 @@ async fn a_stream_labelled_as_plain_text_still_streams() {
         h.running.stop().await.expect("stop");
     }
 }
+
+/// A compressed answer (we never ask for one, some servers send it anyway)
+/// cannot be judged: it is passed on as it is, not mistaken for an error page.
+#[tokio::test]
+async fn a_compressed_answer_is_passed_on_as_it_is() {
+    use tokenbuddy::sim::{RawEnd, RawReply, RawSeller};
+    let body: &[u8] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03compressed";
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    let raw = RawSeller::start(RawReply {
+        bytes,
+        end: RawEnd::Close,
+    })
+    .await
+    .expect("raw seller");
+    let h = Harness::start(&sellers_file(&[seller_yaml(
+        "s1",
+        &raw.base_url(),
+        &Protocol::ALL,
+    )]))
+    .await;
+    let client = reqwest::Client::builder().build().expect("client");
+    let resp = client
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth(h.running.token())
+        .json(&request_body(Protocol::OpenAiChat, "m", false))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.bytes().await.expect("body").as_ref(), body);
+    assert_eq!(h.stats("s1").await["errors"], 0);
+    h.running.stop().await.expect("stop");
+}

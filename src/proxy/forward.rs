@@ -368,13 +368,20 @@ impl Proxy {
         let idle = self.timeouts.idle;
         // An event stream whatever its label (some sellers say `text/plain`
         // or nothing): streaming must not turn into holding a whole body.
-        let first = match labelled_sse {
+        // A compressed body (we never ask for one) cannot be read: as is.
+        let encoded = headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+        let first = match labelled_sse || encoded {
             true => None,
             false => first_chunk(&mut upstream, idle, &self.shutdown).await?,
         };
         let is_sse = labelled_sse || first.as_deref().is_some_and(looks_like_sse);
         let upstream = futures_util::stream::iter(first.map(Ok)).chain(upstream);
-        let precommit = if is_sse {
+        let precommit = if encoded && !is_sse {
+            Precommit::Committed(unread(upstream, protocol))
+        } else if is_sse {
             let ttft_limit = (!request.last).then_some(self.timeouts.ttft);
             read_until_commit(
                 upstream,
