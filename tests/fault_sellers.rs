@@ -446,9 +446,9 @@ async fn invalid_utf8_in_the_stream_passes_untouched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_drip_flows_but_the_ttft_limit_still_holds_before_commit() {
     let protocol = Protocol::OpenAiChat;
-    // After content: the last 14 bytes (`data: [DONE]\n\n`) at 3 per second,
-    // 4 s in all, each gap well under the 1 s idle limit: never cut.
-    let every = Duration::from_millis(300);
+    // After content: the last 14 bytes (`data: [DONE]\n\n`) at 4 per second,
+    // 3.5 s in all, each gap a quarter of the 1 s idle limit: never cut.
+    let every = Duration::from_millis(250);
     let dripping = SimSeller::start(Behavior {
         tokens: 3,
         failure: Some(Failure::Drip {
@@ -482,7 +482,7 @@ async fn a_slow_drip_flows_but_the_ttft_limit_still_holds_before_commit() {
     scene.memory("slow drip after content");
     drop(scene);
 
-    // Before content: a byte every 300 ms never reaches a first token within
+    // Before content: a byte every 250 ms never reaches a first token within
     // the 2 s TTFT limit, so the next seller answers.
     let dripping = SimSeller::start(Behavior {
         failure: Some(Failure::Drip {

@@ -374,7 +374,7 @@ async fn handle(
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let held = shared.held.subscribe();
-    let behavior_failure = behavior.failure.clone();
+    let mislabelled = matches!(behavior.failure, Some(Failure::MislabelledStream));
     let content_type = if stream {
         let script = match protocol {
             Protocol::OpenAiChat => openai_chat::script(&reply),
@@ -396,7 +396,7 @@ async fn handle(
             let _active = active;
             play::stream(script, first_error, behavior, held, response, tx).await;
         });
-        if matches!(behavior_failure, Some(Failure::MislabelledStream)) {
+        if mislabelled {
             "text/plain; charset=utf-8"
         } else {
             "text/event-stream"
