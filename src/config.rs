@@ -10,6 +10,12 @@ pub const DEFAULT_PORT: u16 = 7333;
 /// The environment variable that overrides the default data directory.
 pub const DATA_DIR_ENV: &str = "TOKENBUDDY_DATA_DIR";
 
+/// The environment variable that sets [`Timeouts::idle`] (`30s`, `1500ms`, `5m`).
+pub const IDLE_TIMEOUT_ENV: &str = "TOKENBUDDY_IDLE_TIMEOUT";
+
+/// The environment variable that sets [`Timeouts::ttft`] (`30s`, `1500ms`, `5m`).
+pub const TTFT_TIMEOUT_ENV: &str = "TOKENBUDDY_TTFT_TIMEOUT";
+
 /// Start-up settings of one [`crate::App`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -62,6 +68,35 @@ impl Default for Timeouts {
     }
 }
 
+/// A time limit set in the environment that is no duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}={value:?} is not a time limit: write it like 30s, 1500ms or 5m (more than zero)")]
+pub struct BadTimeout {
+    /// The variable.
+    pub var: &'static str,
+    /// What it held.
+    pub value: String,
+}
+
+impl Timeouts {
+    /// These limits with those set in the environment ([`IDLE_TIMEOUT_ENV`],
+    /// [`TTFT_TIMEOUT_ENV`]); `var` reads a variable.
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, BadTimeout> {
+        for (name, slot) in [
+            (IDLE_TIMEOUT_ENV, &mut self.idle),
+            (TTFT_TIMEOUT_ENV, &mut self.ttft),
+        ] {
+            if let Some(value) = var(name) {
+                *slot = humantime::parse_duration(value.trim())
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or(BadTimeout { var: name, value })?;
+            }
+        }
+        Ok(self)
+    }
+}
+
 impl Config {
     /// Defaults for everything but the data directory.
     pub fn new(data_dir: PathBuf) -> Self {
@@ -97,4 +132,38 @@ pub fn default_ui_dir() -> Option<PathBuf> {
     }
     let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/dist"));
     source_tree.is_dir().then_some(source_tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limits_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let t = Timeouts::default()
+            .with_env(env(&[
+                (IDLE_TIMEOUT_ENV, "1500ms"),
+                (TTFT_TIMEOUT_ENV, " 2s "),
+            ]))
+            .expect("valid");
+        assert_eq!(t.idle, Duration::from_millis(1500));
+        assert_eq!(t.ttft, Duration::from_secs(2));
+        assert_eq!(t.headers, Timeouts::default().headers);
+        let unchanged = Timeouts::default().with_env(env(&[])).expect("valid");
+        assert_eq!(unchanged.idle, Timeouts::default().idle);
+        for bad in ["soon", "0s", "-1s", ""] {
+            let e = Timeouts::default()
+                .with_env(move |k| (k == IDLE_TIMEOUT_ENV).then(|| bad.to_string()))
+                .expect_err(bad);
+            assert!(e.to_string().starts_with("TOKENBUDDY_IDLE_TIMEOUT="), "{e}");
+        }
+    }
 }

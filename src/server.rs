@@ -22,10 +22,8 @@ use crate::control;
 use crate::error::Error;
 use crate::proxy::access::{self, Access};
 use crate::proxy::respond::{ProxyError, Shape};
-use crate::proxy::{routes, Proxy};
-
-/// Largest request body accepted (agents send long contexts and images).
-const MAX_BODY: usize = 64 << 20;
+use crate::proxy::routes::{self, MAX_BODY};
+use crate::proxy::Proxy;
 
 /// How long in-flight connections get to finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

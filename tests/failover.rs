@@ -229,3 +229,93 @@ async fn shutdown_closes_streams_in_flight_with_an_error_event() {
         .expect("server stops")
         .expect("clean stop");
 }
+
+/// Issue #8: an HTTP 200 whose body is the protocol's error object is a
+/// failure like its streaming twin (an error event first): the client gets
+/// the next seller's answer, byte for byte, and the seller is penalised.
+#[tokio::test]
+async fn an_http_200_with_an_error_body_fails_over_invisibly() {
+    for protocol in Protocol::ALL {
+        let (a, b, h) = pair(Behavior {
+            failure: Some(Failure::OkErrorBody),
+            ..Behavior::default()
+        })
+        .await;
+        let resp = h.call(protocol, "m", false).await;
+        assert_eq!(resp.status(), 200, "{protocol}");
+        assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b", "{protocol}");
+        let got = read_all(resp).await;
+        assert_eq!(
+            got,
+            b.requests().pop().expect("b served").response_bytes(),
+            "{protocol}: b's body, byte for byte"
+        );
+        assert_eq!(a.request_count(), 1, "{protocol}");
+        let stats = h.stats("a").await;
+        assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
+        assert!(
+            stats["error_rate"].as_f64() > Some(0.0),
+            "{protocol}: {stats}"
+        );
+        let served = h.stats("b").await;
+        assert_eq!(served["output_tokens"], 16, "{protocol}: b's usage metered");
+        h.running.stop().await.expect("stop");
+    }
+}
+
+/// An HTML page with status 200 (a proxy's error page) is no answer: fail
+/// over, penalise — for streamed and whole-body requests alike.
+#[tokio::test]
+async fn an_html_page_with_status_200_fails_over() {
+    for (protocol, stream) in [
+        (Protocol::OpenAiChat, true),
+        (Protocol::OpenAiResponses, false),
+        (Protocol::AnthropicMessages, true),
+    ] {
+        let (a, _b, h) = pair(Behavior {
+            failure: Some(Failure::Html { code: 200 }),
+            ..Behavior::default()
+        })
+        .await;
+        let resp = h.call(protocol, "m", stream).await;
+        assert_eq!(resp.status(), 200, "{protocol}");
+        assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b", "{protocol}");
+        let got = read_all(resp).await;
+        assert!(
+            !String::from_utf8_lossy(&got).contains("<html"),
+            "{protocol}"
+        );
+        assert_eq!(a.request_count(), 1);
+        let stats = h.stats("a").await;
+        assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
+        assert!(
+            stats["error_rate"].as_f64() > Some(0.0),
+            "{protocol}: {stats}"
+        );
+        h.running.stop().await.expect("stop");
+    }
+}
+
+/// A redirect is never followed: the seller is misconfigured (its
+/// base_url), so it is taken out for a while and the next seller answers.
+#[tokio::test]
+async fn a_redirect_fails_over_and_takes_the_seller_out() {
+    for code in [301, 302, 307, 308] {
+        let (a, _b, h) = pair(Behavior {
+            failure: Some(Failure::Redirect { code }),
+            ..Behavior::default()
+        })
+        .await;
+        let resp = h.call(Protocol::OpenAiChat, "m", false).await;
+        assert_eq!(resp.status(), 200, "{code}");
+        assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b", "{code}");
+        let stats = h.stats("a").await;
+        let cause = stats["cooldown"]["cause"].as_str().unwrap_or_default();
+        assert!(
+            cause.contains(&code.to_string()) && cause.contains("redirect"),
+            "{code}: {stats}"
+        );
+        assert_eq!(a.request_count(), 1, "{code}");
+        h.running.stop().await.expect("stop");
+    }
+}

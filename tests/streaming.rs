@@ -231,3 +231,204 @@ async fn client_headers_pass_and_hop_by_hop_and_our_token_do_not() {
     assert_eq!(get("authorization"), None, "our token never goes upstream");
     h.running.stop().await.expect("stop");
 }
+
+/// Issue #8: a stream cut by TokenBuddy's own shutdown ends with the
+/// protocol's error event, and it is not the seller's fault — its errors,
+/// circuit, error rate and last error stay as they were.
+#[tokio::test]
+async fn our_own_shutdown_ends_streams_without_blaming_the_seller() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 5,
+            ..Behavior::default()
+        })
+        .await;
+        let hold = sim.hold();
+        let resp = h.call(protocol, "m", true).await;
+        assert_eq!(resp.status(), 200, "{protocol}");
+        let mut body = resp.bytes_stream();
+        let mut received = Vec::new();
+        // Committed: the first delta reached us while the seller holds the rest.
+        tokio::time::timeout(HANG, async {
+            while !events(protocol, &received).iter().any(|e| e.semantic) {
+                let chunk = body.next().await.expect("stream open").expect("chunk");
+                received.extend_from_slice(&chunk);
+            }
+        })
+        .await
+        .expect("first delta arrives");
+        h.running.shutdown();
+        tokio::time::timeout(HANG, async {
+            while let Some(Ok(chunk)) = body.next().await {
+                received.extend_from_slice(&chunk);
+            }
+        })
+        .await
+        .expect("the stream ends on shutdown, never hangs");
+        let evs = events(protocol, &received);
+        assert!(
+            evs.last().is_some_and(|e| e.error),
+            "{protocol}: the stream ends with an error event: {}",
+            String::from_utf8_lossy(&received)
+        );
+        assert!(
+            String::from_utf8_lossy(&received).contains("TokenBuddy is shutting down"),
+            "{protocol}"
+        );
+        let stats = h
+            .running
+            .pool()
+            .stats(&"s1".into())
+            .snapshot(std::time::Instant::now(), std::time::SystemTime::now());
+        assert_eq!(stats.errors, 0, "{protocol}: {stats:?}");
+        assert_eq!(stats.last_error, None, "{protocol}: {stats:?}");
+        assert_eq!(stats.circuit, "closed", "{protocol}: {stats:?}");
+        assert_eq!(stats.error_rate, 0.0, "{protocol}: {stats:?}");
+        assert_eq!(stats.in_flight, 0, "{protocol}: {stats:?}");
+        drop(hold);
+        h.running.wait().await.expect("stopped");
+    }
+}
+
+/// Shutdown while a request still waits for its seller's first token (or
+/// whole body): the client is told at once, in its protocol's shape, and the
+/// seller is not blamed.
+#[tokio::test]
+async fn shutdown_before_the_commit_point_answers_at_once_without_blame() {
+    for (protocol, stream) in [
+        (Protocol::OpenAiChat, true),
+        (Protocol::OpenAiResponses, false),
+        (Protocol::AnthropicMessages, true),
+    ] {
+        let (sim, h) = one_seller(Behavior {
+            ttft: std::time::Duration::from_secs(60),
+            ..Behavior::default()
+        })
+        .await;
+        let call = h.call(protocol, "m", stream);
+        let shutdown = async {
+            // The request is with the seller, which waits before answering.
+            tokio::time::timeout(HANG, async {
+                while sim.request_count() == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .expect("the seller gets the request");
+            h.running.shutdown();
+        };
+        let (resp, ()) = tokio::time::timeout(HANG, async { tokio::join!(call, shutdown) })
+            .await
+            .expect("answered before the shutdown grace ends");
+        assert_eq!(resp.status(), 503, "{protocol}");
+        let v: serde_json::Value = resp.json().await.expect("a JSON error");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("shutting down"), "{protocol}: {v}");
+        assert_eq!(
+            v["type"] == "error",
+            protocol.is_anthropic(),
+            "{protocol}: {v}"
+        );
+        let stats = h
+            .running
+            .pool()
+            .stats(&"s1".into())
+            .snapshot(std::time::Instant::now(), std::time::SystemTime::now());
+        assert_eq!(
+            (stats.errors, stats.last_error.as_deref()),
+            (0, None),
+            "{protocol}"
+        );
+        assert_eq!(stats.in_flight, 0, "{protocol}");
+        h.running.wait().await.expect("stopped");
+    }
+}
+
+/// A stream labelled `text/plain` (some gateways do) is still a stream:
+/// held only to its first token, then passed through as it comes — never
+/// held whole as a body would be.
+#[tokio::test]
+async fn a_stream_labelled_as_plain_text_still_streams() {
+    for protocol in Protocol::ALL {
+        let (sim, h) = one_seller(Behavior {
+            tokens: 5,
+            failure: Some(tokenbuddy::sim::Failure::MislabelledStream),
+            ..Behavior::default()
+        })
+        .await;
+        let hold = sim.hold();
+        let resp = h.call(protocol, "m", true).await;
+        assert_eq!(resp.status(), 200, "{protocol}");
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let mut body = resp.bytes_stream();
+        let mut received = Vec::new();
+        tokio::time::timeout(HANG, async {
+            while !events(protocol, &received).iter().any(|e| e.semantic) {
+                let chunk = body.next().await.expect("stream open").expect("chunk");
+                received.extend_from_slice(&chunk);
+            }
+        })
+        .await
+        .expect("the first delta arrives while the seller holds the rest");
+        hold.release();
+        while let Some(chunk) = tokio::time::timeout(HANG, body.next())
+            .await
+            .expect("no hang")
+        {
+            received.extend_from_slice(&chunk.expect("chunk"));
+        }
+        assert_eq!(received, recorded_response(&sim), "{protocol}");
+        let stats = h.stats("s1").await;
+        assert_eq!(
+            stats["output_tokens"], 5,
+            "{protocol}: metered as a stream: {stats}"
+        );
+        assert!(
+            stats["ttft_last_ms"].as_f64().is_some(),
+            "{protocol}: {stats}"
+        );
+        h.running.stop().await.expect("stop");
+    }
+}
+
+/// A compressed answer (we never ask for one, some servers send it anyway)
+/// cannot be judged: it is passed on as it is, not mistaken for an error page.
+#[tokio::test]
+async fn a_compressed_answer_is_passed_on_as_it_is() {
+    use tokenbuddy::sim::{RawEnd, RawReply, RawSeller};
+    let body: &[u8] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03compressed";
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    let raw = RawSeller::start(RawReply {
+        bytes,
+        end: RawEnd::Close,
+    })
+    .await
+    .expect("raw seller");
+    let h = Harness::start(&sellers_file(&[seller_yaml(
+        "s1",
+        &raw.base_url(),
+        &Protocol::ALL,
+    )]))
+    .await;
+    let client = reqwest::Client::builder().build().expect("client");
+    let resp = client
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth(h.running.token())
+        .json(&request_body(Protocol::OpenAiChat, "m", false))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.bytes().await.expect("body").as_ref(), body);
+    assert_eq!(h.stats("s1").await["errors"], 0);
+    h.running.stop().await.expect("stop");
+}

@@ -47,3 +47,110 @@ pub(crate) struct Typed<'a> {
 pub fn event_type<'a>(event: Option<&'a str>, data: &'a str) -> Option<&'a str> {
     event.or_else(|| serde_json::from_str::<Typed<'a>>(data).ok()?.kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::body;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+    use serde_json::{json, Value};
+
+    /// JSON values built from the keys and values the readers look for, so
+    /// random input reaches deep into them instead of failing at the top.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("type"),
+            Just("delta"),
+            Just("choices"),
+            Just("usage"),
+            Just("error"),
+            Just("response"),
+            Just("id"),
+            Just("content"),
+            Just("tool_calls"),
+            Just("output_tokens"),
+            Just("completion_tokens"),
+            Just("text"),
+            Just("x"),
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            prop_oneof![
+                Just("error"),
+                Just("message_stop"),
+                Just("content_block_delta"),
+                Just("signature_delta"),
+                Just("response.completed"),
+                Just("response.created"),
+                Just("[DONE]"),
+                Just(""),
+            ]
+            .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec((key.clone(), inner), 0..5).prop_map(|kv| {
+                    Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    fn event_name() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            Just("error".to_string()),
+            Just("message_delta".to_string()),
+            Just("content_block_delta".to_string()),
+            Just("response.completed".to_string()),
+            Just("response.created".to_string()),
+            ".{0,10}",
+        ])
+    }
+
+    fn config() -> Config {
+        Config {
+            cases: 256,
+            rng_seed: RngSeed::Fixed(0x000e_7e47),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    fn read_everything(event: Option<&str>, data: &str, bytes: &[u8]) {
+        for p in Protocol::ALL {
+            let _ = inspect(p, event, data);
+            let _ = body_output_tokens(p, bytes);
+        }
+        let _ = super::super::openai_responses::created_response_id(event, data);
+        let _ = body::kind(bytes);
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn readers_take_random_json_without_panicking(
+            v in json_value(),
+            event in event_name(),
+        ) {
+            let data = v.to_string();
+            read_everything(event.as_deref(), &data, data.as_bytes());
+        }
+
+        #[test]
+        fn readers_take_random_text_and_bytes_without_panicking(
+            data in ".{0,64}",
+            bytes in prop::collection::vec(any::<u8>(), 0..64),
+            event in event_name(),
+        ) {
+            read_everything(event.as_deref(), &data, &bytes);
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! just enough to meter them (never to re-serialise them).
 
 pub mod anthropic_messages;
+pub mod body;
 pub mod event;
 pub mod openai_chat;
 pub mod openai_responses;

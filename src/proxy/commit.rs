@@ -4,16 +4,35 @@
 //! held, so a seller that errors, breaks or stays silent can still be replaced
 //! and the client never knows. At the first semantic event everything held is
 //! forwarded at once, byte for byte, and the request is committed.
+//!
+//! A whole (non-streaming) body of HTTP 200 is not a stream: it is read to
+//! its end before anything is forwarded, so a 200 whose body is an error
+//! object or no JSON at all is replaced just the same. Both holds are
+//! bounded: past [`MAX_HELD_STREAM`] a stream is committed as it is, past
+//! [`MAX_HELD_BODY`] a body is forwarded unread.
+//!
+//! TokenBuddy's own shutdown ends the wait at once ([`Outcome::Shutdown`]).
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 use super::meter::Meter;
 use super::outcome::Outcome;
 use crate::clock::Clock;
-use crate::protocol::Protocol;
+use crate::protocol::body::{self, BodyKind};
+use crate::protocol::{event, Protocol};
+
+/// Most bytes of a stream held before its first semantic event; a longer
+/// preamble (far beyond any API's: Responses echoes instructions and tools
+/// twice) is committed as it is rather than held without bound.
+pub const MAX_HELD_STREAM: usize = 4 << 20;
+
+/// Most bytes of a whole body held to judge it; a longer body is forwarded
+/// as it is, unread.
+pub const MAX_HELD_BODY: usize = 8 << 20;
 
 /// A response past its commit point: held bytes, the meter, and the rest.
 pub struct Primed<S> {
@@ -29,8 +48,12 @@ pub struct Primed<S> {
 pub enum Precommit<S> {
     /// Content arrived (or the stream ended properly without any): forward.
     Committed(Primed<S>),
-    /// The seller failed before any content: try the next one.
+    /// The seller failed before any content (or we are shutting down).
     Failed(Outcome, String),
+}
+
+fn shutting_down<S>() -> Precommit<S> {
+    Precommit::Failed(Outcome::Shutdown, "TokenBuddy is shutting down".into())
 }
 
 /// Reads `upstream` until its first semantic event. `ttft_limit` bounds the
@@ -42,6 +65,7 @@ pub async fn read_until_commit<S, E>(
     sent: Instant,
     ttft_limit: Option<Duration>,
     idle: Duration,
+    shutdown: &CancellationToken,
 ) -> Precommit<S>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -49,6 +73,7 @@ where
 {
     let mut meter = Meter::new(protocol);
     let mut prefix = Vec::new();
+    let mut held = 0;
     loop {
         let now = clock.now();
         let wait = match ttft_limit {
@@ -60,9 +85,15 @@ where
             },
             None => idle,
         };
-        match tokio::time::timeout(wait, upstream.next()).await {
+        let next = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return shutting_down(),
+            next = tokio::time::timeout(wait, upstream.next()) => next,
+        };
+        match next {
             Ok(Some(Ok(chunk))) => {
                 meter.feed(&chunk, clock.now());
+                held += chunk.len();
                 prefix.push(chunk);
                 if meter.error_before_content() {
                     return Precommit::Failed(
@@ -70,7 +101,7 @@ where
                         "error event before any content".into(),
                     );
                 }
-                if meter.has_content() {
+                if meter.has_content() || held > MAX_HELD_STREAM {
                     return Precommit::Committed(Primed {
                         prefix,
                         meter,
@@ -108,5 +139,202 @@ where
                 )
             }
         }
+    }
+}
+
+/// The first chunk of a body (`None` for an empty one), to tell what it is;
+/// `Err` is how the seller failed before it.
+pub async fn first_chunk<S, E>(
+    upstream: &mut S,
+    idle: Duration,
+    shutdown: &CancellationToken,
+) -> Result<Option<Bytes>, (Outcome, String)>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let next = tokio::select! {
+        biased;
+        () = shutdown.cancelled() => {
+            return Err((Outcome::Shutdown, "TokenBuddy is shutting down".into()))
+        }
+        next = tokio::time::timeout(idle, upstream.next()) => next,
+    };
+    match next {
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err((
+            Outcome::BrokenBeforeCommit,
+            format!("body broke before its end ({e})"),
+        )),
+        Err(_) => Err((
+            Outcome::BrokenBeforeCommit,
+            "seller went silent before the body's end".into(),
+        )),
+    }
+}
+
+/// Reads a whole HTTP-200 body of `protocol` and judges it: an answer is
+/// committed (byte for byte, its usage read), an error object or a body
+/// that is no JSON fails. `idle` bounds each wait for the next chunk.
+pub async fn read_whole_body<S, E>(
+    mut upstream: S,
+    protocol: Protocol,
+    idle: Duration,
+    shutdown: &CancellationToken,
+) -> Precommit<S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut whole = BytesMut::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return shutting_down(),
+            next = tokio::time::timeout(idle, upstream.next()) => next,
+        };
+        match next {
+            Ok(Some(Ok(chunk))) => {
+                whole.extend_from_slice(&chunk);
+                if whole.len() > MAX_HELD_BODY {
+                    // Too long to hold: forwarded as it is, unjudged.
+                    return Precommit::Committed(Primed {
+                        prefix: vec![whole.freeze()],
+                        meter: Meter::new(protocol),
+                        upstream,
+                    });
+                }
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Precommit::Failed(
+                    Outcome::BrokenBeforeCommit,
+                    format!("body broke before its end ({e})"),
+                )
+            }
+            Err(_) => {
+                return Precommit::Failed(
+                    Outcome::BrokenBeforeCommit,
+                    "seller went silent before the body's end".into(),
+                )
+            }
+        }
+    }
+    let whole = whole.freeze();
+    match body::kind(&whole) {
+        BodyKind::Answer => {
+            let mut meter = Meter::new(protocol);
+            meter.set_usage(event::body_output_tokens(protocol, &whole));
+            Precommit::Committed(Primed {
+                prefix: vec![whole],
+                meter,
+                upstream,
+            })
+        }
+        BodyKind::Error => {
+            Precommit::Failed(Outcome::ErrorEvent, "HTTP 200 with an error body".into())
+        }
+        BodyKind::NotJson => Precommit::Failed(
+            Outcome::NotAnAnswer,
+            "HTTP 200 but the body is not JSON (an error page?)".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    type Chunks = futures_util::stream::Iter<std::vec::IntoIter<Result<Bytes, String>>>;
+
+    fn chunks(parts: Vec<Vec<u8>>) -> Chunks {
+        futures_util::stream::iter(
+            parts
+                .into_iter()
+                .map(|p| Ok(Bytes::from(p)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    const IDLE: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn a_preamble_longer_than_the_hold_is_committed_as_it_is() {
+        let ping = b"event: ping\ndata: {\"type\":\"ping\"}\n\n".to_vec();
+        let n = MAX_HELD_STREAM / ping.len() + 2;
+        let upstream = chunks(vec![ping; n]);
+        let token = CancellationToken::new();
+        let clock = SystemClock;
+        let got = read_until_commit(
+            upstream,
+            Protocol::AnthropicMessages,
+            &clock,
+            clock.now(),
+            None,
+            IDLE,
+            &token,
+        )
+        .await;
+        let Precommit::Committed(primed) = got else {
+            panic!("a long preamble is committed, not held for ever");
+        };
+        let held: usize = primed.prefix.iter().map(Bytes::len).sum();
+        assert!(held > MAX_HELD_STREAM && held <= MAX_HELD_STREAM + 64);
+        assert!(!primed.meter.has_content());
+    }
+
+    #[tokio::test]
+    async fn whole_bodies_are_judged_and_kept_byte_for_byte() {
+        let token = CancellationToken::new();
+        let answer = br#"{"id":"c", "choices":[], "usage":{"completion_tokens":3}}"#;
+        let parts = vec![answer[..9].to_vec(), answer[9..].to_vec()];
+        match read_whole_body(chunks(parts), Protocol::OpenAiChat, IDLE, &token).await {
+            Precommit::Committed(p) => {
+                assert_eq!(p.prefix.concat(), answer.to_vec());
+                assert_eq!(p.meter.sample(Instant::now()).output_tokens, Some(3));
+            }
+            Precommit::Failed(o, why) => panic!("{o:?} {why}"),
+        }
+        let error = br#"{"type":"error","error":{"type":"overloaded_error","message":"x"}}"#;
+        let got = read_whole_body(
+            chunks(vec![error.to_vec()]),
+            Protocol::AnthropicMessages,
+            IDLE,
+            &token,
+        )
+        .await;
+        assert!(matches!(got, Precommit::Failed(Outcome::ErrorEvent, _)));
+        let page = b"<html>502</html>".to_vec();
+        let got =
+            read_whole_body(chunks(vec![page]), Protocol::OpenAiResponses, IDLE, &token).await;
+        assert!(matches!(got, Precommit::Failed(Outcome::NotAnAnswer, _)));
+        // Over the cap: forwarded unjudged, nothing lost.
+        let big = vec![b' '; MAX_HELD_BODY + 1];
+        match read_whole_body(
+            chunks(vec![big, b"tail".to_vec()]),
+            Protocol::OpenAiChat,
+            IDLE,
+            &token,
+        )
+        .await
+        {
+            Precommit::Committed(mut p) => {
+                assert_eq!(p.prefix.concat().len(), MAX_HELD_BODY + 1);
+                let rest = p.upstream.next().await.expect("the rest").expect("chunk");
+                assert_eq!(rest.as_ref(), b"tail");
+            }
+            Precommit::Failed(o, why) => panic!("{o:?} {why}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_the_wait_without_blame() {
+        let token = CancellationToken::new();
+        token.cancel();
+        let silent = futures_util::stream::pending::<Result<Bytes, String>>();
+        let got = read_whole_body(silent, Protocol::OpenAiChat, IDLE, &token).await;
+        assert!(matches!(got, Precommit::Failed(Outcome::Shutdown, _)));
     }
 }

@@ -110,7 +110,8 @@ impl<'d> Failover<'d> {
     }
 
     /// The try failed with `outcome` (`why` in words): the outcome table
-    /// decides what the seller takes; the failure joins the trail.
+    /// decides what the seller takes (nothing, for our own shutdown) and
+    /// whether the request may go on; the failure joins the trail.
     pub fn failed(
         &mut self,
         at: &Try,
@@ -126,7 +127,7 @@ impl<'d> Failover<'d> {
             }
             _ => why,
         };
-        at.stats.record_failure(&why, verdict.penalty, now, wall);
+        verdict.charge(&at.stats, &why, now, wall);
         let (retry_after, rate_limited) = match outcome {
             Outcome::Status { code, retry_after } => (retry_after, code == 429),
             _ => (None, false),

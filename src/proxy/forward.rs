@@ -4,20 +4,22 @@
 //! order" with scored selection.)
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
+use futures_util::StreamExt;
 
-use super::commit::{read_until_commit, Precommit};
+use super::commit::{first_chunk, read_until_commit, read_whole_body, Precommit};
 use super::failover::{Failover, Try};
 use super::outcome::{classify, Outcome};
 use super::request::{read_head, session_key, upstream_body};
-use super::respond::{ProxyError, Shape};
+use super::respond::{ProxyError, Shape, Shaped};
 use super::stream::{metered, unread, TapContext};
 use super::Proxy;
-use crate::pool::capacity;
+use crate::pool::{capacity, InFlight, SellerStats};
+use crate::protocol::sse::looks_like_sse;
 use crate::protocol::Protocol;
 use crate::scheduler::sticky;
 use crate::scheduler::Plan;
@@ -128,6 +130,19 @@ struct Outgoing<'a> {
     model: &'a str,
 }
 
+/// One attempt whose request went out to a seller.
+struct OnItsWay<'a> {
+    seller: &'a Arc<Seller>,
+    protocol: Protocol,
+    stats: Arc<SellerStats>,
+    /// The seller's slot, held until the response body ends.
+    in_flight: InFlight,
+    /// When the request was sent.
+    sent: Instant,
+    /// No other seller is left (never cut it off).
+    last: bool,
+}
+
 impl Proxy {
     /// Serves one request of `protocol` at `endpoint`.
     pub async fn handle(
@@ -190,10 +205,22 @@ impl Proxy {
                 Err(Failed::Full) => failover.full(&at),
                 Err(Failed::Outcome(outcome, why)) => {
                     let now = self.clock.now();
-                    failover.failed(&at, outcome, why, now, self.clock.wall());
-                    if let Some(f) = failover.trail().last() {
-                        tracing::info!(seller = %f.seller, cause = %f.why, "failing over to the next seller");
+                    let verdict = failover.failed(&at, outcome, why, now, self.clock.wall());
+                    let Some(f) = failover.trail().last() else {
+                        continue;
+                    };
+                    if !verdict.failover {
+                        // Only our own shutdown ends a try before the commit
+                        // point with no next seller: nobody's fault, and said so.
+                        return ProxyError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "shutting_down",
+                            format!("{}: send the request again once it is back", f.why),
+                            shape,
+                        )
+                        .into_response_body();
                     }
+                    tracing::info!(seller = %f.seller, cause = %f.why, "failing over to the next seller");
                 }
             }
         }
@@ -226,86 +253,157 @@ impl Proxy {
             .headers(forwarded_headers(client_headers, seller, protocol))
             .body(upstream_body(body, model, upstream_model));
         let sent = self.clock.now();
-        let result = tokio::time::timeout(self.timeouts.headers, request.send()).await;
+        let result = tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => None,
+            r = tokio::time::timeout(self.timeouts.headers, request.send()) => Some(r),
+        };
         let (outcome, why) = match result {
-            Err(_) => (Outcome::Timeout, "no response in time".to_string()),
-            Ok(Err(e)) if e.is_connect() => (
+            None => (Outcome::Shutdown, "TokenBuddy is shutting down".to_string()),
+            Some(Err(_)) => (Outcome::Timeout, "no response in time".to_string()),
+            Some(Ok(Err(e))) if e.is_connect() => (
                 Outcome::Connect,
                 format!("cannot connect ({})", root_cause(&e)),
             ),
-            Ok(Err(e)) if e.is_timeout() => (Outcome::Timeout, "connect timed out".to_string()),
-            Ok(Err(e)) => (
+            Some(Ok(Err(e))) if e.is_timeout() => {
+                (Outcome::Timeout, "connect timed out".to_string())
+            }
+            Some(Ok(Err(e))) => (
                 Outcome::Connect,
                 format!("request failed ({})", root_cause(&e)),
             ),
-            Ok(Ok(resp)) => {
-                let status = resp.status();
-                let headers = response_headers(resp.headers(), seller);
-                let is_sse = headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with("text/event-stream"));
-                let tap = |stats, in_flight| TapContext {
+            Some(Ok(Ok(resp))) => {
+                let on_its_way = OnItsWay {
+                    seller,
                     protocol,
-                    is_sse,
-                    sent,
-                    stats,
+                    stats: Arc::clone(&stats),
                     in_flight,
-                    clock: Arc::clone(&self.clock),
-                    idle: self.timeouts.idle,
-                    shutdown: self.shutdown.clone(),
+                    sent,
+                    last,
                 };
-                let outcome = Outcome::Status {
-                    code: status.as_u16(),
-                    retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
-                };
-                let upstream = Box::pin(resp.bytes_stream());
-                if status.is_success() && is_sse {
-                    let ttft_limit = (!last).then_some(self.timeouts.ttft);
-                    let idle = self.timeouts.idle;
-                    match read_until_commit(
-                        upstream,
-                        protocol,
-                        &*self.clock,
-                        sent,
-                        ttft_limit,
-                        idle,
-                    )
-                    .await
-                    {
-                        Precommit::Committed(primed) => {
-                            stats.record_success(self.clock.now());
-                            if let Some(id) = primed.meter.response_id() {
-                                self.scheduler.responses.bind(
-                                    sticky::response_key(id),
-                                    &seller.id,
-                                    // Hard affinity ignores routing changes.
-                                    0,
-                                    self.clock.now(),
-                                );
-                            }
-                            return Ok(respond(
-                                status,
-                                headers,
-                                metered(primed, tap(stats, in_flight)),
-                            ));
-                        }
-                        Precommit::Failed(outcome, why) => (outcome, why),
-                    }
-                } else if status.is_success() || !classify(outcome).failover {
-                    // A whole JSON answer, or the client's own mistake: as is.
-                    if status.is_success() {
-                        stats.record_success(self.clock.now());
-                    }
-                    let body = metered(unread(upstream, protocol), tap(stats, in_flight));
-                    return Ok(respond(status, headers, body));
-                } else {
-                    (outcome, format!("HTTP {}", status.as_u16()))
+                let answer = self.answered(resp, on_its_way).await;
+                match answer {
+                    Ok(resp) => return Ok(resp),
+                    Err(failed) => failed,
                 }
             }
         };
         Err(Failed::Outcome(outcome, why))
     }
+
+    /// Reads a seller's answer up to its commit point. `Ok`: the response
+    /// for the client (committed content, or an error that is the client's
+    /// own); `Err`: how it failed, to try the next seller.
+    async fn answered(
+        &self,
+        resp: reqwest::Response,
+        request: OnItsWay<'_>,
+    ) -> Result<Response<Body>, (Outcome, String)> {
+        let (seller, protocol) = (request.seller, request.protocol);
+        let status = resp.status();
+        let headers = response_headers(resp.headers(), seller);
+        let labelled_sse = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let outcome = Outcome::Status {
+            code: status.as_u16(),
+            retry_after: capacity::hinted_block(resp.headers(), self.clock.wall()),
+        };
+        let why = status_cause(status, resp.headers());
+        let mut upstream = Box::pin(resp.bytes_stream());
+        if !status.is_success() {
+            if classify(outcome).failover {
+                return Err((outcome, why));
+            }
+            // The client's own mistake: as is.
+            let tap = self.tap(request, false);
+            return Ok(respond(
+                status,
+                headers,
+                metered(unread(upstream, protocol), tap),
+            ));
+        }
+        let idle = self.timeouts.idle;
+        // An event stream whatever its label (some sellers say `text/plain`
+        // or nothing): streaming must not turn into holding a whole body.
+        // A compressed body (we never ask for one) cannot be read: as is.
+        let encoded = headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+        let first = match labelled_sse || encoded {
+            true => None,
+            false => first_chunk(&mut upstream, idle, &self.shutdown).await?,
+        };
+        let is_sse = labelled_sse || first.as_deref().is_some_and(looks_like_sse);
+        let upstream = futures_util::stream::iter(first.map(Ok)).chain(upstream);
+        let precommit = if encoded && !is_sse {
+            Precommit::Committed(unread(upstream, protocol))
+        } else if is_sse {
+            let ttft_limit = (!request.last).then_some(self.timeouts.ttft);
+            read_until_commit(
+                upstream,
+                protocol,
+                &*self.clock,
+                request.sent,
+                ttft_limit,
+                idle,
+                &self.shutdown,
+            )
+            .await
+        } else {
+            // A whole body: judged before it is committed (an error object
+            // or an HTML page with a 200 is no answer).
+            read_whole_body(upstream, protocol, idle, &self.shutdown).await
+        };
+        let primed = match precommit {
+            Precommit::Committed(primed) => primed,
+            Precommit::Failed(outcome, why) => return Err((outcome, why)),
+        };
+        request.stats.record_success(self.clock.now());
+        if let Some(id) = primed.meter.response_id() {
+            // Hard affinity holds whatever the routing: epoch 0, never compared.
+            self.scheduler.responses.bind(
+                sticky::response_key(id),
+                &seller.id,
+                0,
+                self.clock.now(),
+            );
+        }
+        let tap = self.tap(request, is_sse);
+        Ok(respond(status, headers, metered(primed, tap)))
+    }
+
+    /// What the pass-through of one committed response needs.
+    fn tap(&self, request: OnItsWay<'_>, is_sse: bool) -> TapContext {
+        TapContext {
+            protocol: request.protocol,
+            is_sse,
+            sent: request.sent,
+            stats: request.stats,
+            in_flight: request.in_flight,
+            clock: Arc::clone(&self.clock),
+            idle: self.timeouts.idle,
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+/// Why a status sends the request on: the code, and for a redirect where
+/// to (without its query) and what to fix.
+fn status_cause(status: StatusCode, headers: &HeaderMap) -> String {
+    let code = status.as_u16();
+    if !status.is_redirection() {
+        return format!("HTTP {code}");
+    }
+    let to = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| l.split(['?', '#']).next().unwrap_or_default())
+        .map(|l| format!(" to {l}"))
+        .unwrap_or_default();
+    format!("HTTP {code} redirect{to} (not followed: check the seller's base_url)")
 }
 
 /// The seller's response headers minus hop-by-hop ones, plus which seller answered.
@@ -329,6 +427,8 @@ where
     let mut out = Response::new(Body::from_stream(body));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
+    // The seller's own answer: never rewritten into ours.
+    out.extensions_mut().insert(Shaped);
     out
 }
 

@@ -92,6 +92,12 @@ impl Meter {
         self.terminal
     }
 
+    /// The bytes that end the seller's unfinished line or event, to send
+    /// before an event of ours (nothing at an event boundary).
+    pub fn to_event_boundary(&self) -> &'static [u8] {
+        self.splitter.to_boundary()
+    }
+
     /// Whether an error event came before any content.
     pub fn error_before_content(&self) -> bool {
         self.error_before_content

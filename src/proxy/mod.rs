@@ -8,6 +8,7 @@ pub mod forward;
 pub mod meter;
 pub mod outcome;
 pub mod probe;
+pub mod rejection;
 pub mod request;
 pub mod respond;
 pub mod routes;

@@ -1,13 +1,16 @@
 //! THE error classification table: for each upstream outcome, whether the
 //! request moves to the next seller and what it does to the seller.
 //!
-//! Invariant: the agent's own mistakes (400, 413, 422 and other 4xx not
-//! listed) are passed through untouched and never hurt a seller.
+//! Invariants: the agent's own mistakes (400, 413, 422 and other 4xx not
+//! listed) are passed through untouched and never hurt a seller; what
+//! TokenBuddy does itself (its own shutdown) is never held against one.
+//! The README's failover section has a copy of this table: keep them equal.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::pool::capacity;
 pub use crate::pool::Penalty;
+use crate::pool::SellerStats;
 
 /// What happened when we sent a request to a seller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,14 +26,21 @@ pub enum Outcome {
         /// How long the seller asked us to wait (Retry-After, reset headers).
         retry_after: Option<Duration>,
     },
-    /// HTTP 200, but the stream's first event is an error.
+    /// HTTP 200, but the stream's first event, or the whole body, is the
+    /// protocol's error object (some sellers answer errors with a 200).
     ErrorEvent,
+    /// HTTP 200, but the body is no answer of the protocol: not JSON (an
+    /// HTML error page, a proxy's login page, garbage).
+    NotAnAnswer,
     /// HTTP 200, but no first semantic event within the TTFT limit.
     TtftTimeout,
     /// HTTP 200, but the stream broke, ended or went silent before content.
     BrokenBeforeCommit,
     /// The body broke or went silent after the response was committed.
     StreamBroken,
+    /// TokenBuddy itself is shutting down: the request ends here, and it is
+    /// no one's fault.
+    Shutdown,
 }
 
 /// The decision for one outcome.
@@ -38,12 +48,28 @@ pub enum Outcome {
 pub struct Verdict {
     /// Try the next seller (only possible before the client got a byte).
     pub failover: bool,
-    /// What happens to the seller.
+    /// What happens to the seller's health or rotation.
     pub penalty: Penalty,
+    /// Whether the attempt counts as the seller's failure at all (its error
+    /// count and last error), even when its health is spared.
+    pub blames_seller: bool,
 }
 
 const fn verdict(failover: bool, penalty: Penalty) -> Verdict {
-    Verdict { failover, penalty }
+    Verdict {
+        failover,
+        penalty,
+        blames_seller: true,
+    }
+}
+
+impl Verdict {
+    /// Records this verdict against the seller whose attempt ended with `cause`.
+    pub fn charge(&self, stats: &SellerStats, cause: &str, now: Instant, wall: SystemTime) {
+        if self.blames_seller {
+            stats.record_failure(cause, self.penalty, now, wall);
+        }
+    }
 }
 
 /// Classifies one outcome.
@@ -56,10 +82,19 @@ pub fn classify(outcome: Outcome) -> Verdict {
         Outcome::Connect
         | Outcome::Timeout
         | Outcome::ErrorEvent
+        | Outcome::NotAnAnswer
         | Outcome::TtftTimeout
         | Outcome::BrokenBeforeCommit => verdict(true, Penalty::Health),
         Outcome::StreamBroken => verdict(false, Penalty::Health),
+        Outcome::Shutdown => Verdict {
+            failover: false,
+            penalty: Penalty::None,
+            blames_seller: false,
+        },
         Outcome::Status { code, retry_after } => match code {
+            // A redirect (never followed: sellers are APIs, not web sites)
+            // means a wrong base_url, e.g. http:// for https://.
+            300..=399 => verdict(true, Penalty::Block(secs(60))),
             // Bad or revoked key, forbidden: the seller is misconfigured for us.
             401 | 403 => verdict(true, Penalty::Block(secs(60))),
             // Out of credit.
@@ -98,11 +133,44 @@ mod tests {
             ("connect", classify(Outcome::Connect), true, Penalty::Health),
             ("timeout", classify(Outcome::Timeout), true, Penalty::Health),
             (
+                "200 + error event or error body",
+                classify(Outcome::ErrorEvent),
+                true,
+                Penalty::Health,
+            ),
+            (
+                "200 + HTML page",
+                classify(Outcome::NotAnAnswer),
+                true,
+                Penalty::Health,
+            ),
+            (
+                "no first token in time",
+                classify(Outcome::TtftTimeout),
+                true,
+                Penalty::Health,
+            ),
+            (
+                "broken before commit",
+                classify(Outcome::BrokenBeforeCommit),
+                true,
+                Penalty::Health,
+            ),
+            (
                 "broken stream",
                 classify(Outcome::StreamBroken),
                 false,
                 Penalty::Health,
             ),
+            (
+                "our own shutdown",
+                classify(Outcome::Shutdown),
+                false,
+                Penalty::None,
+            ),
+            ("301", status(301, None), true, Penalty::Block(s(60))),
+            ("302", status(302, None), true, Penalty::Block(s(60))),
+            ("307", status(307, None), true, Penalty::Block(s(60))),
             ("401", status(401, None), true, Penalty::Block(s(60))),
             ("402", status(402, None), true, Penalty::Block(s(300))),
             ("403", status(403, None), true, Penalty::Block(s(60))),
@@ -140,6 +208,24 @@ mod tests {
         ];
         for (name, v, failover, penalty) in rows {
             assert_eq!((v.failover, v.penalty), (*failover, *penalty), "{name}");
+            // Only our own shutdown is no one's failure.
+            assert_eq!(v.blames_seller, *name != "our own shutdown", "{name}");
         }
+    }
+
+    #[test]
+    fn shutdown_leaves_the_seller_as_it_was() {
+        let stats = SellerStats::default();
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        classify(Outcome::Shutdown).charge(&stats, "TokenBuddy is shutting down", now, wall);
+        let snap = stats.snapshot(now, wall);
+        assert_eq!(
+            (snap.errors, snap.last_error, snap.error_rate),
+            (0, None, 0.0)
+        );
+        classify(Outcome::StreamBroken).charge(&stats, "cut", now, wall);
+        let snap = stats.snapshot(now, wall);
+        assert_eq!((snap.errors, snap.last_error.as_deref()), (1, Some("cut")));
+        assert!(snap.error_rate > 0.0);
     }
 }

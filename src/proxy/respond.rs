@@ -1,6 +1,11 @@
 //! The one place proxy errors become HTTP: JSON errors in the shape of the
 //! protocol the client called, and SSE error events for streams that fail
 //! after the commit point.
+//!
+//! Every response whose body is already in the client's protocol shape (ours,
+//! or a seller's own passed through) carries the [`Shaped`] mark; on `/v1/*`
+//! an error response without it was made by the HTTP framework and is turned
+//! into a [`ProxyError`] (see `rejection.rs`).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +31,11 @@ impl Shape {
         }
     }
 }
+
+/// Marks a response whose body is already in the client's protocol shape:
+/// ours, or a seller's own answer passed through as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shaped;
 
 /// An error answered by TokenBuddy itself (not passed through from a seller).
 #[derive(Debug, Clone)]
@@ -61,11 +71,14 @@ impl ProxyError {
 
     fn anthropic_type(&self) -> &'static str {
         match self.status.as_u16() {
-            400 | 413 | 422 => "invalid_request_error",
             401 => "authentication_error",
+            402 => "billing_error",
             403 => "permission_error",
             404 => "not_found_error",
+            413 => "request_too_large",
+            408 | 504 => "timeout_error",
             429 => "rate_limit_error",
+            400..=499 => "invalid_request_error",
             529 | 503 => "overloaded_error",
             _ => "api_error",
         }
@@ -98,6 +111,7 @@ impl ProxyError {
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body())).into_response();
+        resp.extensions_mut().insert(Shaped);
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -4,15 +4,19 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use bytes::Bytes;
+use axum::{middleware, Json, Router};
 use serde_json::json;
 
 use super::forward::Endpoint;
+use super::rejection::{shape_rejections, ClientBody};
 use super::Proxy;
 use crate::protocol::Protocol;
 
-/// `/v1/*` routes (access checks are layered on by the server).
+/// Largest request body accepted (agents send long contexts and images).
+pub const MAX_BODY: usize = 64 << 20;
+
+/// `/v1/*` routes (access checks are layered on by the server). Every
+/// rejection on them, the framework's too, answers in the protocol's shape.
 pub fn router(proxy: Proxy) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat))
@@ -20,20 +24,33 @@ pub fn router(proxy: Proxy) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(models))
+        .layer(middleware::from_fn(shape_rejections))
         .with_state(proxy)
 }
 
-async fn chat(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+async fn chat(
+    State(p): State<Proxy>,
+    headers: HeaderMap,
+    ClientBody(body): ClientBody,
+) -> Response {
     p.handle(Protocol::OpenAiChat, Endpoint::Generate, headers, body)
         .await
 }
 
-async fn responses(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+async fn responses(
+    State(p): State<Proxy>,
+    headers: HeaderMap,
+    ClientBody(body): ClientBody,
+) -> Response {
     p.handle(Protocol::OpenAiResponses, Endpoint::Generate, headers, body)
         .await
 }
 
-async fn messages(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+async fn messages(
+    State(p): State<Proxy>,
+    headers: HeaderMap,
+    ClientBody(body): ClientBody,
+) -> Response {
     p.handle(
         Protocol::AnthropicMessages,
         Endpoint::Generate,
@@ -43,7 +60,11 @@ async fn messages(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Re
     .await
 }
 
-async fn count_tokens(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+async fn count_tokens(
+    State(p): State<Proxy>,
+    headers: HeaderMap,
+    ClientBody(body): ClientBody,
+) -> Response {
     p.handle(
         Protocol::AnthropicMessages,
         Endpoint::CountTokens,

@@ -19,16 +19,14 @@ use super::outcome::{classify, Outcome};
 use super::respond::stream_error_event;
 use crate::clock::Clock;
 use crate::pool::{InFlight, SellerStats};
-use crate::protocol::{event, Protocol};
-
-/// Largest non-stream body we copy aside to read its usage.
-const MAX_METERED_BODY: usize = 8 << 20;
+use crate::protocol::Protocol;
 
 /// Everything the tap needs besides the upstream stream.
 pub struct TapContext {
     /// The protocol being streamed.
     pub protocol: Protocol,
-    /// SSE (metered event by event) or a plain body (usage read at the end).
+    /// SSE (metered event by event) or a plain body (read, with its usage,
+    /// before the commit point, or an error passed through unread).
     pub is_sse: bool,
     /// When the upstream request was sent.
     pub sent: Instant,
@@ -49,43 +47,47 @@ struct Tap<S> {
     prefix: VecDeque<Bytes>,
     ctx: TapContext,
     meter: Meter,
-    plain: Vec<u8>,
     finished: bool,
 }
 
 enum Step {
     Chunk(Bytes),
     End,
-    Broken(&'static str),
+    /// The stream ends early: how (for the error table) and why (for the client).
+    Broken(Outcome, &'static str),
 }
 
 impl<S> Tap<S> {
     fn observe(&mut self, chunk: &[u8]) {
         if self.ctx.is_sse {
             self.meter.feed(chunk, self.ctx.clock.now());
-        } else if self.plain.len() + chunk.len() <= MAX_METERED_BODY {
-            self.plain.extend_from_slice(chunk);
         }
     }
 
-    fn finish(&mut self, broken: Option<&str>) {
+    /// Our error event ending the stream, after whatever ends the seller's
+    /// unfinished line (else the client would read it as part of that line).
+    fn error_event(&self, message: &str) -> Bytes {
+        let end = self.meter.to_event_boundary();
+        let event = stream_error_event(self.ctx.protocol, message);
+        if end.is_empty() {
+            return event;
+        }
+        [end, &event[..]].concat().into()
+    }
+
+    /// Records what the stream measured and, when it ended early, what the
+    /// error table holds against the seller for it.
+    fn finish(&mut self, broken: Option<(Outcome, &str)>) {
         if self.finished {
             return;
         }
         self.finished = true;
         let now = self.ctx.clock.now();
-        if !self.ctx.is_sse {
-            self.meter
-                .set_usage(event::body_output_tokens(self.ctx.protocol, &self.plain));
-        }
         self.ctx
             .stats
             .record(&self.meter.sample(self.ctx.sent), now);
-        if let Some(cause) = broken {
-            let verdict = classify(Outcome::StreamBroken);
-            self.ctx
-                .stats
-                .record_failure(cause, verdict.penalty, now, self.ctx.clock.wall());
+        if let Some((outcome, cause)) = broken {
+            classify(outcome).charge(&self.ctx.stats, cause, now, self.ctx.clock.wall());
         }
     }
 }
@@ -121,7 +123,6 @@ where
         prefix: primed.prefix.into(),
         ctx,
         meter: primed.meter,
-        plain: Vec::new(),
         finished: false,
     };
     futures_util::stream::unfold(tap, |mut tap| async move {
@@ -135,15 +136,15 @@ where
         let step = tokio::select! {
             // Shutdown first: a seller that never pauses must not keep us up.
             biased;
-            () = tap.ctx.shutdown.cancelled() => Step::Broken("TokenBuddy is shutting down"),
+            () = tap.ctx.shutdown.cancelled() => Step::Broken(Outcome::Shutdown, "TokenBuddy is shutting down"),
             next = tokio::time::timeout(tap.ctx.idle, tap.upstream.next()) => match next {
                 Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
                 Ok(None) => Step::End,
                 Ok(Some(Err(e))) => {
                     tracing::warn!(error = %e, "seller's stream broke mid-response");
-                    Step::Broken("the seller's connection broke mid-stream")
+                    Step::Broken(Outcome::StreamBroken, "the seller's connection broke mid-stream")
                 }
-                Err(_) => Step::Broken("the seller went silent mid-stream"),
+                Err(_) => Step::Broken(Outcome::StreamBroken, "the seller went silent mid-stream"),
             },
         };
         match step {
@@ -157,13 +158,13 @@ where
             }
             Step::End => {
                 let msg = "the seller closed the stream before it was complete";
-                tap.finish(Some(msg));
-                Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
+                tap.finish(Some((Outcome::StreamBroken, msg)));
+                Some((Ok(tap.error_event(msg)), tap))
             }
-            Step::Broken(msg) => {
-                tap.finish(Some(msg));
+            Step::Broken(outcome, msg) => {
+                tap.finish(Some((outcome, msg)));
                 if tap.ctx.is_sse {
-                    Some((Ok(stream_error_event(tap.ctx.protocol, msg)), tap))
+                    Some((Ok(tap.error_event(msg)), tap))
                 } else {
                     // A JSON body cannot carry an error event: abort the
                     // connection so the client sees a failure, not a short body.

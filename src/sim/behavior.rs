@@ -26,7 +26,8 @@ impl Default for Behavior {
     }
 }
 
-/// A failure a simulated seller can inject.
+/// A failure a simulated seller can inject. (Failures below HTTP — a reset,
+/// bytes that are not HTTP — are [`super::raw::RawSeller`]'s.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Answer every request with this status and a protocol-shaped error body.
@@ -49,6 +50,50 @@ pub enum Failure {
         n: u64,
         /// HTTP status of the failing requests.
         code: u16,
+    },
+    /// A normal event stream labelled `text/plain` instead of
+    /// `text/event-stream` (some gateways do).
+    MislabelledStream,
+    /// HTTP 200 whose JSON body is the protocol's error object, whether or
+    /// not a stream was asked for (some gateways answer errors so).
+    OkErrorBody,
+    /// An HTML page with this status (a proxy's error or login page).
+    Html {
+        /// HTTP status.
+        code: u16,
+    },
+    /// A redirect with this status to the same path on another host.
+    Redirect {
+        /// HTTP status (301, 302, 307, 308).
+        code: u16,
+    },
+    /// Send this many deltas (half the body when not streaming), then no
+    /// byte ever again, with the connection left open.
+    Stall {
+        /// Deltas sent before the silence.
+        after_tokens: usize,
+    },
+    /// After this many deltas, one `data:` line of `bytes` bytes. With
+    /// `newline` the line ends and the stream goes on; without, the body
+    /// ends inside the line.
+    HugeLine {
+        /// Deltas sent before the line.
+        after_tokens: usize,
+        /// The line's length.
+        bytes: usize,
+        /// Whether the line ever ends.
+        newline: bool,
+    },
+    /// Invalid UTF-8 in every delta's text and in a comment line before
+    /// every preamble event.
+    InvalidUtf8,
+    /// The stream at once except its last `last_bytes` bytes (all of it
+    /// when `None`), which follow one byte per `every`.
+    Drip {
+        /// Between two bytes.
+        every: Duration,
+        /// How much of the end drips.
+        last_bytes: Option<usize>,
     },
 }
 

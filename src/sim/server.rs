@@ -1,11 +1,11 @@
-//! The simulated seller's HTTP server: routing, failure injection, pacing,
-//! holding streams on request, and recording every request and the exact
-//! bytes answered.
+//! The simulated seller's HTTP server: routing, failure injection, holding
+//! streams on request, and recording every request, the exact bytes
+//! answered, and every response body the client dropped before its end.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -21,7 +21,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::behavior::{Behavior, Failure};
-use super::reply::{tokens, Reply, RequestFields, Script};
+use super::play;
+use super::reply::{tokens, Reply, RequestFields};
 use super::{anthropic_messages, openai_chat, openai_responses};
 use crate::protocol::Protocol;
 
@@ -73,6 +74,8 @@ struct Shared {
     active: AtomicU64,
     max_active: AtomicU64,
     held: watch::Sender<bool>,
+    /// Response bodies dropped by the client before their end.
+    cancelled: watch::Sender<u64>,
 }
 
 /// A handle on a simulated seller's request log that outlives borrows of it.
@@ -118,7 +121,9 @@ impl SimSeller {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let (held, _) = watch::channel(false);
+        let (cancelled, _) = watch::channel(0);
         let shared = Arc::new(Shared {
+            cancelled,
             behavior: Mutex::new(behavior),
             requests: Mutex::new(Vec::new()),
             count: AtomicU64::new(0),
@@ -189,6 +194,19 @@ impl SimSeller {
     /// How many requests arrived.
     pub fn request_count(&self) -> usize {
         lock(&self.shared.requests).len()
+    }
+
+    /// How many response bodies the client dropped before their end (it
+    /// went away, or cancelled the request).
+    pub fn cancelled(&self) -> u64 {
+        *self.shared.cancelled.borrow()
+    }
+
+    /// Waits until at least `n` response bodies were dropped before their end.
+    pub async fn wait_cancelled(&self, n: u64) {
+        let mut rx = self.shared.cancelled.subscribe();
+        // The sender lives in `shared`, as long as `self`: this cannot fail.
+        let _ = rx.wait_for(|c| *c >= n).await;
     }
 
     /// Holds streams after their first token until the [`Hold`] is released.
@@ -311,6 +329,14 @@ async fn handle(
         Some(Failure::EveryNth { n, code }) if *n > 0 && seq % n == 0 => Some((*code, None)),
         _ => None,
     };
+    if let Some(resp) = odd_answer(
+        protocol,
+        behavior.failure.as_ref(),
+        &path_of(&uri),
+        &response,
+    ) {
+        return resp;
+    }
     if let Some((code, retry_after)) = injected {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let text = error_body(protocol, code, &format!("simulated failure {code}")).to_string();
@@ -348,6 +374,7 @@ async fn handle(
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let held = shared.held.subscribe();
+    let mislabelled = matches!(behavior.failure, Some(Failure::MislabelledStream));
     let content_type = if stream {
         let script = match protocol {
             Protocol::OpenAiChat => openai_chat::script(&reply),
@@ -367,9 +394,13 @@ async fn handle(
         let active = Active::enter(&shared);
         tokio::spawn(async move {
             let _active = active;
-            play_stream(script, first_error, behavior, held, response, tx).await;
+            play::stream(script, first_error, behavior, held, response, tx).await;
         });
-        "text/event-stream"
+        if mislabelled {
+            "text/plain; charset=utf-8"
+        } else {
+            "text/event-stream"
+        }
     } else {
         let body = match protocol {
             Protocol::OpenAiChat => openai_chat::body(&reply),
@@ -379,19 +410,16 @@ async fn handle(
         let active = Active::enter(&shared);
         tokio::spawn(async move {
             let _active = active;
-            play_body(body.to_string(), behavior, response, tx).await;
+            play::body(body.to_string(), behavior, response, tx).await;
         });
         "application/json"
     };
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        let item = rx.recv().await?;
-        if item.is_err() {
-            // Let the server flush what it has buffered first: a cut after
-            // N deltas must deliver those N deltas.
-            tokio::task::yield_now().await;
-        }
-        Some((item, rx))
-    });
+    let body = Watched {
+        rx,
+        cut: None,
+        ended: false,
+        shared: Arc::clone(&shared),
+    };
     let mut resp = Response::new(Body::from_stream(body));
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -400,6 +428,104 @@ async fn handle(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     resp
+}
+
+/// A response body's channel that notes being dropped before its end.
+struct Watched {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    /// A cut, passed on after one more turn.
+    cut: Option<std::io::Error>,
+    ended: bool,
+    shared: Arc<Shared>,
+}
+
+impl futures_util::Stream for Watched {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if let Some(cut) = self.cut.take() {
+            self.ended = true;
+            return Poll::Ready(Some(Err(cut)));
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(cut))) => {
+                // The seller itself ends it. Let the server flush what it
+                // has buffered first: a cut after N deltas must deliver those N.
+                self.cut = Some(cut);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.shared.cancelled.send_modify(|c| *c += 1);
+        }
+    }
+}
+
+/// The path with its query, for a redirect's `Location`.
+fn path_of(uri: &Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// Answers that are no normal reply nor an error status with the protocol's
+/// body: an error object with HTTP 200, an HTML page, a redirect.
+fn odd_answer(
+    protocol: Protocol,
+    failure: Option<&Failure>,
+    path: &str,
+    response: &play::Recorded,
+) -> Option<Response> {
+    let (status, content_type, text, location) = match failure? {
+        Failure::OkErrorBody => (
+            StatusCode::OK,
+            "application/json",
+            error_body(protocol, 500, "simulated error in an HTTP 200").to_string(),
+            None,
+        ),
+        Failure::Html { code } => (
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::OK),
+            "text/html; charset=utf-8",
+            "<!doctype html><html><head><title>502 Bad Gateway</title></head>\
+             <body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>"
+                .to_string(),
+            None,
+        ),
+        Failure::Redirect { code } => (
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::FOUND),
+            "text/html; charset=utf-8",
+            "<a href=\"https://api.example.invalid/\">Moved</a>".to_string(),
+            Some(format!("https://api.example.invalid{path}")),
+        ),
+        _ => return None,
+    };
+    response
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend_from_slice(text.as_bytes());
+    let mut resp = Response::new(Body::from(text));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(to) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LOCATION, to);
+    }
+    Some(resp)
 }
 
 /// Counts one response being produced, for [`SimSeller::max_concurrent`].
@@ -417,93 +543,4 @@ impl Drop for Active {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::AcqRel);
     }
-}
-
-/// Sends one frame, recording it first; `false` once the client is gone.
-async fn send(
-    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
-    response: &Mutex<Vec<u8>>,
-    frame: String,
-) -> bool {
-    lock(response).extend_from_slice(frame.as_bytes());
-    tx.send(Ok(Bytes::from(frame))).await.is_ok()
-}
-
-/// Cuts the connection: the body ends with an error, not a clean end.
-async fn cut(tx: &mpsc::Sender<Result<Bytes, std::io::Error>>) {
-    let _ = tx
-        .send(Err(std::io::Error::other("simulated connection drop")))
-        .await;
-}
-
-async fn play_stream(
-    script: Script,
-    first_error: Option<String>,
-    behavior: Behavior,
-    mut held: watch::Receiver<bool>,
-    response: Arc<Mutex<Vec<u8>>>,
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-) {
-    if let Some(frame) = first_error {
-        send(&tx, &response, frame).await;
-        return;
-    }
-    for frame in script.preamble {
-        if !send(&tx, &response, frame).await {
-            return;
-        }
-    }
-    if !behavior.ttft.is_zero() {
-        tokio::time::sleep(behavior.ttft).await;
-    }
-    let drop_after = match behavior.failure {
-        Some(Failure::DropAfter { tokens }) => Some(tokens),
-        _ => None,
-    };
-    let gap = behavior.token_gap().unwrap_or(Duration::ZERO);
-    let first_at = tokio::time::Instant::now();
-    for (i, frame) in script.deltas.into_iter().enumerate() {
-        if drop_after == Some(i) {
-            cut(&tx).await;
-            return;
-        }
-        if i > 0 && !gap.is_zero() {
-            // Deadlines from the first token, so pacing does not drift.
-            tokio::time::sleep_until(first_at + gap * i as u32).await;
-        }
-        if !send(&tx, &response, frame).await {
-            return;
-        }
-        if i == 0 && held.wait_for(|h| !*h).await.is_err() {
-            return;
-        }
-    }
-    if drop_after.is_some() {
-        cut(&tx).await;
-        return;
-    }
-    for frame in script.closing {
-        if !send(&tx, &response, frame).await {
-            return;
-        }
-    }
-}
-
-async fn play_body(
-    body: String,
-    behavior: Behavior,
-    response: Arc<Mutex<Vec<u8>>>,
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-) {
-    if !behavior.ttft.is_zero() {
-        tokio::time::sleep(behavior.ttft).await;
-    }
-    if matches!(behavior.failure, Some(Failure::DropAfter { .. })) {
-        let half = body.len() / 2;
-        let head = body.get(..half).unwrap_or_default().to_string();
-        send(&tx, &response, head).await;
-        cut(&tx).await;
-        return;
-    }
-    send(&tx, &response, body).await;
 }
