@@ -1,5 +1,6 @@
 //! What a running TokenBuddy is told at start: port, data dir, demo mode,
-//! timeouts. Parsed by the faces (CLI, shell), consumed by [`crate::App`].
+//! timeouts, limits on clients. Parsed by the faces (CLI, shell), consumed by
+//! [`crate::App`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +32,97 @@ pub struct Config {
     pub load_spread: bool,
     /// How often to probe each seller (`GET /v1/models`); `None` never.
     pub probe_interval: Option<Duration>,
+    /// What a client may make the server wait for or hold.
+    pub server: ServerLimits,
+}
+
+/// Limits on clients, so idle, lazy or hostile ones cannot tie the server up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Longest a client may take to send a request head; an idle keep-alive
+    /// connection is closed after the same time (hyper times both alike).
+    pub header_read: Duration,
+    /// Longest a client may take to send a request body, from its head on.
+    pub body_read: Duration,
+    /// Most client connections held at once; more wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: usize,
+}
+
+/// The environment variables [`ServerLimits::from_env`] reads.
+pub const HEADER_TIMEOUT_ENV: &str = "TOKENBUDDY_HEADER_TIMEOUT";
+/// See [`HEADER_TIMEOUT_ENV`].
+pub const BODY_TIMEOUT_ENV: &str = "TOKENBUDDY_BODY_TIMEOUT";
+/// See [`HEADER_TIMEOUT_ENV`].
+pub const MAX_CONNECTIONS_ENV: &str = "TOKENBUDDY_MAX_CONNECTIONS";
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            // Agents send a head in one packet; 30 s is also hyper's default
+            // and outlasts the keep-alive pools of most HTTP clients.
+            header_read: Duration::from_secs(30),
+            // Bodies come over loopback: even 64 MiB takes well under a second.
+            body_read: Duration::from_secs(60),
+            // Far above what a desk of agents opens, and (with one upstream
+            // connection per stream) within a 1024-descriptor limit's reach.
+            max_connections: 512,
+        }
+    }
+}
+
+/// A limit given in the environment that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?}: {problem}")]
+pub struct LimitError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong and what is expected.
+    pub problem: &'static str,
+}
+
+impl ServerLimits {
+    /// The defaults, overridden by [`HEADER_TIMEOUT_ENV`], [`BODY_TIMEOUT_ENV`]
+    /// (durations such as `30s`, `500ms`) and [`MAX_CONNECTIONS_ENV`] when
+    /// `env` has them.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, LimitError> {
+        let mut limits = ServerLimits::default();
+        let duration =
+            |name: &'static str, value: String| match humantime::parse_duration(value.trim()) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                Ok(_) => Err(LimitError {
+                    name,
+                    value,
+                    problem: "must be longer than zero",
+                }),
+                Err(_) => Err(LimitError {
+                    name,
+                    value,
+                    problem: "not a duration (write e.g. `30s` or `500ms`)",
+                }),
+            };
+        if let Some(v) = env(HEADER_TIMEOUT_ENV) {
+            limits.header_read = duration(HEADER_TIMEOUT_ENV, v)?;
+        }
+        if let Some(v) = env(BODY_TIMEOUT_ENV) {
+            limits.body_read = duration(BODY_TIMEOUT_ENV, v)?;
+        }
+        if let Some(v) = env(MAX_CONNECTIONS_ENV) {
+            limits.max_connections = match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(LimitError {
+                        name: MAX_CONNECTIONS_ENV,
+                        value: v,
+                        problem: "not a whole number above zero",
+                    })
+                }
+            };
+        }
+        Ok(limits)
+    }
 }
 
 /// Upstream time limits of the proxy.
@@ -74,6 +166,7 @@ impl Config {
             explore_chance: crate::scheduler::EXPLORE_CHANCE,
             load_spread: true,
             probe_interval: Some(Duration::from_secs(60)),
+            server: ServerLimits::default(),
         }
     }
 
@@ -97,4 +190,50 @@ pub fn default_ui_dir() -> Option<PathBuf> {
     }
     let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/dist"));
     source_tree.is_dir().then_some(source_tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn limits_from_the_environment() {
+        assert_eq!(
+            ServerLimits::from_env(env(&[])),
+            Ok(ServerLimits::default())
+        );
+        let set = ServerLimits::from_env(env(&[
+            (HEADER_TIMEOUT_ENV, "2s"),
+            (BODY_TIMEOUT_ENV, " 1500ms "),
+            (MAX_CONNECTIONS_ENV, "16"),
+        ]))
+        .unwrap();
+        assert_eq!(set.header_read, Duration::from_secs(2));
+        assert_eq!(set.body_read, Duration::from_millis(1500));
+        assert_eq!(set.max_connections, 16);
+    }
+
+    #[test]
+    fn unusable_limits_are_named() {
+        for (name, value) in [
+            (HEADER_TIMEOUT_ENV, "soon"),
+            (HEADER_TIMEOUT_ENV, "0s"),
+            (BODY_TIMEOUT_ENV, "12"),
+            (MAX_CONNECTIONS_ENV, "0"),
+            (MAX_CONNECTIONS_ENV, "-3"),
+        ] {
+            let err = ServerLimits::from_env(env(&[(name, value)])).unwrap_err();
+            assert_eq!((err.name, err.value.as_str()), (name, value));
+            assert!(err.to_string().starts_with(&format!("{name}=")), "{err}");
+        }
+    }
 }

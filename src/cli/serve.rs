@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use tokenbuddy::config::ServerLimits;
 use tokenbuddy::{App, Config};
 
 /// Runs the server until a shutdown signal.
@@ -16,6 +17,8 @@ pub fn run(port: u16, data_dir: PathBuf, demo: bool) -> Result<(), String> {
         let mut config = Config::new(data_dir);
         config.port = port;
         config.demo = demo;
+        config.server =
+            ServerLimits::from_env(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
         let running = App::start(config).await.map_err(|e| e.to_string())?;
         {
             // Scripts and tests read the port from this exact line.
