@@ -139,7 +139,12 @@ async fn the_token_and_the_keys_never_reach_the_log_at_any_level() {
         .send()
         .await
         .expect("configure");
-    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
     let settings = home.path().join(".claude/settings.json");
     assert!(std::fs::read_to_string(&settings)
         .expect("claude settings")
@@ -168,9 +173,12 @@ async fn the_token_and_the_keys_never_reach_the_log_at_any_level() {
         .filter(|l| l.contains("TRACE") || l.contains("DEBUG"))
         .count();
     assert!(detailed > 0, "no debug or trace lines: {log:?}");
-    for (what, secret) in [("the access token", token.as_str()), ("a wrong token", WRONG_TOKEN)]
-        .into_iter()
-        .chain(SELLER_KEYS.iter().map(|k| ("a seller's key", *k)))
+    for (what, secret) in [
+        ("the access token", token.as_str()),
+        ("a wrong token", WRONG_TOKEN),
+    ]
+    .into_iter()
+    .chain(SELLER_KEYS.iter().map(|k| ("a seller's key", *k)))
     {
         let leaks: Vec<&String> = log.iter().filter(|l| l.contains(secret)).collect();
         assert!(leaks.is_empty(), "{what} is in the log: {leaks:?}");
@@ -201,11 +209,7 @@ async fn a_page_on_another_port_cannot_call_v1_or_api() {
     let data = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         data.path().join("sellers.yaml"),
-        support::sellers_file(&[support::seller_yaml(
-            "sim",
-            &sim.base_url(),
-            &Protocol::ALL,
-        )]),
+        support::sellers_file(&[support::seller_yaml("sim", &sim.base_url(), &Protocol::ALL)]),
     )
     .expect("sellers.yaml");
     let served = Served::start(data.path(), &[], &[]);
@@ -316,8 +320,13 @@ async fn browser_page_is_refused(served: &Served, sim: &SimSeller, other: u16) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let node_ok = Command::new("node").arg("--version").output().is_ok();
-    if !node_ok || !Path::new(&chromium).exists() || !root.join("node_modules/playwright-core").is_dir() {
-        eprintln!("skipped the Chromium page: node, {chromium} or node_modules/playwright-core missing");
+    if !node_ok
+        || !Path::new(&chromium).exists()
+        || !root.join("node_modules/playwright-core").is_dir()
+    {
+        eprintln!(
+            "skipped the Chromium page: node, {chromium} or node_modules/playwright-core missing"
+        );
         return;
     }
     // The other origin: a page that is not TokenBuddy's.
@@ -326,7 +335,9 @@ async fn browser_page_is_refused(served: &Served, sim: &SimSeller, other: u16) {
         .expect("bind the other page's port");
     let page = axum::Router::new().route(
         "/",
-        axum::routing::get(|| async { axum::response::Html("<!doctype html><title>elsewhere</title>") }),
+        axum::routing::get(|| async {
+            axum::response::Html("<!doctype html><title>elsewhere</title>")
+        }),
     );
     let page_server = tokio::spawn(async move {
         let _ = axum::serve(listener, page).await;
@@ -365,8 +376,15 @@ async fn browser_page_is_refused(served: &Served, sim: &SimSeller, other: u16) {
         let blocked = outcome.starts_with("rejected") || outcome == "opaque 0";
         assert!(blocked, "{call}: the page got {outcome}");
     }
-    assert_eq!(completions(&sim), 0, "a call from the page reached a seller");
-    println!("figures: headless Chromium on :{other}: {} calls, all blocked", results.len());
+    assert_eq!(
+        completions(&sim),
+        0,
+        "a call from the page reached a seller"
+    );
+    println!(
+        "figures: headless Chromium on :{other}: {} calls, all blocked",
+        results.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,7 +437,11 @@ async fn files_that_hold_a_secret_are_private() {
     for (id, rel) in agents {
         let path = home.path().join(rel);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{id}: {e}"));
-        let holds = if text.contains(token.trim()) { "token" } else { "no token" };
+        let holds = if text.contains(token.trim()) {
+            "token"
+        } else {
+            "no token"
+        };
         found.push((format!("{id} {rel} ({holds})"), mode(&path)));
     }
     println!(
@@ -435,5 +457,8 @@ async fn files_that_hold_a_secret_are_private() {
         .filter(|(_, m)| m & 0o077 != 0)
         .map(|(f, m)| format!("{f} is {m:o}"))
         .collect();
-    assert!(open.is_empty(), "files holding a secret are readable by others: {open:?}");
+    assert!(
+        open.is_empty(),
+        "files holding a secret are readable by others: {open:?}"
+    );
 }

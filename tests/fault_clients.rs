@@ -230,7 +230,9 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
             }
         };
         assert!(
-            message.as_str().is_some_and(|m| m.contains("did not arrive")),
+            message
+                .as_str()
+                .is_some_and(|m| m.contains("did not arrive")),
             "{body}"
         );
     }

@@ -25,14 +25,21 @@ const RSS_CAP_KIB: u64 = 256 * 1024;
 
 /// Polls `read` until `ok` holds for its value; panics with the last value
 /// after [`HANG`].
-async fn settle<T: std::fmt::Debug>(what: &str, read: impl Fn() -> T, ok: impl Fn(&T) -> bool) -> T {
+async fn settle<T: std::fmt::Debug>(
+    what: &str,
+    read: impl Fn() -> T,
+    ok: impl Fn(&T) -> bool,
+) -> T {
     let deadline = Instant::now() + HANG;
     loop {
         let now = read();
         if ok(&now) {
             return now;
         }
-        assert!(Instant::now() < deadline, "never settled: {what}; last {now:?}");
+        assert!(
+            Instant::now() < deadline,
+            "never settled: {what}; last {now:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

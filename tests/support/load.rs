@@ -112,7 +112,10 @@ pub async fn round(served: &Served, tag: &str, streams: usize, model: &str) -> R
 }
 
 /// One stream to its end; the seller that served it, or what went wrong.
-async fn one_stream(protocol: Protocol, request: reqwest::RequestBuilder) -> Result<String, String> {
+async fn one_stream(
+    protocol: Protocol,
+    request: reqwest::RequestBuilder,
+) -> Result<String, String> {
     let resp = tokio::time::timeout(HANG, request.send())
         .await
         .map_err(|_| "no response headers in time".to_string())?
