@@ -376,11 +376,7 @@ async fn browser_page_is_refused(served: &Served, sim: &SimSeller, other: u16) {
         let blocked = outcome.starts_with("rejected") || outcome == "opaque 0";
         assert!(blocked, "{call}: the page got {outcome}");
     }
-    assert_eq!(
-        completions(&sim),
-        0,
-        "a call from the page reached a seller"
-    );
+    assert_eq!(completions(sim), 0, "a call from the page reached a seller");
     println!(
         "figures: headless Chromium on :{other}: {} calls, all blocked",
         results.len()
