@@ -133,7 +133,8 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
         ],
     );
     let (port, token) = (served.port, served.token.clone());
-    let fds_before = served.fds();
+    let seller_ports = [seller.addr().port()];
+    let before = support::load::Descriptors::now(&served, &seller_ports);
 
     // Hundreds of connections that never say anything.
     let mut idle = Vec::new();
@@ -237,7 +238,9 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
         );
     }
     settle("no client connection left", || client_sockets(&served) == 0).await;
-    let fds_after = served.fds();
+    let after = support::load::Descriptors::now(&served, &seller_ports);
+    // Only the normal request's seller connection may stay (pooled).
+    assert_eq!(after.other, before.other, "{after:?} vs {before:?}");
     assert!(
         served
             .log()
@@ -247,9 +250,12 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
     );
     println!(
         "figures: lazy clients held {lazy} ({IDLE} idle, {DRIP_HEADS} dripping heads, \
-         {DRIP_BODIES} dripping bodies); normal client served in {:.1} ms; fds before {fds_before}, \
-         after {fds_after}",
-        latency.as_secs_f64() * 1000.0
+         {DRIP_BODIES} dripping bodies); normal client served in {:.1} ms; fds before {}, \
+         after {} ({} pooled seller connection)",
+        latency.as_secs_f64() * 1000.0,
+        before.total,
+        after.total,
+        after.upstream,
     );
     stop(served);
 }
