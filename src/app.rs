@@ -92,7 +92,12 @@ impl App {
             extra = extra.merge(crate::control::demo::router(Arc::new(demo_logs)));
         }
         let app = server::router(proxy, access, config.ui_dir.clone(), extra);
-        let server = tokio::spawn(server::serve(listener, app, shutdown.clone()));
+        let server = tokio::spawn(server::serve(
+            listener,
+            app,
+            config.server,
+            shutdown.clone(),
+        ));
         tracing::info!(
             %addr,
             sellers = sellers.snapshot().sellers.len(),

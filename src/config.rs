@@ -1,5 +1,6 @@
 //! What a running TokenBuddy is told at start: port, data dir, demo mode,
-//! timeouts. Parsed by the faces (CLI, shell), consumed by [`crate::App`].
+//! timeouts, limits on clients. Parsed by the faces (CLI, shell), consumed by
+//! [`crate::App`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,6 +38,98 @@ pub struct Config {
     pub load_spread: bool,
     /// How often to probe each seller (`GET /v1/models`); `None` never.
     pub probe_interval: Option<Duration>,
+    /// What a client may make the server wait for or hold.
+    pub server: ServerLimits,
+}
+
+/// Limits on clients, so idle, lazy or hostile ones cannot tie the server up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Longest a client may take to send a request head; an idle keep-alive
+    /// connection is closed after the same time (hyper times both alike).
+    pub header_read: Duration,
+    /// Longest a client may take to send a request body, from its head on.
+    pub body_read: Duration,
+    /// Most client connections held at once; more wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: usize,
+}
+
+/// The environment variables [`ServerLimits::from_env`] reads.
+pub const HEADER_TIMEOUT_ENV: &str = "TOKENBUDDY_HEADER_TIMEOUT";
+/// See [`HEADER_TIMEOUT_ENV`].
+pub const BODY_TIMEOUT_ENV: &str = "TOKENBUDDY_BODY_TIMEOUT";
+/// See [`HEADER_TIMEOUT_ENV`].
+pub const MAX_CONNECTIONS_ENV: &str = "TOKENBUDDY_MAX_CONNECTIONS";
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            // Agents send a head in one packet; 30 s is also hyper's default
+            // and outlasts the keep-alive pools of most HTTP clients.
+            header_read: Duration::from_secs(30),
+            // Bodies come over loopback: even 64 MiB takes well under a second.
+            body_read: Duration::from_secs(60),
+            // Far above what a desk of agents opens, and (with one upstream
+            // connection per stream) within a 1024-descriptor limit's reach.
+            max_connections: 512,
+        }
+    }
+}
+
+/// A setting given in the environment that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?}: {problem}")]
+pub struct EnvError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong and what is expected.
+    pub problem: &'static str,
+}
+
+/// A duration above zero from variable `name` (`30s`, `1500ms`, `5m`).
+fn duration_from(name: &'static str, value: String) -> Result<Duration, EnvError> {
+    match humantime::parse_duration(value.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(EnvError {
+            name,
+            value,
+            problem: "must be longer than zero",
+        }),
+        Err(_) => Err(EnvError {
+            name,
+            value,
+            problem: "not a duration (write e.g. `30s`, `1500ms` or `5m`)",
+        }),
+    }
+}
+
+impl ServerLimits {
+    /// These limits with those `env` sets: [`HEADER_TIMEOUT_ENV`],
+    /// [`BODY_TIMEOUT_ENV`] (durations) and [`MAX_CONNECTIONS_ENV`].
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        if let Some(v) = env(HEADER_TIMEOUT_ENV) {
+            self.header_read = duration_from(HEADER_TIMEOUT_ENV, v)?;
+        }
+        if let Some(v) = env(BODY_TIMEOUT_ENV) {
+            self.body_read = duration_from(BODY_TIMEOUT_ENV, v)?;
+        }
+        if let Some(v) = env(MAX_CONNECTIONS_ENV) {
+            self.max_connections = match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(EnvError {
+                        name: MAX_CONNECTIONS_ENV,
+                        value: v,
+                        problem: "not a whole number above zero",
+                    })
+                }
+            };
+        }
+        Ok(self)
+    }
 }
 
 /// Upstream time limits of the proxy.
@@ -68,30 +161,15 @@ impl Default for Timeouts {
     }
 }
 
-/// A time limit set in the environment that is no duration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}={value:?} is not a time limit: write it like 30s, 1500ms or 5m (more than zero)")]
-pub struct BadTimeout {
-    /// The variable.
-    pub var: &'static str,
-    /// What it held.
-    pub value: String,
-}
-
 impl Timeouts {
-    /// These limits with those set in the environment ([`IDLE_TIMEOUT_ENV`],
-    /// [`TTFT_TIMEOUT_ENV`]); `var` reads a variable.
-    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, BadTimeout> {
-        for (name, slot) in [
-            (IDLE_TIMEOUT_ENV, &mut self.idle),
-            (TTFT_TIMEOUT_ENV, &mut self.ttft),
-        ] {
-            if let Some(value) = var(name) {
-                *slot = humantime::parse_duration(value.trim())
-                    .ok()
-                    .filter(|d| !d.is_zero())
-                    .ok_or(BadTimeout { var: name, value })?;
-            }
+    /// These limits with those `env` sets: [`IDLE_TIMEOUT_ENV`],
+    /// [`TTFT_TIMEOUT_ENV`].
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        if let Some(v) = env(IDLE_TIMEOUT_ENV) {
+            self.idle = duration_from(IDLE_TIMEOUT_ENV, v)?;
+        }
+        if let Some(v) = env(TTFT_TIMEOUT_ENV) {
+            self.ttft = duration_from(TTFT_TIMEOUT_ENV, v)?;
         }
         Ok(self)
     }
@@ -109,6 +187,7 @@ impl Config {
             explore_chance: crate::scheduler::EXPLORE_CHANCE,
             load_spread: true,
             probe_interval: Some(Duration::from_secs(60)),
+            server: ServerLimits::default(),
         }
     }
 
@@ -138,32 +217,67 @@ pub fn default_ui_dir() -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
     #[test]
-    fn time_limits_from_the_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+    fn limits_from_the_environment() {
+        let none = env(&[]);
+        assert_eq!(
+            ServerLimits::default().with_env(&none),
+            Ok(ServerLimits::default())
+        );
+        let set = ServerLimits::default()
+            .with_env(env(&[
+                (HEADER_TIMEOUT_ENV, "2s"),
+                (BODY_TIMEOUT_ENV, " 1500ms "),
+                (MAX_CONNECTIONS_ENV, "16"),
+            ]))
+            .unwrap();
+        assert_eq!(set.header_read, Duration::from_secs(2));
+        assert_eq!(set.body_read, Duration::from_millis(1500));
+        assert_eq!(set.max_connections, 16);
         let t = Timeouts::default()
             .with_env(env(&[
                 (IDLE_TIMEOUT_ENV, "1500ms"),
                 (TTFT_TIMEOUT_ENV, " 2s "),
             ]))
-            .expect("valid");
-        assert_eq!(t.idle, Duration::from_millis(1500));
-        assert_eq!(t.ttft, Duration::from_secs(2));
+            .unwrap();
+        assert_eq!(
+            (t.idle, t.ttft),
+            (Duration::from_millis(1500), Duration::from_secs(2))
+        );
         assert_eq!(t.headers, Timeouts::default().headers);
-        let unchanged = Timeouts::default().with_env(env(&[])).expect("valid");
-        assert_eq!(unchanged.idle, Timeouts::default().idle);
-        for bad in ["soon", "0s", "-1s", ""] {
-            let e = Timeouts::default()
-                .with_env(move |k| (k == IDLE_TIMEOUT_ENV).then(|| bad.to_string()))
-                .expect_err(bad);
-            assert!(e.to_string().starts_with("TOKENBUDDY_IDLE_TIMEOUT="), "{e}");
+        assert_eq!(
+            Timeouts::default().with_env(&none).unwrap().idle,
+            Timeouts::default().idle
+        );
+    }
+
+    #[test]
+    fn unusable_settings_are_named() {
+        for (name, value) in [
+            (HEADER_TIMEOUT_ENV, "soon"),
+            (HEADER_TIMEOUT_ENV, "0s"),
+            (BODY_TIMEOUT_ENV, "12"),
+            (MAX_CONNECTIONS_ENV, "0"),
+            (MAX_CONNECTIONS_ENV, "-3"),
+            (IDLE_TIMEOUT_ENV, ""),
+            (TTFT_TIMEOUT_ENV, "-1s"),
+        ] {
+            let pairs = [(name, value)];
+            let err = match ServerLimits::default().with_env(env(&pairs)) {
+                Err(e) => e,
+                Ok(_) => Timeouts::default().with_env(env(&pairs)).unwrap_err(),
+            };
+            assert_eq!((err.name, err.value.as_str()), (name, value));
+            assert!(err.to_string().starts_with(&format!("{name}=")), "{err}");
         }
     }
 }

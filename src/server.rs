@@ -1,7 +1,10 @@
 //! The HTTP server: one router for the proxy, the control API and the UI,
-//! bound to loopback with TCP_NODELAY, stopped gracefully.
+//! bound to loopback, each client served by [`connection`] (TCP_NODELAY,
+//! read timeouts), connections capped, stopped gracefully.
 
-use std::future::IntoFuture;
+mod body_deadline;
+mod connection;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,13 +14,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{middleware, Json, Router};
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower_http::services::ServeDir;
 
+use crate::config::ServerLimits;
 use crate::control;
 use crate::error::Error;
 use crate::proxy::access::{self, Access};
@@ -82,26 +87,74 @@ async fn no_ui() -> Html<&'static str> {
     )
 }
 
-/// Serves until `shutdown` fires, then lets connections finish for a short grace.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) {
-    let listener = listener.tap_io(|tcp| {
-        // Without this every short stream waits on Nagle's algorithm (~40 ms).
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    let stop = shutdown.clone();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
-    let server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = server => {
-            if let Err(e) = result {
-                tracing::error!(error = %e, "server stopped");
-            }
-        }
-        () = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("connections still open after the shutdown grace period; closing them");
+/// Serves until `shutdown` fires, then lets connections finish for a short
+/// grace and closes what is left. At most `limits.max_connections` clients
+/// are held at once; more wait in the kernel's backlog until one closes.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            // Reap finished connections, so the set holds only live ones.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            (slot, accepted) = next_connection(&listener, &slots) => match accepted {
+                Ok(tcp) => {
+                    let (app, shutdown) = (app.clone(), shutdown.clone());
+                    connections.spawn(async move {
+                        connection::serve(tcp, app, limits, shutdown).await;
+                        drop(slot);
+                    });
+                }
+                Err(e) if is_per_connection(&e) => {}
+                Err(e) => {
+                    // Out of descriptors or memory: retrying at once would spin.
+                    tracing::error!(error = %e, "cannot accept connections; retrying in 1 s");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            },
         }
     }
+    // New clients are refused from here on.
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still open after the shutdown grace period; closing them"
+        );
+        connections.shutdown().await;
+    }
+}
+
+/// A free connection slot, then the next client.
+async fn next_connection(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (Option<OwnedSemaphorePermit>, std::io::Result<TcpStream>) {
+    // The semaphore is never closed; without a permit we still serve.
+    let slot = Arc::clone(slots).acquire_owned().await.ok();
+    let accepted = listener.accept().await.map(|(tcp, _)| tcp);
+    (slot, accepted)
+}
+
+/// Accept errors that concern one client only (it left before we took it).
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
 }

@@ -16,10 +16,9 @@ pub fn run(port: u16, data_dir: PathBuf, demo: bool) -> Result<(), String> {
         let mut config = Config::new(data_dir);
         config.port = port;
         config.demo = demo;
-        config.timeouts = config
-            .timeouts
-            .with_env(|var| std::env::var(var).ok())
-            .map_err(|e| e.to_string())?;
+        let env = |name: &str| std::env::var(name).ok();
+        config.timeouts = config.timeouts.with_env(env).map_err(|e| e.to_string())?;
+        config.server = config.server.with_env(env).map_err(|e| e.to_string())?;
         let running = App::start(config).await.map_err(|e| e.to_string())?;
         {
             // Scripts and tests read the port from this exact line.

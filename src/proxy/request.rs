@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
-use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -137,6 +136,9 @@ pub enum HeadError {
 
 /// Reads model and stream flag (skipping everything else unparsed).
 pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
+    if !is_object(body) {
+        return Err(HeadError::Json("not a JSON object".into()));
+    }
     let head: Head<'_> =
         serde_json::from_slice(body).map_err(|e| HeadError::Json(e.to_string()))?;
     let model = head.model.ok_or(HeadError::NoModel)?;
@@ -165,35 +167,38 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
 
 /// The body to send upstream: unchanged unless `upstream_model` differs from
 /// `model`; then only the top-level `model` value is replaced and every other
-/// value keeps its exact bytes.
+/// byte (values, keys as spelled, whitespace) stays as the client sent it.
 pub fn upstream_body(body: &Bytes, model: &str, upstream_model: &str) -> Bytes {
-    if model == upstream_model {
+    #[derive(Deserialize)]
+    struct ModelValue<'a> {
+        #[serde(borrow)]
+        model: &'a RawValue,
+    }
+    if model == upstream_model || !is_object(body) {
         return body.clone();
     }
-    let Ok(fields) = serde_json::from_slice::<IndexMap<String, &RawValue>>(body) else {
+    let Ok(found) = serde_json::from_slice::<ModelValue<'_>>(body) else {
         return body.clone();
     };
     let new_model = serde_json::Value::String(upstream_model.to_string()).to_string();
-    let mut out = Vec::with_capacity(body.len() + upstream_model.len());
-    out.push(b'{');
-    for (i, (key, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(
-            serde_json::Value::String(key.clone())
-                .to_string()
-                .as_bytes(),
-        );
-        out.push(b':');
-        if key == "model" {
-            out.extend_from_slice(new_model.as_bytes());
-        } else {
-            out.extend_from_slice(value.get().as_bytes());
-        }
+    // The raw value borrows from `body`: where it lies is where to splice.
+    let raw = found.model.get().as_bytes();
+    let start = (raw.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let end = start.saturating_add(raw.len());
+    if body.get(start..end) != Some(raw) {
+        return body.clone();
     }
-    out.push(b'}');
+    let mut out = Vec::with_capacity(body.len() - raw.len() + new_model.len());
+    out.extend_from_slice(&body[..start]);
+    out.extend_from_slice(new_model.as_bytes());
+    out.extend_from_slice(&body[end..]);
     Bytes::from(out)
+}
+
+/// Whether `body` starts as a JSON object (serde would also read a struct
+/// from an array, by position).
+fn is_object(body: &[u8]) -> bool {
+    body.trim_ascii_start().first() == Some(&b'{')
 }
 
 #[cfg(test)]
@@ -209,6 +214,11 @@ mod tests {
         assert!(!read_head(br#"{"model":"m"}"#).unwrap().stream);
         assert_eq!(read_head(br#"{"stream":true}"#), Err(HeadError::NoModel));
         assert!(matches!(read_head(b"{nope"), Err(HeadError::Json(_))));
+        // Serde reads a struct from an array by position: not a body.
+        assert!(matches!(
+            read_head(br#"["m", true]"#),
+            Err(HeadError::Json(_))
+        ));
     }
 
     #[test]
@@ -247,6 +257,12 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"model":"anthropic/claude","messages":[{"content":"caf\u00e9  1.50e2"}],"max_tokens":10}"#
+        );
+        // Whitespace and key spellings stay too.
+        let pretty = Bytes::from_static(b"{\n  \"\\u006dodel\" : \"sonnet\",\n  \"x\": 1\n}\n");
+        assert_eq!(
+            upstream_body(&pretty, "sonnet", "claude"),
+            Bytes::from_static(b"{\n  \"\\u006dodel\" : \"claude\",\n  \"x\": 1\n}\n")
         );
     }
 }

@@ -125,6 +125,19 @@ impl Served {
         cpu_time(self.pid())
     }
 
+    /// The TCP sockets it holds open, with their ports and states.
+    pub fn tcp_sockets(&self) -> Vec<TcpSocket> {
+        tcp_sockets(self.pid())
+    }
+
+    /// Like [`Served::stop`], also returning the log (for failure messages).
+    pub fn stop_logged(self) -> (ExitStatus, Vec<String>) {
+        let log = Arc::clone(&self.log);
+        let status = self.stop();
+        let lines = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (status, lines)
+    }
+
     /// Sends SIGTERM and waits for the exit (a kill after 20 s).
     pub fn stop(mut self) -> ExitStatus {
         signal(self.pid(), "TERM");
@@ -198,4 +211,88 @@ fn clock_ticks() -> u64 {
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
         .filter(|&t| t > 0)
         .unwrap_or(100)
+}
+
+/// One TCP socket a process holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    /// Its local port.
+    pub local_port: u16,
+    /// The peer's port (0 for a listener).
+    pub remote_port: u16,
+    /// The kernel's state code (`0x01` established, `0x0A` listening, …).
+    pub state: u8,
+    /// The socket's inode (what `/proc/<pid>/fd` links name).
+    pub inode: u64,
+}
+
+impl TcpSocket {
+    /// The kernel's state code for a listening socket.
+    pub const LISTEN: u8 = 0x0A;
+}
+
+/// The TCP sockets among `pid`'s open descriptors (matched by inode against
+/// `/proc/<pid>/net/tcp` and `tcp6`). Only sockets open throughout the
+/// reading count: the descriptors are listed before and after the kernel's
+/// tables and a socket must be in both lists, so a count never exceeds what
+/// was open at one instant, even while connections churn (and a socket the
+/// table repeats counts once).
+pub fn tcp_sockets(pid: u32) -> Vec<TcpSocket> {
+    let socket_inodes = || -> std::collections::HashSet<u64> {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return Default::default();
+        };
+        fds.flatten()
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .filter_map(|target| {
+                let t = target.to_string_lossy().into_owned();
+                t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+            })
+            .collect()
+    };
+    let before = socket_inodes();
+    let tables: Vec<String> = ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(format!("/proc/{pid}/net/{t}")).ok())
+        .collect();
+    let after = socket_inodes();
+    let inodes: std::collections::HashSet<u64> = before.intersection(&after).copied().collect();
+    let port = |addr: &str| {
+        addr.rsplit_once(':')
+            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    for text in &tables {
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(remote), Some(state), Some(inode)) =
+                (f.get(1), f.get(2), f.get(3), f.get(9))
+            else {
+                continue;
+            };
+            let Ok(inode) = inode.parse::<u64>() else {
+                continue;
+            };
+            // The kernel's table can list a socket twice when it changes
+            // while being read in chunks: count each inode once.
+            if inodes.contains(&inode) && !out.iter().any(|s: &TcpSocket| s.inode == inode) {
+                out.push(TcpSocket {
+                    local_port: port(local),
+                    remote_port: port(remote),
+                    state: u8::from_str_radix(state, 16).unwrap_or(0),
+                    inode,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A loopback port free right now (for a server a test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
