@@ -1,0 +1,218 @@
+"""Qwen Code answers through TokenBuddy after `tokenbuddy agents configure
+qwen-code`, and `restore` gives the user's settings back.
+
+Qwen Code reads `~/.qwen/settings.json` (comments allowed, trailing commas
+not: it strips comments, then `JSON.parse`), takes the key of the selected
+`modelProviders.openai` entry from `process.env[envKey]` (our config sets it
+through the settings `env` block) and sends side requests to `fastModel`
+when one is set. Every request of a `qwen -p` run must reach TokenBuddy with
+the configured model, and the provider the user's file named before must
+receive nothing. Qwen Code has no config checker; a settings file it cannot
+read is renamed `settings.json.corrupted`, which is checked too.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import home_tree
+from harness import DEMO_TEXT, PROMPT, Demo, Run, check_answer, points_at, record, run
+
+MODEL = "gpt-demo"
+
+_HEADER = """\
+// ~/.qwen/settings.json: Qwen Code user settings, edited by hand.
+{
+  "$version": 4,
+  "ui": {
+    "theme": "GitHub",
+    "hideTips": true
+  },
+  "general": { "vimMode": false },
+  "privacy": { "usageStatisticsEnabled": false },
+"""
+
+# A DashScope user: `modelProviders.openai` holds another entry; the key
+# comes from the env block. OLD_PROVIDER_URL is the recording stand-in.
+OTHER_ENTRY = (
+    _HEADER
+    + """\
+  // Keys come from the env block below.
+  "security": {
+    "auth": { "selectedType": "openai" }
+  },
+  "model": {
+    "name": "qwen3-coder-plus",
+    "maxSessionTurns": 40
+  },
+  "modelProviders": {
+    "openai": [
+      {
+        "id": "qwen3-coder-plus",
+        "name": "Qwen3 Coder Plus (DashScope)",
+        "description": "the big one",
+        "baseUrl": "OLD_PROVIDER_URL",
+        "envKey": "DASHSCOPE_API_KEY"
+      }
+    ]
+  },
+  "env": { "DASHSCOPE_API_KEY": "sk-dashscope-an-old-key" }
+}
+"""
+)
+
+# The same user with a `fastModel` on that provider too: Qwen Code sends its
+# side requests (one per `qwen -p` run) there.
+FAST_MODEL = OTHER_ENTRY.replace(
+    '''        "envKey": "DASHSCOPE_API_KEY"
+      }
+    ]''',
+    '''        "envKey": "DASHSCOPE_API_KEY"
+      },
+      {
+        "id": "qwen3-coder-flash",
+        "name": "Qwen3 Coder Flash (DashScope)",
+        "baseUrl": "OLD_PROVIDER_URL",
+        "envKey": "DASHSCOPE_API_KEY"
+      }
+    ]''',
+).replace('''  "modelProviders": {''', '''  // Side requests (summaries, titles) on the cheap model.
+  "fastModel": "qwen3-coder-flash",
+  "modelProviders": {''')
+
+# A Qwen OAuth user: no `modelProviders` at all.
+NO_OPENAI_LIST = (
+    _HEADER
+    + """\
+  "security": {
+    "auth": { "selectedType": "qwen-oauth" }
+  },
+  "model": { "name": "coder-model" },
+  "tools": { "approvalMode": "default" }
+}
+"""
+)
+
+def strip_comments(text: str) -> str:
+    """`//` and `/* */` comments blanked out, strings left alone: what
+    Qwen Code's `strip-json-comments` does before `JSON.parse`."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append("".join(ch if ch == "\n" else " " for ch in text[i:j]))
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def qwen_parse(text: str) -> dict:
+    """Settings as Qwen Code reads them (a trailing comma is an error)."""
+    return json.loads(strip_comments(text.removeprefix("\ufeff")))
+
+
+CASES = {"fresh-home": None, "other-entry": OTHER_ENTRY, "fast-model": FAST_MODEL, "no-openai-list": NO_OPENAI_LIST}
+
+
+def ours(cfg: dict, demo: Demo) -> list[dict]:
+    """The `modelProviders.openai` entries that point at this TokenBuddy."""
+    entries = cfg.get("modelProviders", {}).get("openai", [])
+    return [e for e in entries if points_at(e.get("baseUrl", ""), demo.port)]
+
+
+def check_configured(cfg: dict, before: dict | None, demo: Demo, text: str) -> None:
+    """Our entry is the selected model, its key resolves, the rest is kept."""
+    entries = ours(cfg, demo)
+    assert len(entries) == 1, f"expected one modelProviders.openai entry at port {demo.port}:\n{text}"
+    entry = entries[0]
+    assert entry.get("id") == MODEL, entry
+    assert cfg.get("model", {}).get("name") == MODEL, cfg.get("model")
+    assert cfg.get("security", {}).get("auth", {}).get("selectedType") == "openai", cfg.get("security")
+    assert cfg.get("env", {}).get(entry.get("envKey")) == demo.token, "the entry's envKey does not resolve to the token"
+    if before is None:
+        return
+    for key in ("$version", "ui", "general", "privacy", "tools"):
+        assert cfg.get(key) == before.get(key), f"configure changed {key!r}:\n{text}"
+    others = [e for e in cfg.get("modelProviders", {}).get("openai", []) if e not in entries]
+    assert others == before.get("modelProviders", {}).get("openai", []), f"the user's entries changed:\n{text}"
+    kept_model = {k: v for k, v in cfg["model"].items() if k != "name"}
+    assert kept_model == {k: v for k, v in before["model"].items() if k != "name"}, cfg["model"]
+    kept_env = {k: v for k, v in cfg.get("env", {}).items() if k != entry.get("envKey")}
+    assert kept_env == before.get("env", {}), cfg.get("env")
+    assert text.splitlines()[0] == "// ~/.qwen/settings.json: Qwen Code user settings, edited by hand.", text
+
+
+def assert_every_request_served(demo: Demo, agent: Run, old_provider, cfg: dict) -> None:
+    context = demo.failure_context(agent)
+    assert not old_provider.requests, (
+        f"requests bypassed TokenBuddy and went to the provider the user's file named before: "
+        f"{old_provider.requests} (fastModel: {cfg.get('fastModel')!r})\n{context}"
+    )
+    posts = demo.posts()
+    assert posts, f"no request reached a demo seller\n{context}"
+    wrong = [p for p in posts if p["path"] != "/v1/chat/completions" or p["model"] != MODEL]
+    assert not wrong, f"requests with another path or model than {MODEL!r}: {wrong}\n{context}"
+    agents = {dict(p.get("headers") or []).get("user-agent", "").split("/")[0] for p in posts}
+    assert agents == {"QwenCode"}, f"requests from something else than Qwen Code: {posts}"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_qwen_code(demo: Demo, qwen_code, old_provider, case):
+    path = demo.home / ".qwen" / "settings.json"
+    demo.pin_seller("demo-fast")
+    template = CASES[case]
+    original = template.replace("OLD_PROVIDER_URL", old_provider.url) if template else None
+    before = None
+    if original is not None:
+        path.parent.mkdir(parents=True)
+        path.write_bytes(original.encode())
+        before = qwen_parse(original)
+    else:
+        home_tree.assert_round_trip(demo, "qwen-code", MODEL)
+
+    home_before = home_tree.snapshot(demo.home)
+    demo.configure("qwen-code", MODEL)
+    home_configured = home_tree.snapshot(demo.home)
+    made = home_tree.created_dirs(home_before, home_configured, demo.home)
+    new_files = {rel for rel, e in home_configured.items() if e != home_tree.DIR and rel not in home_before}
+    expected = {str(path.relative_to(demo.home))} if original is None else set()
+    assert new_files == expected, f"configure created other files: {home_tree.diff(home_before, home_configured)}"
+
+    text = path.read_text()
+    try:
+        cfg = qwen_parse(text)
+    except ValueError as e:
+        pytest.fail(f"Qwen Code cannot read the configured file ({e}):\n{text}")
+    check_configured(cfg, before, demo, text)
+
+    result = run([qwen_code.bin, "-p", PROMPT], env=qwen_code.env(demo.home), cwd=demo.workdir)
+    record(f"qwen -p ({case})", result.seconds)
+    check_answer(result, "qwen -p", DEMO_TEXT)
+    assert not path.with_name("settings.json.corrupted").exists(), f"Qwen Code could not read its settings:\n{text}"
+    assert_every_request_served(demo, result, old_provider, cfg)
+
+    next_to_file = home_tree.listing(path.parent)
+    demo.restore("qwen-code")
+    if original is not None:
+        assert path.read_bytes() == original.encode(), f"restore did not give the original bytes back:\n{path.read_text()}"
+    else:
+        home_tree.assert_gone(path, made)
+    home_tree.assert_restore_touched_only(path, next_to_file, home_tree.listing(path.parent))
