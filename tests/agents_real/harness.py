@@ -335,8 +335,10 @@ class OpenCode:
         self.bin = _bin(prefix, "opencode")
 
     def env(self, home: pathlib.Path) -> dict:
-        # The models.dev catalogue and the update check are the only network
-        # calls it makes; offline they fail (after ~4 s for the catalogue).
+        # Offline, the models.dev catalogue fetch fails after ~4 s of retries
+        # and the update check fails; both are switched off. (It still asks
+        # the npm registry for `@opencode-ai/plugin`; offline that fails at
+        # once and the run goes on.)
         return clean_env(home, OPENCODE_DISABLE_MODELS_FETCH="1", OPENCODE_DISABLE_AUTOUPDATE="1")
 
     def log_text(self, home: pathlib.Path) -> str:
@@ -359,7 +361,9 @@ class QwenCode:
         self.node_dir = node_dir
 
     def env(self, home: pathlib.Path) -> dict:
-        env = clean_env(home)
+        # Usage statistics (on by default) look up an Alibaba RUM host; like
+        # Codex's analytics they are switched off, so no run waits on DNS.
+        env = clean_env(home, QWEN_USAGE_STATISTICS_ENABLED="false")
         if self.node_dir is not None:
             env["PATH"] = os.pathsep.join([str(self.node_dir), env.get("PATH", "")])
         return env

@@ -110,6 +110,8 @@ def assert_every_request_served(demo: Demo, opencode, agent: Run, old_provider) 
     # The demo sellers are pinned to one, without failover: one entry per request.
     assert len(posts) >= 2, f"opencode run sends a title and an answer request; {len(posts)} arrived\n{context}"
     assert all(p["stream"] for p in posts), f"opencode streams every request: {posts}"
+    agents = {dict(p.get("headers") or []).get("user-agent", "").split("/")[0] for p in posts}
+    assert agents == {"opencode"}, f"requests from something else than opencode: {posts}"
 
     calls = stream_lines(opencode.log_text(demo.home))
     assert calls, f"opencode's log has no `message=stream` lines (did its log format change?)\n{context}"
