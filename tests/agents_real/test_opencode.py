@@ -18,6 +18,7 @@ import json
 import pytest
 
 import home_tree
+import jsonc
 from harness import DEMO_TEXT, PROMPT, Demo, Run, check_answer, points_at, record, run
 
 MODEL = "gpt-demo"
@@ -154,6 +155,12 @@ def test_opencode(demo: Demo, opencode, old_provider, existing):
     ours = resolved.get("provider", {}).get(PROVIDER, {})
     assert points_at(ours.get("options", {}).get("baseURL", ""), demo.port), ours
     assert MODEL in ours.get("models", {}), ours
+    # opencode drops keys it does not know: ours must come through whole
+    # (with the key shown as "***").
+    written = jsonc.loads(path.read_text(), trailing_commas=True)["provider"][PROVIDER]
+    assert ours == {**written, "options": {**written["options"], "apiKey": "***"}}, (
+        f"opencode read our provider differently from what the file says:\n{ours}\n--- file ---\n{path.read_text()}"
+    )
     if existing:
         text = path.read_text()
         for kept in (original.splitlines()[0], "/* A local Ollama for offline work. */"):

@@ -13,11 +13,10 @@ read is renamed `settings.json.corrupted`, which is checked too.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import home_tree
+import jsonc
 from harness import DEMO_TEXT, PROMPT, Demo, Run, check_answer, points_at, record, run
 
 MODEL = "gpt-demo"
@@ -95,38 +94,9 @@ NO_OPENAI_LIST = (
 """
 )
 
-def strip_comments(text: str) -> str:
-    """`//` and `/* */` comments blanked out, strings left alone: what
-    Qwen Code's `strip-json-comments` does before `JSON.parse`."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i : j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("".join(ch if ch == "\n" else " " for ch in text[i:j]))
-            i = j
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
 def qwen_parse(text: str) -> dict:
     """Settings as Qwen Code reads them (a trailing comma is an error)."""
-    return json.loads(strip_comments(text.removeprefix("\ufeff")))
+    return jsonc.loads(text)
 
 
 CASES = {"fresh-home": None, "other-entry": OTHER_ENTRY, "fast-model": FAST_MODEL, "no-openai-list": NO_OPENAI_LIST}

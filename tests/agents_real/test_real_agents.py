@@ -7,6 +7,10 @@ then the agent's own one-shot command. The proof is the demo sellers' log
 (`GET /api/demo/requests`): the agent's request arrived there with the
 configured model. The demo sellers answer with filler text, so the answer's
 content is not checked, only that there is one.
+
+opencode and Qwen Code have files of their own (`test_opencode.py`,
+`test_qwen_code.py`): they also prove that no request goes past TokenBuddy
+and that `restore` gives the original bytes back.
 """
 
 from __future__ import annotations
