@@ -186,6 +186,7 @@ fn set_path(root: &mut Value, key: &[String], value: Value) {
 /// The input's parsed value plus exactly our keys.
 fn expected(case: &Case, token: &str) -> (Value, Vec<String>) {
     let doc = patch::open_text(case.spec.format, &case.text).expect("fixture parses");
+    let path = PathBuf::from(&case.name);
     let edits = (case.spec.edits)(&Context {
         target: Target {
             url: URL,
@@ -193,9 +194,11 @@ fn expected(case: &Case, token: &str) -> (Value, Vec<String>) {
             model: MODEL,
         },
         doc: doc.as_ref(),
+        path: &path,
         env: &|_| None,
     })
-    .expect("edits");
+    .expect("edits")
+    .edits;
     let mut value =
         grammar(case.spec.format, &case.text).expect("fixture parses with the tool's grammar");
     let mut owned = Vec::new();

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::doc::json::Dialect;
 use super::doc::ConfigDoc;
-use super::spec::{self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{
+    self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY,
+};
 
 fn config_dir(home: &Path, env: Env<'_>) -> PathBuf {
     env("CLAUDE_CONFIG_DIR")
@@ -21,7 +23,11 @@ fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     Some(config_dir(home, env).join("settings.json"))
 }
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
+    key_edits(cx).map(Plan::from)
+}
+
+fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
     let t = &cx.target;
     let mut edits = vec![
         Edit::new(&["env", "ANTHROPIC_BASE_URL"], t.url),

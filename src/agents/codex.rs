@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::doc::ConfigDoc;
-use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY};
 
 fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     let dir = env("CODEX_HOME")
@@ -16,7 +16,11 @@ fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     Some(dir.join("config.toml"))
 }
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
+    key_edits(cx).map(Plan::from)
+}
+
+fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
     let t = &cx.target;
     Ok(vec![
         Edit::new(&["model_provider"], "tokenbuddy"),

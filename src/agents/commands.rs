@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::journal::Journal;
 use super::patch::{self, Outcome, PatchError};
-use super::spec::{self, AgentSpec, Env, Target};
+use super::spec::{self, AgentSpec, Env, Left, Target};
 use crate::sellers::Seller;
 
 /// What configure or restore did, for the API and `--json`.
@@ -24,6 +24,9 @@ pub struct Done {
     pub diff: String,
     /// Keys left alone because the user changed them since.
     pub skipped: Vec<String>,
+    /// Model settings configure left as they are (their requests do not go
+    /// through TokenBuddy), each with the reason.
+    pub left: Vec<Left>,
     /// The model configured (configure only).
     pub model: Option<String>,
     /// Whether nothing was written.
@@ -38,6 +41,7 @@ impl Done {
             changed: o.changes(),
             diff: o.diff(),
             skipped: o.skipped.clone(),
+            left: o.left.clone(),
             model,
             dry_run,
         }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::doc::json::Dialect;
 use super::doc::ConfigDoc;
-use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY};
 
 fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")
@@ -17,7 +17,11 @@ fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     Some(base.join("crush").join("crush.json"))
 }
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
+    key_edits(cx).map(Plan::from)
+}
+
+fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
     let t = &cx.target;
     let provider = json!({
         "type": "openai-compat",

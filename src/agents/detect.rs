@@ -234,9 +234,10 @@ pub fn report(
     let owned: Vec<Vec<String>> = (spec.edits)(&Context {
         target: probe,
         doc: doc.as_ref(),
+        path: &file,
         env,
     })
-    .map(|edits| edits.into_iter().map(|e| e.key).collect())
+    .map(|plan| plan.edits.into_iter().map(|e| e.key).collect())
     .unwrap_or_default();
     match patch::policy_override(spec, env, &owned) {
         Some(policy) if state != State::Configured => {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::doc::ConfigDoc;
-use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY};
 
 fn root(home: &Path, env: Env<'_>) -> PathBuf {
     if let Some(dir) = env("HERMES_HOME").filter(|v| !v.is_empty()) {
@@ -36,7 +36,11 @@ fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     })
 }
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
+    key_edits(cx).map(Plan::from)
+}
+
+fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
     let t = &cx.target;
     let base_url = format!("{}/v1", t.url);
     match cx.doc.value(&["model"]) {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::doc::json::Dialect;
 use super::doc::ConfigDoc;
-use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY};
 
 const LEGACY_DIRS: &[&str] = &[".clawdbot", ".moldbot", ".moltbot"];
 const FILE_NAMES: &[&str] = &[
@@ -61,7 +61,11 @@ const ANCESTORS: &[&[&str]] = &[
     &["agents", "defaults", "models"],
 ];
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
+    key_edits(cx).map(Plan::from)
+}
+
+fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
     for path in ANCESTORS {
         if let Some(include) = cx.doc.value(path).and_then(|v| v.get("$include").cloned()) {
             let at = if path.is_empty() {

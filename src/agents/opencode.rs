@@ -1,7 +1,10 @@
 //! opencode: `opencode.json[c]` in `$XDG_CONFIG_HOME/opencode` (or the file
 //! `OPENCODE_CONFIG` names), JSONC with a strict schema. We own
 //! `provider.tokenbuddy` (OpenAI-compatible package, base URL and key in
-//! `options`) and the top-level `model`.
+//! `options`), the top-level `model` and `small_model` (titles and
+//! summaries: without it they go to the old provider). A model pinned by an
+//! agent or mode of the user's (`agent.<name>.model`) is theirs: it is left,
+//! and named in the result.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +12,9 @@ use serde_json::json;
 
 use super::doc::json::Dialect;
 use super::doc::ConfigDoc;
-use super::spec::{self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{
+    self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Left, Plan, GUIDE_ONLY,
+};
 
 fn config_dir(home: &Path, env: Env<'_>) -> PathBuf {
     env("XDG_CONFIG_HOME")
@@ -30,7 +35,32 @@ fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
     Some(found.unwrap_or_else(|| dir.join("opencode.json")))
 }
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+/// Agents and modes pinned to a model of another provider.
+fn pinned_elsewhere(doc: &dyn ConfigDoc) -> Vec<Left> {
+    let mut left = Vec::new();
+    for section in ["agent", "mode"] {
+        let Some(serde_json::Value::Object(entries)) = doc.value(&[section]) else {
+            continue;
+        };
+        for (name, entry) in entries {
+            let Some(model) = entry.get("model").and_then(|m| m.as_str()) else {
+                continue;
+            };
+            if model.starts_with("tokenbuddy/") {
+                continue;
+            }
+            left.push(Left::new(
+                format!("{section}.{name}.model"),
+                format!(
+                    "`{name}` is pinned to {model}: left as is — its requests do not go through TokenBuddy (set it to tokenbuddy/<model> to route it)"
+                ),
+            ));
+        }
+    }
+    left
+}
+
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
     let t = &cx.target;
     let provider = json!({
         "npm": "@ai-sdk/openai-compatible",
@@ -38,10 +68,16 @@ fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
         "options": {"baseURL": format!("{}/v1", t.url), "apiKey": t.token},
         "models": {t.model: {"name": t.model}},
     });
-    Ok(vec![
-        Edit::new(&["provider", "tokenbuddy"], provider),
-        Edit::new(&["model"], format!("tokenbuddy/{}", t.model)),
-    ])
+    let ours = format!("tokenbuddy/{}", t.model);
+    Ok(Plan {
+        edits: vec![
+            Edit::new(&["provider", "tokenbuddy"], provider),
+            Edit::new(&["model"], ours.as_str()),
+            // Titles and summaries: opencode's small model, else they bypass us.
+            Edit::new(&["small_model"], ours.as_str()),
+        ],
+        left: pinned_elsewhere(cx.doc),
+    })
 }
 
 fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {

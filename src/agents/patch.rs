@@ -12,7 +12,7 @@ use super::doc::toml::TomlDoc;
 use super::doc::yaml::YamlDoc;
 use super::doc::{ConfigDoc, DocError};
 use super::journal::{Change, Entry, Journal, JournalError};
-use super::spec::{AgentSpec, Context, Env, Format, Target};
+use super::spec::{AgentSpec, Context, Env, Format, Left, Target};
 use super::write::{self, Snapshot, WriteError};
 
 /// Why an agent was not configured or restored (its file is left as it was).
@@ -42,6 +42,16 @@ pub enum PatchError {
         path: PathBuf,
         /// The managed file.
         policy: PathBuf,
+    },
+    /// An edit of ours did not re-parse: a bug in TokenBuddy (the file is
+    /// left as it was).
+    #[error("{}: {source}", path.display())]
+    Internal {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: DocError,
     },
     /// The agent is set up by hand.
     #[error("{name} is not configured through a file: {guide}")]
@@ -73,6 +83,8 @@ pub struct Outcome {
     pub after: String,
     /// Keys left alone because the user changed them since we set them.
     pub skipped: Vec<String>,
+    /// Model settings configure left as they are, and why.
+    pub left: Vec<Left>,
 }
 
 impl Outcome {
@@ -88,6 +100,21 @@ impl Outcome {
             .unified_diff()
             .header(&path, &path)
             .to_string()
+    }
+}
+
+/// A document error while editing `path`: our own bug when an edit did not
+/// re-parse, else something about the user's file.
+fn doc_error(path: &Path) -> impl Fn(DocError) -> PatchError + '_ {
+    move |source| match source {
+        DocError::Bug(_) => PatchError::Internal {
+            path: path.to_path_buf(),
+            source,
+        },
+        source => PatchError::Parse {
+            path: path.to_path_buf(),
+            source,
+        },
     }
 }
 
@@ -190,15 +217,17 @@ fn configure_once(
     let snapshot = write::read(path)?;
     let mut doc = open(spec, &snapshot)?;
     let before = doc.render();
-    let edits = (spec.edits)(&Context {
+    let plan = (spec.edits)(&Context {
         target: *target,
         doc: doc.as_ref(),
+        path,
         env,
     })
     .map_err(|reason| PatchError::Refused {
         path: path.to_path_buf(),
         reason,
     })?;
+    let edits = plan.edits;
     let owned: Vec<Vec<String>> = edits.iter().map(|e| e.key.clone()).collect();
     if let Some(policy) = policy_override(spec, env, &owned) {
         return Err(PatchError::Policy {
@@ -215,10 +244,7 @@ fn configure_once(
             .and_then(|e| e.changes.iter().find(|c| c.key == key))
             .map(|c| c.before.clone())
     };
-    let parse_err = |source| PatchError::Parse {
-        path: path.to_path_buf(),
-        source,
-    };
+    let parse_err = doc_error(path);
     let mut changes: Vec<Change> = Vec::new();
     for edit in &edits {
         let key = keys(&edit.key);
@@ -260,7 +286,7 @@ fn configure_once(
             }
         }
         let previous = earlier_before(&edit.key).unwrap_or_else(|| doc.get(&key));
-        doc.set(&key, &edit.value).map_err(parse_err)?;
+        doc.set(&key, &edit.value).map_err(&parse_err)?;
         changes.push(Change {
             key: edit.key.clone(),
             before: previous,
@@ -286,6 +312,7 @@ fn configure_once(
         before,
         after,
         skipped: Vec::new(),
+        left: plan.left,
     };
     if dry_run || (!outcome.changes() && earlier.is_some()) {
         return Ok(outcome);
@@ -369,19 +396,18 @@ fn restore_once(
             before: String::new(),
             after: String::new(),
             skipped: Vec::new(),
+            left: Vec::new(),
         });
     }
     let mut doc = open(spec, &snapshot)?;
     let before = doc.render();
-    let skipped = undo(doc.as_mut(), entry).map_err(|source| PatchError::Parse {
-        path: entry.file.clone(),
-        source,
-    })?;
+    let skipped = undo(doc.as_mut(), entry).map_err(doc_error(&entry.file))?;
     let outcome = Outcome {
         path: entry.file.clone(),
         before,
         after: doc.render(),
         skipped,
+        left: Vec::new(),
     };
     if dry_run {
         return Ok(outcome);

@@ -1,15 +1,20 @@
 //! Qwen Code: `~/.qwen/settings.json` (JSON with comments). We own one entry
-//! of `modelProviders.openai` (the one whose `envKey` is ours), the
-//! `env.TOKENBUDDY_API_KEY` it reads the token from, `model.name` and the
-//! selected auth type.
+//! of `modelProviders.openai` (the one whose `envKey` is ours, created with
+//! the list when there is none), the `env.TOKENBUDDY_API_KEY` it reads the
+//! token from, `model.name`, the selected auth type, and `fastModel` (tool
+//! summaries and prompt suggestions) when the file sets one. Qwen Code takes
+//! the first entry with the model's id: when that is one of the user's, its
+//! `baseUrl` and `envKey` are pointed at us instead (restore puts them back).
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::doc::json::Dialect;
 use super::doc::ConfigDoc;
-use super::spec::{self, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, GUIDE_ONLY};
+use super::spec::{
+    self, set_at, string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY,
+};
 
 /// The variable our provider entry reads its key from.
 const KEY_VAR: &str = "TOKENBUDDY_API_KEY";
@@ -20,20 +25,42 @@ fn config_path(home: &Path, _env: Env<'_>) -> Option<PathBuf> {
     Some(home.join(".qwen").join("settings.json"))
 }
 
-fn edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn edits(cx: &Context<'_>) -> Result<Plan, String> {
     let t = &cx.target;
-    let entry = json!({
-        "id": t.model,
-        "name": format!("{} (TokenBuddy)", t.model),
-        "baseUrl": format!("{}/v1", t.url),
-        "envKey": KEY_VAR,
+    let base_url = format!("{}/v1", t.url);
+    let list = cx.doc.value(&["modelProviders", "openai"]);
+    let first_for_model = list.as_ref().and_then(Value::as_array).and_then(|l| {
+        l.iter()
+            .find(|e| e.get("id").and_then(Value::as_str) == Some(t.model))
     });
-    Ok(vec![
-        Edit::new(&["modelProviders", "openai", OURS], entry),
+    let theirs =
+        first_for_model.is_some_and(|e| e.get("envKey").and_then(Value::as_str) != Some(KEY_VAR));
+    let mut edits = if theirs {
+        // Qwen Code would pick the user's entry for this id over ours.
+        let select = format!("[id={}]", t.model);
+        vec![
+            Edit::new(&["modelProviders", "openai", &select, "baseUrl"], base_url),
+            Edit::new(&["modelProviders", "openai", &select, "envKey"], KEY_VAR),
+        ]
+    } else {
+        let entry = json!({
+            "id": t.model,
+            "name": format!("{} (TokenBuddy)", t.model),
+            "baseUrl": base_url,
+            "envKey": KEY_VAR,
+        });
+        vec![Edit::new(&["modelProviders", "openai", OURS], entry)]
+    };
+    edits.extend([
         Edit::new(&["env", KEY_VAR], t.token),
         Edit::new(&["model", "name"], t.model),
         Edit::new(&["security", "auth", "selectedType"], "openai"),
-    ])
+    ]);
+    // Tool summaries and prompt suggestions; a no-op while unset.
+    if set_at(cx.doc, &["fastModel"]).is_some() {
+        edits.push(Edit::new(&["fastModel"], t.model));
+    }
+    Ok(edits.into())
 }
 
 fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {

@@ -50,6 +50,45 @@ impl Edit {
     }
 }
 
+/// A model setting of the agent that configure leaves as it is, and why: its
+/// requests do not go through TokenBuddy (shown by the CLI and the API).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Left {
+    /// Where (a dotted key, or a file).
+    pub key: String,
+    /// Why it is left, and what that means for its requests.
+    pub reason: String,
+}
+
+impl Left {
+    /// `key` left for `reason`.
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Left {
+        Left {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What configure does to an agent's file: the keys it sets, and the model
+/// settings it leaves alone (with the reason).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// The keys we own and their values.
+    pub edits: Vec<Edit>,
+    /// Model settings left as they are.
+    pub left: Vec<Left>,
+}
+
+impl From<Vec<Edit>> for Plan {
+    fn from(edits: Vec<Edit>) -> Plan {
+        Plan {
+            edits,
+            left: Vec::new(),
+        }
+    }
+}
+
 /// Looks up an environment variable (injected, so tests use their own).
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -59,6 +98,8 @@ pub struct Context<'a> {
     pub target: Target<'a>,
     /// Its config as it is now.
     pub doc: &'a dyn ConfigDoc,
+    /// Where that config is (some agents keep more files beside it).
+    pub path: &'a Path,
     /// The environment.
     pub env: Env<'a>,
 }
@@ -94,9 +135,10 @@ pub struct AgentSpec {
     pub config_path: PathFn,
     /// Its format.
     pub format: Format,
-    /// The keys we own, set to point the agent at the target; an `Err`
-    /// refuses with a reason (nothing is written).
-    pub edits: fn(&Context<'_>) -> Result<Vec<Edit>, String>,
+    /// The keys we own, set to point the agent at the target (every model
+    /// it uses, or a note for each one left); an `Err` refuses with a
+    /// reason (nothing is written).
+    pub edits: fn(&Context<'_>) -> Result<Plan, String>,
     /// Where the config sends the agent now.
     pub endpoint: fn(&dyn ConfigDoc) -> Option<Endpoint>,
     /// The model the config selects now.
@@ -118,7 +160,7 @@ fn no_path(_: &Path, _: Env<'_>) -> Option<PathBuf> {
     None
 }
 
-fn no_edits(_: &Context<'_>) -> Result<Vec<Edit>, String> {
+fn no_edits(_: &Context<'_>) -> Result<Plan, String> {
     Err("this agent is set up by hand; see its guide".into())
 }
 
@@ -153,6 +195,11 @@ pub const GUIDE_ONLY: AgentSpec = AgentSpec {
 /// A string at `path` in `doc`.
 pub fn string_at(doc: &dyn ConfigDoc, path: &[&str]) -> Option<String> {
     doc.value(path)?.as_str().map(str::to_string)
+}
+
+/// A non-empty string at `path` in `doc`.
+pub fn set_at(doc: &dyn ConfigDoc, path: &[&str]) -> Option<String> {
+    string_at(doc, path).filter(|s| !s.is_empty())
 }
 
 /// A system-wide file, per OS: `mac` and `linux` are absolute paths,

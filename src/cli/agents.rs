@@ -69,6 +69,9 @@ fn show(done: &Done, verb: &str) {
     for key in &done.skipped {
         println!("left alone (changed since TokenBuddy set it): {key}");
     }
+    for left in &done.left {
+        println!("left as is: {} — {}", left.key, left.reason);
+    }
 }
 
 /// `tokenbuddy agents configure <id>`.

@@ -128,9 +128,9 @@ fn failure(e: CommandError) -> ApiError {
         CommandError::Patch(
             PatchError::Write(WriteError::Changed { .. }) | PatchError::NotConfigured(_),
         ) => StatusCode::CONFLICT,
-        CommandError::Patch(PatchError::Write(_) | PatchError::Journal(_)) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        CommandError::Patch(
+            PatchError::Write(_) | PatchError::Journal(_) | PatchError::Internal { .. },
+        ) => StatusCode::INTERNAL_SERVER_ERROR,
         CommandError::Patch(_) => StatusCode::UNPROCESSABLE_ENTITY,
     };
     ApiError {

@@ -72,7 +72,6 @@ impl Span {
 struct Container {
     span: Span,
     items: Vec<Span>,
-    is_object: bool,
 }
 
 /// Where a path leads.
@@ -94,12 +93,10 @@ fn container(v: &Ast<'_>) -> Option<Container> {
         Ast::Object(o) => Some(Container {
             span: Span::of(o),
             items: o.properties.iter().map(Span::of).collect(),
-            is_object: true,
         }),
         Ast::Array(a) => Some(Container {
             span: Span::of(a),
             items: a.elements.iter().map(Span::of).collect(),
-            is_object: false,
         }),
         _ => None,
     }
@@ -256,7 +253,11 @@ impl JsonDoc {
 
     /// Splices that add `item` (a rendered property or element) as the last
     /// item of `c`; `render` gets the indentation the item will sit at.
-    fn insert(&self, c: &Container, render: &dyn Fn(&str) -> String) -> Vec<Splice> {
+    fn insert(
+        &self,
+        c: &Container,
+        render: &dyn Fn(&str) -> Result<String, DocError>,
+    ) -> Result<Vec<Splice>, DocError> {
         let t = &self.text;
         let nl = self.nl();
         let open = c.span.start + 1;
@@ -266,17 +267,17 @@ impl JsonDoc {
         let Some(last) = c.items.last().copied() else {
             let inner = &t[open..close];
             if inner.contains('\n') {
-                return vec![Splice::new(
+                return Ok(vec![Splice::new(
                     open,
                     open,
-                    format!("{nl}{child}{}", render(&child)),
-                )];
+                    format!("{nl}{child}{}", render(&child)?),
+                )]);
             }
-            return vec![Splice::new(
+            return Ok(vec![Splice::new(
                 open,
                 close,
-                format!("{nl}{child}{}{nl}{outer}", render(&child)),
-            )];
+                format!("{nl}{child}{}{nl}{outer}", render(&child)?),
+            )]);
         };
         let comma = comma_after(t, last.end);
         let multiline = c
@@ -284,14 +285,18 @@ impl JsonDoc {
             .first()
             .is_some_and(|first| t[c.span.start..first.start].contains('\n'));
         if !multiline {
-            return match comma {
-                Some(cm) => vec![Splice::new(cm.end, cm.end, format!(" {},", render(&outer)))],
+            return Ok(match comma {
+                Some(cm) => vec![Splice::new(
+                    cm.end,
+                    cm.end,
+                    format!(" {},", render(&outer)?),
+                )],
                 None => vec![Splice::new(
                     last.end,
                     last.end,
-                    format!(", {}", render(&outer)),
+                    format!(", {}", render(&outer)?),
                 )],
-            };
+            });
         }
         let indent = if text::starts_line(t, last.start) {
             text::indent_of(t, last.start).to_string()
@@ -308,15 +313,15 @@ impl JsonDoc {
                 pos
             }
         };
-        match comma {
+        Ok(match comma {
             Some(cm) => vec![Splice::new(
                 after(cm.end),
                 after(cm.end),
-                format!("{nl}{indent}{},", render(&indent)),
+                format!("{nl}{indent}{},", render(&indent)?),
             )],
             None => {
                 let at = after(last.end);
-                let item = format!("{nl}{indent}{}", render(&indent));
+                let item = format!("{nl}{indent}{}", render(&indent)?);
                 if at == last.end {
                     vec![Splice::new(at, at, format!(",{item}"))]
                 } else {
@@ -326,7 +331,7 @@ impl JsonDoc {
                     ]
                 }
             }
-        }
+        })
     }
 
     /// Splices that remove item `idx` of `c`: the inverse of [`JsonDoc::insert`].
@@ -390,15 +395,8 @@ impl JsonDoc {
             }
             Found::Missing { parent, missing } => {
                 let rest = &path[path.len() - missing..];
-                if !parent.is_object && missing > 1 {
-                    return Err(DocError::Unsupported(format!(
-                        "cannot create `{}` inside a list",
-                        path.join(".")
-                    )));
-                }
-                let splices = self.insert(&parent, &|indent| {
-                    nest(rest, leaf, indent, &unit, nl).unwrap_or_default()
-                });
+                let splices =
+                    self.insert(&parent, &|indent| nest(rest, leaf, indent, &unit, nl))?;
                 self.replace_text(splices)
             }
         }
@@ -421,8 +419,11 @@ impl Leaf<'_> {
     }
 }
 
-/// `"a": {"b": <leaf>}` for the missing steps `rest` (the first is the new
-/// item itself: a property, or an array element for a `[field=value]` step).
+/// The new item for the missing steps `rest`, whose first step is the item
+/// itself: a property `"a": …`, or a list element for a `[field=value]`
+/// step. Each missing step below it gets a new container of its kind — an
+/// object for a key, a list for a `[field=value]` step — and an element
+/// created for a selector carries `field: value`, so it is found again.
 fn nest(
     rest: &[&str],
     leaf: Leaf<'_>,
@@ -434,18 +435,40 @@ fn nest(
         return Ok(leaf.render(indent, unit, nl));
     };
     let inner = format!("{indent}{unit}");
-    let value = if below.is_empty() {
-        leaf.render(indent, unit, nl)
-    } else {
-        let child = nest(below, leaf, &inner, unit, nl)?;
-        format!("{{{nl}{inner}{child}{nl}{indent}}}")
+    let first = Segment::parse(first);
+    let value = match below.first().map(|s| Segment::parse(s)) {
+        None => {
+            if let (Segment::Select { field, value }, Leaf::Json(v)) = (first, leaf) {
+                if v.get(field).and_then(Value::as_str) != Some(value) {
+                    return Err(DocError::Bug(format!(
+                        "a new list element for [{field}={value}] lacks {field} = {value:?}"
+                    )));
+                }
+            }
+            leaf.render(indent, unit, nl)
+        }
+        Some(Segment::Select { .. }) => {
+            let child = nest(below, leaf, &inner, unit, nl)?;
+            format!("[{nl}{inner}{child}{nl}{indent}]")
+        }
+        Some(Segment::Key(_)) => {
+            let child = nest(below, leaf, &inner, unit, nl)?;
+            match first {
+                Segment::Select { field, value } => format!(
+                    "{{{nl}{inner}{}: {},{nl}{inner}{child}{nl}{indent}}}",
+                    quote(field),
+                    quote(value)
+                ),
+                Segment::Key(_) => format!("{{{nl}{inner}{child}{nl}{indent}}}"),
+            }
+        }
     };
-    match Segment::parse(first) {
-        Segment::Key(k) => Ok(format!("{}: {value}", quote(k))),
-        Segment::Select { .. } if below.is_empty() => Ok(value),
-        Segment::Select { .. } => Err(DocError::Unsupported(
-            "cannot create a field of a missing list element".into(),
+    match (first, below.first().map(|s| Segment::parse(s))) {
+        (Segment::Select { .. }, Some(Segment::Select { .. })) => Err(DocError::Unsupported(
+            "cannot create a list directly inside a list element".into(),
         )),
+        (Segment::Key(k), _) => Ok(format!("{}: {value}", quote(k))),
+        (Segment::Select { .. }, _) => Ok(value),
     }
 }
 
@@ -483,8 +506,13 @@ pub fn render(v: &Value, indent: &str, unit: &str, nl: &str) -> String {
 
 impl ConfigDoc for JsonDoc {
     fn value(&self, path: &[&str]) -> Option<Value> {
-        let root = jsonc_parser::parse_to_serde_value::<Value>(&self.text, &self.dialect.options())
-            .ok()?;
+        let root = jsonc_parser::parse_to_serde_value::<Option<Value>>(
+            &self.text,
+            &self.dialect.options(),
+        )
+        .ok()
+        // An empty file has no root at all (not `null`): nothing is there.
+        .flatten()?;
         super::lookup(&root, path).cloned()
     }
 
@@ -598,6 +626,50 @@ mod tests {
         let mut d = JsonDoc::parse("{}", Dialect::Json).unwrap();
         d.set(&["a"], &json!(1)).unwrap();
         assert_eq!(d.render(), "{\n  \"a\": 1\n}");
+    }
+
+    #[test]
+    fn a_selector_step_creates_the_missing_list_and_its_parents() {
+        let entry = json!({"id": "m", "envKey": "K"});
+        let path = ["a", "list", "[envKey=K]"];
+        for text in [
+            "",
+            "{}",
+            "{}\n",
+            "{\n  \"ui\": {\"theme\": \"x\"}\n}\n",
+            "{\"a\": {}}",
+        ] {
+            let mut d = JsonDoc::parse(text, Dialect::Jsonc).unwrap();
+            d.set(&path, &entry).unwrap();
+            let e = d.render();
+            assert_eq!(
+                d.value(&["a", "list"]),
+                Some(json!([entry])),
+                "{text:?} gave:\n{e}"
+            );
+            assert_eq!(d.value(&path), Some(entry.clone()), "found again:\n{e}");
+        }
+        // Into an existing list, the inverse holds byte for byte.
+        round_trip(
+            "{\"a\": {\"list\": [{\"id\": \"x\"}]}}",
+            Dialect::Json,
+            &path,
+            entry.clone(),
+        );
+        // A field of a missing element: the element carries its selector.
+        let mut d = JsonDoc::parse("{}", Dialect::Json).unwrap();
+        d.set(&["list", "[id=b]", "v"], &json!(2)).unwrap();
+        assert_eq!(
+            d.value(&["list"]),
+            Some(json!([{"id": "b", "v": 2}])),
+            "{}",
+            d.render()
+        );
+        // An element that would not be found again is our bug, not the file's.
+        let mut d = JsonDoc::parse("{}", Dialect::Json).unwrap();
+        let err = d.set(&["list", "[id=b]"], &json!({"id": "c"})).unwrap_err();
+        assert!(matches!(err, DocError::Bug(_)), "{err:?}");
+        assert_eq!(d.render(), "{}");
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum DocError {
     /// (it refuses rather than guesses).
     #[error("{0}")]
     Unsupported(String),
+    /// An edit of ours did not re-parse: our bug, never the user's file
+    /// (which is left as it was).
+    #[error("TokenBuddy produced an edit that does not parse ({0}) — this is a bug in TokenBuddy, please report it; your file was not touched")]
+    Bug(String),
 }
 
 /// One step of a key path: an object key, or `[field=value]`, the element
@@ -71,18 +75,15 @@ impl<'a> Segment<'a> {
 }
 
 /// Applies `splices` to `text` when the result still passes `check` (it
-/// re-parses); otherwise leaves `text` as it was.
+/// re-parses); otherwise leaves `text` as it was. The text parsed before the
+/// edit, so a failure is TokenBuddy's own bug ([`DocError::Bug`]).
 pub(crate) fn apply_verified(
     text: &mut String,
     splices: Vec<text::Splice>,
     check: impl FnOnce(&str) -> Result<(), DocError>,
 ) -> Result<(), DocError> {
     let edited = text::apply(text, splices);
-    check(&edited).map_err(|e| {
-        DocError::Unsupported(format!(
-            "an edit did not re-parse ({e}); nothing was changed"
-        ))
-    })?;
+    check(&edited).map_err(|e| DocError::Bug(e.to_string()))?;
     *text = edited;
     Ok(())
 }
@@ -109,4 +110,25 @@ pub trait ConfigDoc {
     fn remove(&mut self, path: &[&str]) -> Result<(), DocError>;
     /// The whole document as text.
     fn render(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_that_does_not_reparse_is_our_bug_and_changes_nothing() {
+        let mut t = String::from("{\"a\": 1}");
+        let err = apply_verified(&mut t, vec![text::Splice::new(1, 1, "{")], |t| {
+            json::JsonDoc::parse(t, json::Dialect::Json).map(|_| ())
+        })
+        .unwrap_err();
+        assert!(matches!(err, DocError::Bug(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("bug in TokenBuddy") && message.contains("your file was not touched"),
+            "{message}"
+        );
+        assert_eq!(t, "{\"a\": 1}");
+    }
 }
