@@ -99,7 +99,15 @@ def qwen_parse(text: str) -> dict:
     return jsonc.loads(text)
 
 
-CASES = {"fresh-home": None, "other-entry": OTHER_ENTRY, "fast-model": FAST_MODEL, "no-openai-list": NO_OPENAI_LIST}
+# case -> (the user's file or None, the model to configure). In "same-id" the
+# user keeps the model they had: their entry for it must then lead to us.
+CASES = {
+    "fresh-home": (None, MODEL),
+    "other-entry": (OTHER_ENTRY, MODEL),
+    "same-id": (OTHER_ENTRY, "qwen3-coder-plus"),
+    "fast-model": (FAST_MODEL, MODEL),
+    "no-openai-list": (NO_OPENAI_LIST, MODEL),
+}
 
 
 def ours(cfg: dict, demo: Demo) -> list[dict]:
@@ -108,13 +116,13 @@ def ours(cfg: dict, demo: Demo) -> list[dict]:
     return [e for e in entries if points_at(e.get("baseUrl", ""), demo.port)]
 
 
-def check_configured(cfg: dict, before: dict | None, demo: Demo, text: str) -> None:
+def check_configured(cfg: dict, before: dict | None, demo: Demo, model: str, text: str) -> None:
     """Our entry is the selected model, its key resolves, the rest is kept."""
     entries = ours(cfg, demo)
     assert len(entries) == 1, f"expected one modelProviders.openai entry at port {demo.port}:\n{text}"
     entry = entries[0]
-    assert entry.get("id") == MODEL, entry
-    assert cfg.get("model", {}).get("name") == MODEL, cfg.get("model")
+    assert entry.get("id") == model, entry
+    assert cfg.get("model", {}).get("name") == model, cfg.get("model")
     assert cfg.get("security", {}).get("auth", {}).get("selectedType") == "openai", cfg.get("security")
     assert cfg.get("env", {}).get(entry.get("envKey")) == demo.token, "the entry's envKey does not resolve to the token"
     if before is None:
@@ -122,7 +130,8 @@ def check_configured(cfg: dict, before: dict | None, demo: Demo, text: str) -> N
     for key in ("$version", "ui", "general", "privacy", "tools"):
         assert cfg.get(key) == before.get(key), f"configure changed {key!r}:\n{text}"
     others = [e for e in cfg.get("modelProviders", {}).get("openai", []) if e not in entries]
-    assert others == before.get("modelProviders", {}).get("openai", []), f"the user's entries changed:\n{text}"
+    theirs = [e for e in before.get("modelProviders", {}).get("openai", []) if e.get("id") != model]
+    assert others == theirs, f"the user's entries for other models changed:\n{text}"
     kept_model = {k: v for k, v in cfg["model"].items() if k != "name"}
     assert kept_model == {k: v for k, v in before["model"].items() if k != "name"}, cfg["model"]
     kept_env = {k: v for k, v in cfg.get("env", {}).items() if k != entry.get("envKey")}
@@ -130,7 +139,7 @@ def check_configured(cfg: dict, before: dict | None, demo: Demo, text: str) -> N
     assert text.splitlines()[0] == "// ~/.qwen/settings.json: Qwen Code user settings, edited by hand.", text
 
 
-def assert_every_request_served(demo: Demo, agent: Run, old_provider, cfg: dict) -> None:
+def assert_every_request_served(demo: Demo, agent: Run, old_provider, model: str, cfg: dict) -> None:
     context = demo.failure_context(agent)
     assert not old_provider.requests, (
         f"requests bypassed TokenBuddy and went to the provider the user's file named before: "
@@ -138,8 +147,8 @@ def assert_every_request_served(demo: Demo, agent: Run, old_provider, cfg: dict)
     )
     posts = demo.posts()
     assert posts, f"no request reached a demo seller\n{context}"
-    wrong = [p for p in posts if p["path"] != "/v1/chat/completions" or p["model"] != MODEL]
-    assert not wrong, f"requests with another path or model than {MODEL!r}: {wrong}\n{context}"
+    wrong = [p for p in posts if p["path"] != "/v1/chat/completions" or p["model"] != model]
+    assert not wrong, f"requests with another path or model than {model!r}: {wrong}\n{context}"
     agents = {dict(p.get("headers") or []).get("user-agent", "").split("/")[0] for p in posts}
     assert agents == {"QwenCode"}, f"requests from something else than Qwen Code: {posts}"
 
@@ -148,7 +157,7 @@ def assert_every_request_served(demo: Demo, agent: Run, old_provider, cfg: dict)
 def test_qwen_code(demo: Demo, qwen_code, old_provider, case):
     path = demo.home / ".qwen" / "settings.json"
     demo.pin_seller("demo-fast")
-    template = CASES[case]
+    template, model = CASES[case]
     original = template.replace("OLD_PROVIDER_URL", old_provider.url) if template else None
     before = None
     if original is not None:
@@ -156,10 +165,10 @@ def test_qwen_code(demo: Demo, qwen_code, old_provider, case):
         path.write_bytes(original.encode())
         before = qwen_parse(original)
     else:
-        home_tree.assert_round_trip(demo, "qwen-code", MODEL)
+        home_tree.assert_round_trip(demo, "qwen-code", model)
 
     home_before = home_tree.snapshot(demo.home)
-    demo.configure("qwen-code", MODEL)
+    demo.configure("qwen-code", model)
     home_configured = home_tree.snapshot(demo.home)
     made = home_tree.created_dirs(home_before, home_configured, demo.home)
     new_files = {rel for rel, e in home_configured.items() if e != home_tree.DIR and rel not in home_before}
@@ -171,13 +180,13 @@ def test_qwen_code(demo: Demo, qwen_code, old_provider, case):
         cfg = qwen_parse(text)
     except ValueError as e:
         pytest.fail(f"Qwen Code cannot read the configured file ({e}):\n{text}")
-    check_configured(cfg, before, demo, text)
+    check_configured(cfg, before, demo, model, text)
 
     result = run([qwen_code.bin, "-p", PROMPT], env=qwen_code.env(demo.home), cwd=demo.workdir)
     record(f"qwen -p ({case})", result.seconds)
     check_answer(result, "qwen -p", DEMO_TEXT)
     assert not path.with_name("settings.json.corrupted").exists(), f"Qwen Code could not read its settings:\n{text}"
-    assert_every_request_served(demo, result, old_provider, cfg)
+    assert_every_request_served(demo, result, old_provider, model, cfg)
 
     next_to_file = home_tree.listing(path.parent)
     demo.restore("qwen-code")
