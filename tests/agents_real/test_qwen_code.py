@@ -122,6 +122,9 @@ def check_configured(cfg: dict, before: dict | None, demo: Demo, model: str, tex
     assert len(entries) == 1, f"expected one modelProviders.openai entry at port {demo.port}:\n{text}"
     entry = entries[0]
     assert entry.get("id") == model, entry
+    listed = cfg.get("modelProviders", {}).get("openai", [])
+    first = next(e for e in listed if e.get("id") == model)
+    assert first is entry, f"Qwen Code takes the first entry for {model!r}, and that one is not ours: {first}\n{text}"
     assert cfg.get("model", {}).get("name") == model, cfg.get("model")
     assert cfg.get("security", {}).get("auth", {}).get("selectedType") == "openai", cfg.get("security")
     assert cfg.get("env", {}).get(entry.get("envKey")) == demo.token, "the entry's envKey does not resolve to the token"
