@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod app;
+pub mod atomic_file;
 pub mod clock;
 pub mod config;
 pub mod control;

@@ -1,10 +1,12 @@
 //! The per-install access token: 32 random bytes, hex, in `<data dir>/token`
-//! with mode 0600, created once and reused.
+//! with mode 0600, created once (whole, through the atomic writer: a crash
+//! never leaves a half-written token) and reused; of two processes creating
+//! it at once, the first one's token is the one both use.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::atomic_file::{self, Perms, WriteError};
 use crate::error::Error;
 
 const FILE_NAME: &str = "token";
@@ -50,23 +52,15 @@ fn create(data_dir: &Path, file: &Path) -> Result<String, Error> {
         message: format!("no secure random source: {e}"),
     })?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(file) {
-        Ok(mut f) => {
-            f.write_all(token.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| Error::io(file, e))?;
-            Ok(token)
-        }
+    match atomic_file::create_new(file, token.as_bytes(), Perms::Private) {
+        Ok(true) => Ok(token),
         // Another process created it between our read and our create: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(data_dir),
-        Err(e) => Err(Error::io(file, e)),
+        Ok(false) => read(data_dir),
+        Err(WriteError::Io { path, source }) => Err(Error::io(path, source)),
+        Err(e @ WriteError::Changed { .. }) => Err(Error::Token {
+            path: file.to_path_buf(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -87,6 +81,25 @@ mod tests {
             let mode = fs::metadata(path(&data)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn concurrent_first_runs_agree_on_one_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let tokens: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| load_or_create(&data).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(tokens.iter().all(|t| *t == tokens[0]), "{tokens:?}");
+        assert_eq!(fs::read_to_string(path(&data)).unwrap(), tokens[0]);
+        let names: Vec<String> = fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["token"], "no temp file is left");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct Done {
     /// Model settings configure left as they are (their requests do not go
     /// through TokenBuddy), each with the reason.
     pub left: Vec<Left>,
+    /// What restore kept that TokenBuddy had created (a file or folder that
+    /// holds something else now), a sentence each.
+    pub kept: Vec<String>,
     /// The model configured (configure only).
     pub model: Option<String>,
     /// Whether nothing was written.
@@ -42,6 +45,7 @@ impl Done {
             diff: o.diff(),
             skipped: o.skipped.clone(),
             left: o.left.clone(),
+            kept: o.kept.clone(),
             model,
             dry_run,
         }

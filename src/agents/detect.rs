@@ -14,7 +14,7 @@ use super::journal::Journal;
 use super::patch;
 use super::spec::{AgentSpec, Context, Env, Format, Target, AGENTS};
 use super::state::{self, Ours, State};
-use super::write;
+use crate::atomic_file;
 
 /// One agent as `tokenbuddy agents --json` and `GET /api/agents` show it.
 #[derive(Debug, Clone, Serialize)]
@@ -207,7 +207,7 @@ pub fn report(
         return r;
     };
     let entry = journal.get(spec.id).ok().flatten();
-    let doc = match write::read(&file) {
+    let doc = match atomic_file::read(&file) {
         Ok(snapshot) => {
             let text =
                 String::from_utf8_lossy(snapshot.bytes.as_deref().unwrap_or_default()).into_owned();

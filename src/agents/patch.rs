@@ -1,7 +1,10 @@
-//! Configure and restore, for any agent: apply the spec's edits to its file
-//! through a format-preserving document, journal what each key was before,
-//! write safely; restore puts back what was there for every key that still
-//! holds our value, and leaves (and reports) keys the user changed since.
+//! Configure, for any agent: apply the spec's edits to its file through a
+//! format-preserving document, journal what each key was before, write
+//! safely. The whole run holds the journal's lock, so two configures (or a
+//! configure and a restore) of any agents take turns; the entry is journaled
+//! as pending before the file is written and committed after, so a crash at
+//! any point leaves a journal that startup reconciliation can square with
+//! the file. Restore is in `restore.rs`, reconciliation in `reconcile.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +14,12 @@ use super::doc::json::JsonDoc;
 use super::doc::toml::TomlDoc;
 use super::doc::yaml::YamlDoc;
 use super::doc::{ConfigDoc, DocError};
-use super::journal::{Change, Entry, Journal, JournalError};
+use super::journal::{Change, Entry, Journal, JournalError, Locked, Pending};
 use super::spec::{AgentSpec, Context, Env, Format, Left, Target};
-use super::write::{self, Snapshot, WriteError};
+use crate::atomic_file::{self, pause_point, Perms, Snapshot, WriteError};
+
+pub use super::reconcile::reconcile_at_startup;
+pub use super::restore::restore;
 
 /// Why an agent was not configured or restored (its file is left as it was).
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +91,9 @@ pub struct Outcome {
     pub skipped: Vec<String>,
     /// Model settings configure left as they are, and why.
     pub left: Vec<Left>,
+    /// What restore kept that TokenBuddy had created (a file or folder that
+    /// holds something else now), in a sentence each.
+    pub kept: Vec<String>,
 }
 
 impl Outcome {
@@ -105,7 +114,7 @@ impl Outcome {
 
 /// A document error while editing `path`: our own bug when an edit did not
 /// re-parse, else something about the user's file.
-fn doc_error(path: &Path) -> impl Fn(DocError) -> PatchError + '_ {
+pub(crate) fn doc_error(path: &Path) -> impl Fn(DocError) -> PatchError + '_ {
     move |source| match source {
         DocError::Bug(_) => PatchError::Internal {
             path: path.to_path_buf(),
@@ -127,7 +136,10 @@ pub fn open_text(format: Format, text: &str) -> Result<Box<dyn ConfigDoc>, DocEr
     })
 }
 
-fn open(spec: &AgentSpec, snapshot: &Snapshot) -> Result<Box<dyn ConfigDoc>, PatchError> {
+pub(crate) fn open(
+    spec: &AgentSpec,
+    snapshot: &Snapshot,
+) -> Result<Box<dyn ConfigDoc>, PatchError> {
     let bytes = snapshot.bytes.as_deref().unwrap_or_default();
     let text = std::str::from_utf8(bytes).map_err(|e| PatchError::Parse {
         path: snapshot.path.clone(),
@@ -171,11 +183,11 @@ pub fn policy_override(spec: &AgentSpec, env: Env<'_>, keys: &[Vec<String>]) -> 
     })
 }
 
-fn keys(key: &[String]) -> Vec<&str> {
+pub(crate) fn keys(key: &[String]) -> Vec<&str> {
     key.iter().map(String::as_str).collect()
 }
 
-fn is_empty_container(v: &Value) -> bool {
+pub(crate) fn is_empty_container(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.is_empty()) || matches!(v, Value::Array(a) if a.is_empty())
 }
 
@@ -184,7 +196,7 @@ fn now_rfc3339() -> String {
 }
 
 /// How many times a configure re-reads a file another writer keeps changing.
-const ATTEMPTS: usize = 3;
+pub(crate) const ATTEMPTS: usize = 3;
 
 /// Points the agent at `target`; with `dry_run`, only says what would change.
 pub fn configure(
@@ -195,10 +207,13 @@ pub fn configure(
     journal: &Journal,
     dry_run: bool,
 ) -> Result<Outcome, PatchError> {
+    let locked = journal.lock()?;
+    // A crash may have left this agent's entry pending: square it first.
+    super::reconcile::settle_one(&locked, spec.id)?;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match configure_once(spec, &path, target, env, journal, dry_run) {
+        match configure_once(spec, &path, target, env, &locked, dry_run) {
             // The agent rewrote its file between our read and write: re-read, re-apply.
             Err(PatchError::Write(WriteError::Changed { .. })) if attempt < ATTEMPTS => continue,
             other => return other,
@@ -206,47 +221,23 @@ pub fn configure(
     }
 }
 
-fn configure_once(
-    spec: &AgentSpec,
+/// The keys `edits` set in `doc`, with what each held before (a second
+/// configure keeps the first one's "before": restore must go back to the
+/// user's file, not to our own earlier edit), applied to `doc`.
+fn apply(
+    doc: &mut dyn ConfigDoc,
+    edits: &[super::spec::Edit],
+    earlier: Option<&Entry>,
     path: &Path,
-    target: &Target<'_>,
-    env: Env<'_>,
-    journal: &Journal,
-    dry_run: bool,
-) -> Result<Outcome, PatchError> {
-    let snapshot = write::read(path)?;
-    let mut doc = open(spec, &snapshot)?;
-    let before = doc.render();
-    let plan = (spec.edits)(&Context {
-        target: *target,
-        doc: doc.as_ref(),
-        path,
-        env,
-    })
-    .map_err(|reason| PatchError::Refused {
-        path: path.to_path_buf(),
-        reason,
-    })?;
-    let edits = plan.edits;
-    let owned: Vec<Vec<String>> = edits.iter().map(|e| e.key.clone()).collect();
-    if let Some(policy) = policy_override(spec, env, &owned) {
-        return Err(PatchError::Policy {
-            path: path.to_path_buf(),
-            policy,
-        });
-    }
-    // A second configure keeps the first one's "before" values: restore must
-    // go back to the user's file, not to our own earlier edit.
-    let earlier = journal.get(spec.id)?;
+) -> Result<Vec<Change>, PatchError> {
     let earlier_before = |key: &[String]| {
         earlier
-            .as_ref()
             .and_then(|e| e.changes.iter().find(|c| c.key == key))
             .map(|c| c.before.clone())
     };
     let parse_err = doc_error(path);
     let mut changes: Vec<Change> = Vec::new();
-    for edit in &edits {
+    for edit in edits {
         let key = keys(&edit.key);
         // Containers we add to, outermost first, so restore can put back
         // one that was absent or empty.
@@ -296,7 +287,7 @@ fn configure_once(
     }
     // Keys an earlier configure set that this one did not (an allowlist
     // entry for another model) stay journaled, so restore still undoes them.
-    if let Some(e) = &earlier {
+    if let Some(e) = earlier {
         let mut kept: Vec<Change> = e
             .changes
             .iter()
@@ -306,119 +297,97 @@ fn configure_once(
         kept.append(&mut changes);
         changes = kept;
     }
-    let after = doc.render();
+    Ok(changes)
+}
+
+fn configure_once(
+    spec: &AgentSpec,
+    path: &Path,
+    target: &Target<'_>,
+    env: Env<'_>,
+    locked: &Locked<'_>,
+    dry_run: bool,
+) -> Result<Outcome, PatchError> {
+    let snapshot = atomic_file::read(path)?;
+    let mut doc = open(spec, &snapshot)?;
+    let before = doc.render();
+    let plan = (spec.edits)(&Context {
+        target: *target,
+        doc: doc.as_ref(),
+        path,
+        env,
+    })
+    .map_err(|reason| PatchError::Refused {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let owned: Vec<Vec<String>> = plan.edits.iter().map(|e| e.key.clone()).collect();
+    if let Some(policy) = policy_override(spec, env, &owned) {
+        return Err(PatchError::Policy {
+            path: path.to_path_buf(),
+            policy,
+        });
+    }
+    let earlier = locked.get(spec.id)?;
+    let changes = apply(doc.as_mut(), &plan.edits, earlier.as_ref(), path)?;
     let outcome = Outcome {
         path: path.to_path_buf(),
         before,
-        after,
+        after: doc.render(),
         skipped: Vec::new(),
         left: plan.left,
+        kept: Vec::new(),
     };
     if dry_run || (!outcome.changes() && earlier.is_some()) {
         return Ok(outcome);
     }
-    // Journal first: a crash after it leaves a restorable record (startup
-    // reconciliation drops it if the file was never written).
-    let created = earlier.map_or(snapshot.bytes.is_none(), |e| e.created);
-    journal.put(
-        spec.id,
-        Entry {
-            file: path.to_path_buf(),
-            created,
-            changes,
-            at: now_rfc3339(),
-        },
-    )?;
-    if outcome.changes() {
-        write::replace(&snapshot, outcome.after.as_bytes())?;
-    }
-    Ok(outcome)
-}
-
-/// Undoes the journaled changes in `doc`; returns the keys left alone.
-fn undo(doc: &mut dyn ConfigDoc, entry: &Entry) -> Result<Vec<String>, DocError> {
-    let mut skipped = Vec::new();
-    for change in entry.changes.iter().rev() {
-        let key = keys(&change.key);
-        if change.container {
-            let now = doc.value(&key);
-            let emptied = now.as_ref().is_none_or(is_empty_container);
-            match (&change.before, emptied, now.is_some()) {
-                (None, true, true) => doc.remove(&key)?,
-                (Some(source), true, true) if doc.get(&key).as_deref() != Some(source) => {
-                    doc.set_source(&key, source)?
-                }
-                _ => {}
+    // A file we create now, and the folders we create for it, are ours to
+    // remove again at restore.
+    let creating = snapshot.bytes.is_none();
+    let mut created_dirs = earlier
+        .as_ref()
+        .map(|e| e.created_dirs.clone())
+        .unwrap_or_default();
+    if creating {
+        for dir in atomic_file::missing_dirs(path)? {
+            if !created_dirs.contains(&dir) {
+                created_dirs.push(dir);
             }
-            continue;
-        }
-        if doc.get(&key).as_deref() != Some(change.after.as_str()) {
-            skipped.push(change.key.join("."));
-            continue;
-        }
-        match &change.before {
-            Some(source) => doc.set_source(&key, source)?,
-            None => doc.remove(&key)?,
         }
     }
-    Ok(skipped)
-}
-
-/// Puts back what the journal says each of our keys held before.
-pub fn restore(spec: &AgentSpec, journal: &Journal, dry_run: bool) -> Result<Outcome, PatchError> {
-    let entry = journal
-        .get(spec.id)?
-        .ok_or_else(|| PatchError::NotConfigured(spec.name.to_string()))?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match restore_once(spec, &entry, journal, dry_run) {
-            Err(PatchError::Write(WriteError::Changed { .. })) if attempt < ATTEMPTS => continue,
-            other => return other,
-        }
-    }
-}
-
-fn restore_once(
-    spec: &AgentSpec,
-    entry: &Entry,
-    journal: &Journal,
-    dry_run: bool,
-) -> Result<Outcome, PatchError> {
-    let snapshot = write::read(&entry.file)?;
-    if snapshot.bytes.is_none() {
-        // The file is gone: nothing of ours is left in it.
-        if !dry_run {
-            journal.remove(spec.id)?;
-        }
-        return Ok(Outcome {
-            path: entry.file.clone(),
-            before: String::new(),
-            after: String::new(),
-            skipped: Vec::new(),
-            left: Vec::new(),
-        });
-    }
-    let mut doc = open(spec, &snapshot)?;
-    let before = doc.render();
-    let skipped = undo(doc.as_mut(), entry).map_err(doc_error(&entry.file))?;
-    let outcome = Outcome {
-        path: entry.file.clone(),
-        before,
-        after: doc.render(),
-        skipped,
-        left: Vec::new(),
+    let entry = Entry {
+        file: path.to_path_buf(),
+        created: creating || earlier.as_ref().is_some_and(|e| e.created),
+        created_dirs,
+        changes,
+        at: now_rfc3339(),
+        pending: None,
     };
-    if dry_run {
-        return Ok(outcome);
+    if outcome.changes() {
+        // Journal first: whatever happens next, the journal can undo it.
+        locked.put(
+            spec.id,
+            Entry {
+                pending: Some(Pending {
+                    previous: earlier.clone().map(Box::new),
+                }),
+                ..entry.clone()
+            },
+        )?;
+        pause_point("configure-journaled");
+        if let Err(e) = atomic_file::replace(&snapshot, outcome.after.as_bytes(), Perms::Secret) {
+            // Nothing was written: the journal goes back to what it held.
+            if let Err(j) = locked.set(spec.id, earlier.clone()) {
+                tracing::warn!(agent = spec.id, error = %j, "could not take back a journal entry; startup reconciliation will");
+            }
+            if earlier.is_none() {
+                super::restore::remove_created_dirs(&entry, &mut Vec::new());
+            }
+            return Err(e.into());
+        }
+        pause_point("configure-written");
     }
-    if entry.created && outcome.after.trim().is_empty() {
-        // We made the file; with our keys gone it goes too.
-        write::remove(&snapshot)?;
-    } else if outcome.changes() {
-        write::replace(&snapshot, outcome.after.as_bytes())?;
-    }
-    journal.remove(spec.id)?;
+    locked.put(spec.id, entry)?;
     Ok(outcome)
 }
 
@@ -429,50 +398,4 @@ pub fn holds(doc: &dyn ConfigDoc, entry: &Entry) -> bool {
         .iter()
         .filter(|c| !c.container)
         .all(|c| doc.get(&keys(&c.key)).as_deref() == Some(c.after.as_str()))
-}
-
-/// Startup reconciliation: a journal entry whose file shows none of our
-/// values and all of the old ones is a configure that crashed before its
-/// write — it is dropped. Left-over temp files of ours are removed.
-/// Returns the agent ids dropped.
-pub fn reconcile(journal: &Journal) -> Result<Vec<String>, PatchError> {
-    let mut dropped = Vec::new();
-    for (id, entry) in journal.all()? {
-        write::remove_leftovers(&entry.file);
-        let Some(spec) = super::spec::find(&id) else {
-            continue;
-        };
-        let Ok(snapshot) = write::read(&entry.file) else {
-            continue;
-        };
-        let doc = match (&snapshot.bytes, open(spec, &snapshot)) {
-            (None, _) => None,
-            (Some(_), Ok(doc)) => Some(doc),
-            (Some(_), Err(_)) => continue,
-        };
-        let never_written = match &doc {
-            None => entry.created,
-            Some(doc) => entry.changes.iter().filter(|c| !c.container).all(|c| {
-                let now = doc.get(&keys(&c.key));
-                now.as_deref() != Some(c.after.as_str()) && now == c.before
-            }),
-        };
-        if never_written {
-            journal.remove(&id)?;
-            dropped.push(id);
-        }
-    }
-    Ok(dropped)
-}
-
-/// [`reconcile`] for a data dir, with the outcome logged (startup of the app
-/// and of CLI configure/restore).
-pub fn reconcile_at_startup(data_dir: &Path) {
-    match reconcile(&Journal::new(data_dir)) {
-        Ok(dropped) if !dropped.is_empty() => {
-            tracing::info!(agents = ?dropped, "dropped journal entries of configures that never reached their file")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not reconcile the agents journal"),
-    }
 }

@@ -131,6 +131,7 @@ mod tests {
         let entry = Entry {
             file: "x".into(),
             created: false,
+            created_dirs: Vec::new(),
             changes: vec![Change {
                 key: vec!["model".into()],
                 before: None,
@@ -138,6 +139,7 @@ mod tests {
                 container: false,
             }],
             at: String::new(),
+            pending: None,
         };
         assert_eq!(
             classify(&spec, &doc, Some(&entry), &ours(7444)).0,

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::journal::Journal;
 use super::patch;
 use super::spec;
-use super::write;
+use crate::atomic_file as write;
 
 /// How long to wait for more events after one, before re-checking once.
 const SETTLE: Duration = Duration::from_millis(75);

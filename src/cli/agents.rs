@@ -72,6 +72,9 @@ fn show(done: &Done, verb: &str) {
     for left in &done.left {
         println!("left as is: {} — {}", left.key, left.reason);
     }
+    for kept in &done.kept {
+        println!("{kept}");
+    }
 }
 
 /// `tokenbuddy agents configure <id>`.

@@ -19,7 +19,7 @@ use crate::agents::journal::Journal;
 use crate::agents::patch::PatchError;
 use crate::agents::state::Ours;
 use crate::agents::watch::{Drift, DriftWatch};
-use crate::agents::write::WriteError;
+use crate::atomic_file::WriteError;
 use crate::sellers::Sellers;
 use crate::terminals::{self, Os, TerminalReport};
 

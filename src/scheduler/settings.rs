@@ -30,6 +30,7 @@ pub enum SaveError {
 pub struct RoutingStore {
     path: PathBuf,
     current: ArcSwap<RoutingSettings>,
+    saving: std::sync::Mutex<()>,
 }
 
 impl RoutingStore {
@@ -59,6 +60,7 @@ impl RoutingStore {
         RoutingStore {
             path,
             current: ArcSwap::from_pointee(settings),
+            saving: std::sync::Mutex::new(()),
         }
     }
 
@@ -67,7 +69,8 @@ impl RoutingStore {
         self.current.load_full()
     }
 
-    /// Validates, saves (temp file + rename) and applies `settings`.
+    /// Validates, saves (through the one atomic writer: a unique temp file,
+    /// fsync, rename, directory fsync) and applies `settings`.
     pub fn set(&self, settings: RoutingSettings) -> Result<(), SaveError> {
         settings.validate()?;
         let io = |source| SaveError::Io {
@@ -76,16 +79,14 @@ impl RoutingStore {
         };
         let text =
             serde_json::to_vec_pretty(&settings).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&text)?;
-            // On disk before it replaces the old file: a crash leaves one or the other.
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(io)?;
+        // One save at a time, so the file and the settings in force agree.
+        let _saving = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+        crate::atomic_file::write(&self.path, &text, crate::atomic_file::Perms::Keep).map_err(
+            |e| match e {
+                crate::atomic_file::WriteError::Io { source, .. } => io(source),
+                other => io(std::io::Error::other(other.to_string())),
+            },
+        )?;
         self.current.store(Arc::new(settings));
         Ok(())
     }
@@ -115,6 +116,40 @@ mod tests {
         };
         assert!(matches!(store.set(bad), Err(SaveError::Invalid(_))));
         assert_eq!(*store.get(), s, "a refused change changes nothing");
+    }
+
+    #[test]
+    fn concurrent_saves_never_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RoutingStore::open(dir.path());
+        let scorers = [Scorer::Speed, Scorer::Discount, Scorer::Balanced];
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        let settings = RoutingSettings {
+                            scorer: scorers[(t + i) % scorers.len()],
+                            ..RoutingSettings::default()
+                        };
+                        store.set(settings).unwrap();
+                    }
+                });
+            }
+        });
+        let on_disk: RoutingSettings =
+            serde_json::from_slice(&std::fs::read(dir.path().join("routing.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            on_disk,
+            *store.get(),
+            "the file and the settings in force agree"
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["routing.json"], "no temp file is left");
     }
 
     #[test]

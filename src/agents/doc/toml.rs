@@ -5,7 +5,21 @@
 use serde_json::Value as Json;
 use toml_edit::{DocumentMut, Item, Table, Value};
 
-use super::{ConfigDoc, DocError};
+use super::{ConfigDoc, DocError, Segment};
+
+/// TOML tables are reached by key only; a `[field=value]` step (a list
+/// element) is refused rather than taken for a key of that name.
+fn keys_only(path: &[&str]) -> Result<(), DocError> {
+    match path
+        .iter()
+        .find(|s| matches!(Segment::parse(s), Segment::Select { .. }))
+    {
+        Some(step) => Err(DocError::Unsupported(format!(
+            "list selectors ({step}) are not supported in TOML"
+        ))),
+        None => Ok(()),
+    }
+}
 
 /// A TOML item as JSON (dates become strings).
 fn to_json(item: &Item) -> Option<Json> {
@@ -123,6 +137,7 @@ impl TomlDoc {
 
 impl ConfigDoc for TomlDoc {
     fn value(&self, path: &[&str]) -> Option<Json> {
+        keys_only(path).ok()?;
         let mut item = self.doc.as_item();
         for key in path {
             item = item.get(key)?;
@@ -134,6 +149,7 @@ impl ConfigDoc for TomlDoc {
         if path.is_empty() {
             return Some(self.render());
         }
+        keys_only(path).ok()?;
         let mut item = self.doc.as_item();
         for key in path {
             item = item.get(key)?;
@@ -143,6 +159,7 @@ impl ConfigDoc for TomlDoc {
     }
 
     fn set(&mut self, path: &[&str], value: &Json) -> Result<(), DocError> {
+        keys_only(path)?;
         if let Json::Object(map) = value {
             self.table_mut(path)?;
             for (k, v) in map {
@@ -156,6 +173,7 @@ impl ConfigDoc for TomlDoc {
     }
 
     fn set_source(&mut self, path: &[&str], source: &str) -> Result<(), DocError> {
+        keys_only(path)?;
         if path.is_empty() {
             *self = TomlDoc::parse(source)?;
             return Ok(());
@@ -170,6 +188,7 @@ impl ConfigDoc for TomlDoc {
     }
 
     fn remove(&mut self, path: &[&str]) -> Result<(), DocError> {
+        keys_only(path)?;
         let Some((last, parents)) = path.split_last() else {
             *self = TomlDoc::parse("")?;
             return Ok(());
@@ -266,6 +285,13 @@ mod tests {
         assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
         let err = TomlDoc::parse("a = 1\nb = \n").unwrap_err();
         assert!(matches!(err, DocError::Parse { line: 2, .. }), "{err}");
+        let mut d = TomlDoc::parse("a = 1\n").unwrap();
+        assert!(matches!(
+            d.set(&["list", "[id=x]", "v"], &Json::from(1)),
+            Err(DocError::Unsupported(_))
+        ));
+        assert_eq!(d.value(&["list", "[id=x]"]), None);
+        assert_eq!(d.render(), "a = 1\n");
         let mut d = TomlDoc::parse("model_providers = 3\n").unwrap();
         assert!(matches!(
             d.set(&["model_providers", "x", "y"], &Json::from("v")),
