@@ -86,9 +86,13 @@ def assert_restore_touched_only(path: pathlib.Path, before: dict, after: dict) -
     )
 
 
-def assert_gone(path: pathlib.Path, made: list[pathlib.Path]) -> None:
+def assert_gone(path: pathlib.Path, made: list[pathlib.Path], restored) -> None:
     """The file configure created is gone, and so is every folder it created
-    that nothing else has put a file in since."""
-    assert not path.exists(), f"restore left the file configure created, {path}:\n{path.read_text(errors='replace')}"
+    that nothing else has put a file in since (`restored` is the restore
+    `Run`, for the message)."""
+    assert not path.exists(), (
+        f"restore left the file configure created, {path}:\n{path.read_text(errors='replace')}\n"
+        f"--- restore said ---\n{restored.stdout}{restored.stderr}"
+    )
     empty = [str(d) for d in made if d.is_dir() and not any(d.iterdir())]
     assert not empty, f"restore left the empty folders configure created: {empty}"

@@ -179,9 +179,9 @@ def test_opencode(demo: Demo, opencode, old_provider, existing):
     assert small is None or small.startswith(f"{PROVIDER}/"), f"small_model points past TokenBuddy: {small!r}"
 
     next_to_file = home_tree.listing(config_dir)
-    demo.restore("opencode")
+    restored = demo.restore("opencode")
     if existing:
         assert path.read_bytes() == original.encode(), f"restore did not give the original bytes back:\n{path.read_text()}"
     else:
-        home_tree.assert_gone(path, made)
+        home_tree.assert_gone(path, made, restored)
     home_tree.assert_restore_touched_only(path, next_to_file, home_tree.listing(config_dir))

@@ -192,9 +192,9 @@ def test_qwen_code(demo: Demo, qwen_code, old_provider, case):
     assert_every_request_served(demo, result, old_provider, model, cfg)
 
     next_to_file = home_tree.listing(path.parent)
-    demo.restore("qwen-code")
+    restored = demo.restore("qwen-code")
     if original is not None:
         assert path.read_bytes() == original.encode(), f"restore did not give the original bytes back:\n{path.read_text()}"
     else:
-        home_tree.assert_gone(path, made)
+        home_tree.assert_gone(path, made, restored)
     home_tree.assert_restore_touched_only(path, next_to_file, home_tree.listing(path.parent))
