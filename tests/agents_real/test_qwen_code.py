@@ -7,8 +7,10 @@ not: it strips comments, then `JSON.parse`), takes the key of the selected
 through the settings `env` block) and sends side requests to `fastModel`
 when one is set. Every request of a `qwen -p` run must reach TokenBuddy with
 the configured model, and the provider the user's file named before must
-receive nothing. Qwen Code has no config checker; a settings file it cannot
-read is renamed `settings.json.corrupted`, which is checked too.
+receive nothing. Qwen Code has no config checker: a settings file it cannot
+read stops it ("An unexpected critical error occurred", exit 1) and is
+copied to `settings.json.corrupted`; the file is parsed here with its
+grammar, and the run and that copy are checked.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ _HEADER = """\
   "privacy": { "usageStatisticsEnabled": false },
 """
 
-# A DashScope user: `modelProviders.openai` holds another entry; the key
-# comes from the env block. OLD_PROVIDER_URL is the recording stand-in.
-OTHER_ENTRY = (
+# A DashScope user: `modelProviders.openai` holds two entries of theirs, the
+# key comes from the env block, and `fastModel` sends Qwen Code's side
+# requests (one per `qwen -p` run) to the cheap one. OLD_PROVIDER_URL is the
+# recording stand-in for DashScope.
+OTHER_ENTRIES = (
     _HEADER
     + """\
   // Keys come from the env block below.
@@ -46,12 +50,20 @@ OTHER_ENTRY = (
     "name": "qwen3-coder-plus",
     "maxSessionTurns": 40
   },
+  // Side requests (summaries, suggestions) on the cheap model.
+  "fastModel": "qwen3-coder-flash",
   "modelProviders": {
     "openai": [
       {
         "id": "qwen3-coder-plus",
         "name": "Qwen3 Coder Plus (DashScope)",
         "description": "the big one",
+        "baseUrl": "OLD_PROVIDER_URL",
+        "envKey": "DASHSCOPE_API_KEY"
+      },
+      {
+        "id": "qwen3-coder-flash",
+        "name": "Qwen3 Coder Flash (DashScope)",
         "baseUrl": "OLD_PROVIDER_URL",
         "envKey": "DASHSCOPE_API_KEY"
       }
@@ -61,25 +73,6 @@ OTHER_ENTRY = (
 }
 """
 )
-
-# The same user with a `fastModel` on that provider too: Qwen Code sends its
-# side requests (one per `qwen -p` run) there.
-FAST_MODEL = OTHER_ENTRY.replace(
-    '''        "envKey": "DASHSCOPE_API_KEY"
-      }
-    ]''',
-    '''        "envKey": "DASHSCOPE_API_KEY"
-      },
-      {
-        "id": "qwen3-coder-flash",
-        "name": "Qwen3 Coder Flash (DashScope)",
-        "baseUrl": "OLD_PROVIDER_URL",
-        "envKey": "DASHSCOPE_API_KEY"
-      }
-    ]''',
-).replace('''  "modelProviders": {''', '''  // Side requests (summaries, titles) on the cheap model.
-  "fastModel": "qwen3-coder-flash",
-  "modelProviders": {''')
 
 # A Qwen OAuth user: no `modelProviders` at all.
 NO_OPENAI_LIST = (
@@ -94,6 +87,7 @@ NO_OPENAI_LIST = (
 """
 )
 
+
 def qwen_parse(text: str) -> dict:
     """Settings as Qwen Code reads them (a trailing comma is an error)."""
     return jsonc.loads(text)
@@ -103,9 +97,8 @@ def qwen_parse(text: str) -> dict:
 # user keeps the model they had: their entry for it must then lead to us.
 CASES = {
     "fresh-home": (None, MODEL),
-    "other-entry": (OTHER_ENTRY, MODEL),
-    "same-id": (OTHER_ENTRY, "qwen3-coder-plus"),
-    "fast-model": (FAST_MODEL, MODEL),
+    "other-entries": (OTHER_ENTRIES, MODEL),
+    "same-id": (OTHER_ENTRIES, "qwen3-coder-plus"),
     "no-openai-list": (NO_OPENAI_LIST, MODEL),
 }
 
