@@ -487,11 +487,7 @@ class Demo:
         """Some demo seller received a POST on one of `paths` for `model`."""
         reqs = self.requests()
         hits = [r for r in reqs if r["method"] == "POST" and r["path"] in paths and r["model"] == model]
-        assert hits, (
-            f"no POST {sorted(paths)} with model {model!r} reached a demo seller.\n"
-            f"demo sellers received:\n{self.requests_text()}\n{agent.describe()}\n"
-            f"--- tokenbuddy serve log ---\n{self.server_log()}"
-        )
+        assert hits, f"no POST {sorted(paths)} with model {model!r} reached a demo seller.\n{self.failure_context(agent)}"
         return hits[0]
 
 
