@@ -86,12 +86,24 @@ const SHADOWING: &[(&str, &str)] = &[
     ),
 ];
 
+/// What answers on TokenBuddy's port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    /// TokenBuddy.
+    Ours,
+    /// Nothing: TokenBuddy is not running.
+    Nothing,
+    /// Another program.
+    Other,
+}
+
 /// Runs every check.
 pub fn run(input: &Input<'_>) -> Vec<Check> {
-    let mut checks = vec![port(input.port), token(input.data_dir)];
+    let listener = listener(input.port);
+    let mut checks = vec![port(listener, input.port), token(input.data_dir)];
     checks.extend(sellers(&input.sellers));
     if let Ok(token) = crate::token::read(input.data_dir) {
-        checks.extend(agents(input, &token));
+        checks.extend(agents(input, &token, listener));
     }
     checks.extend(environment(input.env));
     checks
@@ -108,21 +120,30 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(body)
 }
 
-fn port(port: u16) -> Check {
+fn listener(port: u16) -> Listener {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     if TcpStream::connect_timeout(&addr, TIMEOUT).is_err() {
-        return check(
+        return Listener::Nothing;
+    }
+    match http_get(port, "/healthz") {
+        Some(reply) if reply.contains("\"status\":\"ok\"") => Listener::Ours,
+        _ => Listener::Other,
+    }
+}
+
+fn port(listener: Listener, port: u16) -> Check {
+    match listener {
+        // Only a problem for the agents pointed here, which say so themselves.
+        Listener::Nothing => check(
             "port",
             Status::Warn,
             format!("nothing listens on 127.0.0.1:{port}: TokenBuddy is not running"),
             "start it: `tokenbuddy serve` or the desktop app",
-        );
-    }
-    match http_get(port, "/healthz") {
-        Some(reply) if reply.contains("\"status\":\"ok\"") => {
+        ),
+        Listener::Ours => {
             check("port", Status::Ok, format!("TokenBuddy is running on 127.0.0.1:{port}"), "")
         }
-        _ => check(
+        Listener::Other => check(
             "port",
             Status::Fail,
             format!("127.0.0.1:{port} is taken by another program"),
@@ -228,7 +249,7 @@ fn sellers(sellers: &Result<Vec<Seller>, String>) -> Vec<Check> {
         .collect()
 }
 
-fn agents(input: &Input<'_>, token: &str) -> Vec<Check> {
+fn agents(input: &Input<'_>, token: &str, listener: Listener) -> Vec<Check> {
     let ours = Ours {
         port: input.port,
         token: token.to_string(),
@@ -244,25 +265,52 @@ fn agents(input: &Input<'_>, token: &str) -> Vec<Check> {
         .map(|r| {
             let id = format!("agent:{}", r.id);
             let again = format!("tokenbuddy agents configure {} --port {}", r.id, input.port);
-            match r.state {
-                State::Configured => check(id, Status::Ok, format!("{}: {}", r.name, r.detail), ""),
-                State::Stale => check(id, Status::Fail, format!("{}: {}", r.name, r.detail), again),
-                State::Drifted => {
+            let down = format!(
+                "start TokenBuddy (`tokenbuddy serve` or the desktop app), or restore the agent: `tokenbuddy agents restore {}`",
+                r.id
+            );
+            match (r.state, listener) {
+                (State::Configured, Listener::Ours) => {
+                    check(id, Status::Ok, format!("{}: {}", r.name, r.detail), "")
+                }
+                // Pointed at us, but nobody (or somebody else) answers: every request fails.
+                (State::Configured, Listener::Nothing) => check(
+                    id,
+                    Status::Fail,
+                    format!(
+                        "{}: points at 127.0.0.1:{}, where nothing answers (TokenBuddy is not running): its requests fail",
+                        r.name, input.port
+                    ),
+                    down,
+                ),
+                (State::Configured, Listener::Other) => check(
+                    id,
+                    Status::Fail,
+                    format!(
+                        "{}: points at 127.0.0.1:{}, where another program answers: its requests fail",
+                        r.name, input.port
+                    ),
+                    down,
+                ),
+                (State::Stale, _) => {
+                    check(id, Status::Fail, format!("{}: {}", r.name, r.detail), again)
+                }
+                (State::Drifted, _) => {
                     check(id, Status::Warn, format!("{}: {}", r.name, r.detail), again)
                 }
-                State::Unreadable => check(
+                (State::Unreadable, _) => check(
                     id,
                     Status::Fail,
                     format!("{}: {}", r.name, r.detail),
                     "fix the file's syntax; TokenBuddy will not edit it until it parses",
                 ),
-                State::Policy => check(
+                (State::Policy, _) => check(
                     id,
                     Status::Warn,
                     format!("{}: {}", r.name, r.detail),
                     "ask whoever manages this machine",
                 ),
-                State::NotConfigured | State::Guide => check(
+                (State::NotConfigured | State::Guide, _) => check(
                     id,
                     Status::Warn,
                     format!(

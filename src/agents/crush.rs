@@ -18,10 +18,6 @@ fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
 }
 
 fn edits(cx: &Context<'_>) -> Result<Plan, String> {
-    key_edits(cx).map(Plan::from)
-}
-
-fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
     let t = &cx.target;
     let provider = json!({
         "type": "openai-compat",
@@ -34,7 +30,8 @@ fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
         Edit::new(&["providers", "tokenbuddy"], provider),
         Edit::new(&["models", "large"], pick.clone()),
         Edit::new(&["models", "small"], pick),
-    ])
+    ]
+    .into())
 }
 
 fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {

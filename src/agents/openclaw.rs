@@ -3,6 +3,11 @@
 //! default model — a string, or `.primary` of the `{primary, fallbacks}`
 //! form so fallbacks survive — plus our entry in the `agents.defaults.models`
 //! allowlist when that map exists. A target inside an `$include` is refused.
+//! Fallbacks to other providers are left: OpenClaw tries them only when
+//! TokenBuddy fails (and TokenBuddy already fails over between sellers), so
+//! they are the user's safety net; an image model is left because our
+//! provider entry declares text input only. Both are named in the result,
+//! as are per-agent model overrides.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +15,9 @@ use serde_json::{json, Value};
 
 use super::doc::json::Dialect;
 use super::doc::ConfigDoc;
-use super::spec::{string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Plan, GUIDE_ONLY};
+use super::spec::{
+    string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Left, Plan, GUIDE_ONLY,
+};
 
 const LEGACY_DIRS: &[&str] = &[".clawdbot", ".moldbot", ".moltbot"];
 const FILE_NAMES: &[&str] = &[
@@ -61,8 +68,98 @@ const ANCESTORS: &[&[&str]] = &[
     &["agents", "defaults", "models"],
 ];
 
+/// A model reference that does not go through TokenBuddy.
+fn elsewhere(reference: &str) -> bool {
+    !reference.starts_with("tokenbuddy/")
+}
+
+/// The references of a `"provider/model"` or `{primary, fallbacks}` value.
+fn references(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Object(m) => m
+            .get("primary")
+            .into_iter()
+            .chain(
+                m.get("fallbacks")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            )
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The model settings configure leaves, and why.
+fn side_models(doc: &dyn ConfigDoc) -> Vec<Left> {
+    let mut left = Vec::new();
+    let defaults = ["agents", "defaults"];
+    let fallbacks: Vec<String> = doc
+        .value(&[defaults[0], defaults[1], "model", "fallbacks"])
+        .as_ref()
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fallbacks: Vec<String> = fallbacks.into_iter().filter(|r| elsewhere(r)).collect();
+    if !fallbacks.is_empty() {
+        left.push(Left::new(
+            "agents.defaults.model.fallbacks",
+            format!(
+                "{}: left as is — OpenClaw tries them only when TokenBuddy fails (TokenBuddy already fails over between its sellers), and those requests do not go through TokenBuddy",
+                fallbacks.join(", ")
+            ),
+        ));
+    }
+    if let Some(image) = doc.value(&[defaults[0], defaults[1], "imageModel"]) {
+        let refs: Vec<String> = references(&image)
+            .into_iter()
+            .filter(|r| elsewhere(r))
+            .collect();
+        if !refs.is_empty() {
+            left.push(Left::new(
+                "agents.defaults.imageModel",
+                format!(
+                    "{}: left as is — TokenBuddy's provider entry declares text input only, so image requests keep going there, not through TokenBuddy",
+                    refs.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(Value::Array(list)) = doc.value(&["agents", "list"]) {
+        for agent in &list {
+            let id = agent.get("id").and_then(Value::as_str).unwrap_or("?");
+            let refs: Vec<String> = agent
+                .get("model")
+                .map(references)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| elsewhere(r))
+                .collect();
+            if !refs.is_empty() {
+                left.push(Left::new(
+                    format!("agents.list[id={id}].model"),
+                    format!(
+                        "agent `{id}` pins {}: left as is — its requests do not go through TokenBuddy",
+                        refs.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    left
+}
+
 fn edits(cx: &Context<'_>) -> Result<Plan, String> {
-    key_edits(cx).map(Plan::from)
+    Ok(Plan {
+        edits: key_edits(cx)?,
+        left: side_models(cx.doc),
+    })
 }
 
 fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
