@@ -335,7 +335,13 @@ def test_hermes(demo: Demo, hermes, original):
     if original is HERMES_MAPPING:
         assert cfg["custom_providers"][0]["name"] == "local-llama", cfg
         assert cfg["agent"]["personalities"]["reviewer"] == "You are a careful code reviewer.\nPoint out bugs first.\n"
-        assert cfg["auxiliary"]["web_extract"] == {"provider": "auto", "model": "", "timeout": 360}, cfg
+        # Auxiliary tasks go through TokenBuddy too (`provider: main`); the
+        # anchor and the merge key still resolve, each task's timeout kept.
+        aux = cfg["auxiliary"]
+        assert aux["compression"] == {"provider": "main", "model": model, "timeout": 120}, aux
+        assert aux["web_extract"] == {"provider": "main", "model": model, "timeout": 360}, aux
+        text = path.read_text()
+        assert "compression: &aux" in text and "<<: *aux" in text, f"the anchor or merge key is gone:\n{text}"
 
     result = run([hermes.bin, "-z", PROMPT], env=hermes.env(demo.home), cwd=demo.workdir)
     record(f"hermes -z ({case})", result.seconds)
