@@ -1,10 +1,19 @@
-//! Property: for random valid documents in each agent's format and layout
+//! Properties. For random valid documents in each agent's format and layout
 //! (indent widths, tabs, CRLF, comments, one-line objects, trailing commas,
 //! missing final newline, keys that collide with ours), configure either
 //! refuses and leaves the bytes alone, or succeeds with a file that still
-//! parses — and restore then gives back the original bytes exactly.
+//! parses — and restore then gives back the original bytes exactly. Each
+//! config editor under random input (proptest, seeded: near-valid token
+//! soup as well as valid documents): no panic, output bounded by the input
+//! plus the value written, and refusal rather than a wrong write — a set
+//! either leaves the text as it was or puts exactly that value at that path.
+//! Qwen Code's provider list in every shape a user may have (absent, empty,
+//! holding the user's entries, of the wrong type) goes through the
+//! list-creation path of the patcher.
 
-use serde_json::{Map, Value};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use serde_json::{json, Map, Value};
 use tokenbuddy::agents::doc::json::Dialect;
 use tokenbuddy::agents::journal::Journal;
 use tokenbuddy::agents::patch;
@@ -224,6 +233,10 @@ fn toml(v: &Value) -> String {
 
 fn document(r: &mut Rng, format: Format) -> String {
     let value = object(r, 0);
+    render_document(r, format, value)
+}
+
+fn render_document(r: &mut Rng, format: Format, value: Value) -> String {
     let s = Style::random(r, format);
     let mut text = match format {
         Format::Json(d) => json(&value, &s, r, "", d == Dialect::Json5),
@@ -288,7 +301,7 @@ fn check(spec: &AgentSpec, text: &str, case: usize) -> bool {
 #[test]
 fn random_documents_round_trip_byte_exactly() {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut configured = 0;
+    let mut cases: Vec<(&AgentSpec, usize, String)> = Vec::new();
     for spec in AGENTS.iter().filter(|a| a.guide.is_none()) {
         for case in 0..120 {
             let text = document(&mut r, spec.format);
@@ -298,14 +311,237 @@ fn random_documents_round_trip_byte_exactly() {
                     spec.id
                 );
             }
-            if check(spec, &text, case) {
-                configured += 1;
-            }
+            cases.push((spec, case, text));
         }
     }
+    // The same documents as one sequence; checked by a few workers, since
+    // each round trip waits on fsyncs rather than the CPU.
+    let configured: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = cases
+            .chunks(cases.len().div_ceil(4))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter(|(spec, case, text)| check(spec, text, *case))
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("worker")).sum()
+    });
     // Most random documents are configurable; refusals are the exceptions.
     assert!(
         configured >= 500,
-        "only {configured} of 840 documents were configured"
+        "only {configured} of {} documents were configured",
+        cases.len()
     );
+}
+
+/// Every editor the agents use.
+const FORMATS: &[Format] = &[
+    Format::Toml,
+    Format::Json(Dialect::Json),
+    Format::Json(Dialect::Jsonc),
+    Format::Json(Dialect::Json5),
+    Format::Yaml,
+];
+
+/// Near-valid text: tokens of the format's syntax in random order, so most
+/// inputs are broken in a different place and some parse.
+fn soup(format: Format) -> impl Strategy<Value = String> {
+    let tokens: &'static [&'static str] = match format {
+        Format::Toml => &[
+            "[t]",
+            "[[a]]",
+            "[model_providers.x]",
+            "a = 1",
+            "model = \"m\"",
+            "b = [1, 2]",
+            "c = {x = 1}",
+            "\n",
+            "\r\n",
+            "# c",
+            " ",
+            "=",
+            ".",
+            "\"",
+            "[",
+            "]",
+            "{",
+            "}",
+        ],
+        Format::Yaml => &[
+            "a:", "model:", "env:", " x", "\n", "  ", "    ", "- x", "{", "}", "[", "]", "# c",
+            "\"q\"", "&a ", "*a", "|", "1", ": ", "---\n", "\r\n", "'s'",
+        ],
+        Format::Json(_) => &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ":",
+            ",",
+            "\"a\"",
+            "\"model\"",
+            "\"env\"",
+            "\"list\"",
+            "1",
+            "true",
+            "null",
+            " ",
+            "\n",
+            "\r\n",
+            "//c\n",
+            "/*x*/",
+            "'s'",
+            "a",
+            "\"",
+        ],
+    };
+    proptest::collection::vec(proptest::sample::select(tokens), 0..48).prop_map(|t| t.concat())
+}
+
+/// A valid document of the format, from the generator above.
+fn valid(format: Format) -> impl Strategy<Value = String> {
+    any::<u64>().prop_map(move |seed| document(&mut Rng(seed | 1), format))
+}
+
+/// A key path, with list selectors among its steps.
+fn key_path() -> impl Strategy<Value = Vec<&'static str>> {
+    let steps = &[
+        "model",
+        "env",
+        "a",
+        "list",
+        "provider",
+        "x_1",
+        "[id=x]",
+        "[envKey=K]",
+    ];
+    proptest::collection::vec(proptest::sample::select(steps), 1..5)
+}
+
+fn written_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!("tb")),
+        Just(json!(7)),
+        Just(json!(true)),
+        Just(json!({"id": "x", "envKey": "K", "v": 1})),
+        Just(json!({"nested": {"k": "v"}})),
+        Just(json!(["a", "b"])),
+    ]
+}
+
+/// One editor, one random edit: no panic; a refusal leaves the text as it
+/// was; a success re-parses, is found again at its path, and grew the file
+/// by no more than the value written (no runaway output).
+fn edit_property(format: Format, text: &str, path: &[&str], value: &Value) {
+    let Ok(mut doc) = patch::open_text(format, text) else {
+        return; // Refused to parse: nothing to edit, nothing written.
+    };
+    let before = doc.render();
+    match doc.set(path, value) {
+        Err(_) => assert_eq!(doc.render(), before, "a refused set changed the text"),
+        Ok(()) => {
+            let after = doc.render();
+            let reparsed = patch::open_text(format, &after)
+                .unwrap_or_else(|e| panic!("an accepted edit does not parse ({e}):\n{after}"));
+            let found = reparsed.value(path);
+            match value {
+                // TOML merges a table into what is there: check its keys.
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        let mut child = path.to_vec();
+                        child.push(k);
+                        let got = reparsed.value(&child);
+                        if !v.is_object() {
+                            assert_eq!(got.as_ref(), Some(v), "{child:?} in:\n{after}");
+                        }
+                    }
+                }
+                v => assert_eq!(found.as_ref(), Some(v), "{path:?} in:\n{after}"),
+            }
+            let budget = 64 * (path.len() + 1) + 16 * value.to_string().len();
+            assert!(
+                after.len() <= before.len() + budget,
+                "{} bytes grew to {}",
+                before.len(),
+                after.len()
+            );
+        }
+    }
+    let mut doc = patch::open_text(format, text).expect("parsed before");
+    if doc.remove(path).is_ok() {
+        let after = doc.render();
+        assert!(after.len() <= before.len(), "a removal grew the text");
+        patch::open_text(format, &after)
+            .unwrap_or_else(|e| panic!("a removal does not parse ({e}):\n{after}"));
+    } else {
+        assert_eq!(doc.render(), before, "a refused removal changed the text");
+    }
+}
+
+fn seeded(cases: u32, seed: u64) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(seeded(512, 0x7b_0008))]
+
+    #[test]
+    fn editors_on_near_valid_text(
+        (format, text) in proptest::sample::select(FORMATS).prop_flat_map(|f| (Just(f), soup(f))),
+        path in key_path(),
+        value in written_value(),
+    ) {
+        edit_property(format, &text, &path, &value);
+    }
+
+    #[test]
+    fn editors_on_valid_documents(
+        (format, text) in proptest::sample::select(FORMATS).prop_flat_map(|f| (Just(f), valid(f))),
+        path in key_path(),
+        value in written_value(),
+    ) {
+        edit_property(format, &text, &path, &value);
+    }
+}
+
+/// The shapes a user's `modelProviders` may have.
+fn providers_shape() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(json!({}))),
+        Just(Some(json!({"openai": []}))),
+        Just(Some(
+            json!({"openai": [{"id": "tb-model", "envKey": "DASHSCOPE_API_KEY", "baseUrl": "https://x/v1"}]})
+        )),
+        Just(Some(
+            json!({"openai": [{"id": "other", "envKey": "K"}], "anthropic": []})
+        )),
+        Just(Some(json!({"openai": {}}))),
+        Just(Some(json!("x"))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(seeded(48, 0x9e_0008))]
+
+    #[test]
+    fn qwen_code_provider_list_in_every_shape(seed in any::<u64>(), shape in providers_shape()) {
+        let spec = tokenbuddy::agents::spec::find("qwen-code").expect("agent");
+        let mut r = Rng(seed | 1);
+        let mut value = object(&mut r, 0);
+        if let (Some(shape), Value::Object(map)) = (shape, &mut value) {
+            map.insert("modelProviders".into(), shape);
+        }
+        let text = render_document(&mut r, spec.format, value);
+        check(spec, &text, seed as usize);
+    }
 }

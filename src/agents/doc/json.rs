@@ -376,6 +376,9 @@ impl JsonDoc {
     fn put(&mut self, path: &[&str], leaf: Leaf<'_>) -> Result<(), DocError> {
         let unit = self.unit();
         let nl = self.nl();
+        if let Some(last) = path.last() {
+            selector_kept(last, leaf)?;
+        }
         match self.find(path)? {
             Found::Here { value, .. } => {
                 let indent = text::indent_of(&self.text, value.start).to_string();
@@ -434,19 +437,10 @@ fn nest(
     let Some((first, below)) = rest.split_first() else {
         return Ok(leaf.render(indent, unit, nl));
     };
-    let inner = format!("{indent}{unit}");
     let first = Segment::parse(first);
+    let inner = format!("{indent}{unit}");
     let value = match below.first().map(|s| Segment::parse(s)) {
-        None => {
-            if let (Segment::Select { field, value }, Leaf::Json(v)) = (first, leaf) {
-                if v.get(field).and_then(Value::as_str) != Some(value) {
-                    return Err(DocError::Bug(format!(
-                        "a new list element for [{field}={value}] lacks {field} = {value:?}"
-                    )));
-                }
-            }
-            leaf.render(indent, unit, nl)
-        }
+        None => leaf.render(indent, unit, nl),
         Some(Segment::Select { .. }) => {
             let child = nest(below, leaf, &inner, unit, nl)?;
             format!("[{nl}{inner}{child}{nl}{indent}]")
@@ -470,6 +464,19 @@ fn nest(
         (Segment::Key(k), _) => Ok(format!("{}: {value}", quote(k))),
         (Segment::Select { .. }, _) => Ok(value),
     }
+}
+
+/// A list element written at a `[field=value]` step must carry
+/// `field: value`, or it would not be found there again: our bug.
+fn selector_kept(step: &str, leaf: Leaf<'_>) -> Result<(), DocError> {
+    if let (Segment::Select { field, value }, Leaf::Json(v)) = (Segment::parse(step), leaf) {
+        if v.get(field).and_then(Value::as_str) != Some(value) {
+            return Err(DocError::Bug(format!(
+                "a list element for [{field}={value}] lacks {field} = {value:?}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn quote(s: &str) -> String {
@@ -670,6 +677,11 @@ mod tests {
         let err = d.set(&["list", "[id=b]"], &json!({"id": "c"})).unwrap_err();
         assert!(matches!(err, DocError::Bug(_)), "{err:?}");
         assert_eq!(d.render(), "{}");
+        let text = "{\"l\": [{\"id\": \"b\"}]}";
+        let mut d = JsonDoc::parse(text, Dialect::Json).unwrap();
+        let err = d.set(&["l", "[id=b]"], &json!({"id": "c"})).unwrap_err();
+        assert!(matches!(err, DocError::Bug(_)), "{err:?}");
+        assert_eq!(d.render(), text);
     }
 
     #[test]

@@ -88,6 +88,20 @@ pub(crate) fn apply_verified(
     Ok(())
 }
 
+/// For editors that reach values by key only (TOML, YAML): a `[field=value]`
+/// step (a list element) is refused rather than taken for a key of that name.
+pub(crate) fn keys_only(path: &[&str], format: &str) -> Result<(), DocError> {
+    match path
+        .iter()
+        .find(|s| matches!(Segment::parse(s), Segment::Select { .. }))
+    {
+        Some(step) => Err(DocError::Unsupported(format!(
+            "list selectors ({step}) are not supported in {format}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The parsed value at `path` inside `root`.
 pub fn lookup<'v>(root: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter()

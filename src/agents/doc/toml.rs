@@ -5,20 +5,11 @@
 use serde_json::Value as Json;
 use toml_edit::{DocumentMut, Item, Table, Value};
 
-use super::{ConfigDoc, DocError, Segment};
+use super::{ConfigDoc, DocError};
 
-/// TOML tables are reached by key only; a `[field=value]` step (a list
-/// element) is refused rather than taken for a key of that name.
+/// TOML tables are reached by key only (see [`super::keys_only`]).
 fn keys_only(path: &[&str]) -> Result<(), DocError> {
-    match path
-        .iter()
-        .find(|s| matches!(Segment::parse(s), Segment::Select { .. }))
-    {
-        Some(step) => Err(DocError::Unsupported(format!(
-            "list selectors ({step}) are not supported in TOML"
-        ))),
-        None => Ok(()),
-    }
+    super::keys_only(path, "TOML")
 }
 
 /// A TOML item as JSON (dates become strings).

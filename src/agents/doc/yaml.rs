@@ -9,7 +9,7 @@ use granit_parser::{Event, Parser, StructureStyle};
 use serde_json::Value;
 
 use super::text::{self, Splice};
-use super::{ConfigDoc, DocError, Segment};
+use super::{ConfigDoc, DocError};
 
 /// An editable YAML file.
 #[derive(Debug, Clone)]
@@ -268,6 +268,7 @@ impl YamlDoc {
     }
 
     fn find(&self, path: &[&str]) -> Result<Found, DocError> {
+        super::keys_only(path, "YAML")?;
         let mut map = match self.check()? {
             Some(root) => root,
             None => {
@@ -278,11 +279,8 @@ impl YamlDoc {
             }
         };
         for (i, step) in path.iter().enumerate() {
-            let Segment::Key(key) = Segment::parse(step) else {
-                return Err(DocError::Unsupported(
-                    "list selectors are not supported in YAML".into(),
-                ));
-            };
+            // Every step is a key: `keys_only` refused selectors.
+            let key = *step;
             let Kind::Map(entries) = &map.kind else {
                 return Err(DocError::NotATable {
                     key: path[..i].join("."),
@@ -535,6 +533,12 @@ mod tests {
 
     #[test]
     fn refuses_lists_flow_mappings_aliases_and_broken_files() {
+        let mut d = YamlDoc::parse("a: 1\n").unwrap();
+        assert!(
+            d.set(&["env", "[id=x]"], &json!("tb")).is_err(),
+            "a selector is no key"
+        );
+        assert_eq!(d.render(), "a: 1\n");
         let mut ok = YamlDoc::parse("model:\n  - a\nx: {a: 1}\n").unwrap();
         assert!(ok.set(&["model", "default"], &json!("m")).is_err());
         assert!(ok.set(&["x", "b"], &json!("m")).is_err());
