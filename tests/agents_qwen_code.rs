@@ -148,6 +148,42 @@ fn configures_a_fresh_home() {
     let h = Home::new(None);
     h.configure("tb-model");
     assert_configured(&h, "tb-model");
+    // Qwen Code stamps a file without `$version` (and so would keep it
+    // from being TokenBuddy's alone): a file we create carries it.
+    assert_eq!(h.parsed()["$version"], 4);
+    let (ok, out) = h.run(&["agents", "restore", "qwen-code"]);
+    assert!(ok, "{out}");
+    assert!(
+        !h.settings().exists(),
+        "the file TokenBuddy created is gone"
+    );
+    assert!(!h.home.path().join(".qwen").exists(), "and its folder");
+}
+
+#[test]
+fn qwen_home_moves_the_settings() {
+    let h = Home::new(None);
+    let moved = h.home.path().join("elsewhere/qwen");
+    let out = Command::new(BIN)
+        .args(["agents", "configure", "qwen-code", "--model", "m"])
+        .env_clear()
+        .env("HOME", h.home.path())
+        .env("QWEN_HOME", &moved)
+        .env("TOKENBUDDY_DATA_DIR", h.data.path())
+        .output()
+        .expect("run tokenbuddy");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text =
+        std::fs::read_to_string(moved.join("settings.json")).expect("settings under QWEN_HOME");
+    assert!(text.contains("TOKENBUDDY_API_KEY"), "{text}");
+    assert!(
+        !h.settings().exists(),
+        "~/.qwen is not used when QWEN_HOME is set"
+    );
 }
 
 #[test]

@@ -60,6 +60,9 @@ fn pinned_elsewhere(doc: &dyn ConfigDoc) -> Vec<Left> {
     left
 }
 
+/// The schema opencode stamps into its config files.
+const SCHEMA: &str = "https://opencode.ai/config.json";
+
 fn edits(cx: &Context<'_>) -> Result<Plan, String> {
     let t = &cx.target;
     let provider = json!({
@@ -69,13 +72,19 @@ fn edits(cx: &Context<'_>) -> Result<Plan, String> {
         "models": {t.model: {"name": t.model}},
     });
     let ours = format!("tokenbuddy/{}", t.model);
+    let mut edits = Vec::new();
+    if spec::creating(cx.doc) {
+        // opencode writes this into any config it finds without one.
+        edits.push(Edit::new(&["$schema"], SCHEMA));
+    }
+    edits.extend([
+        Edit::new(&["provider", "tokenbuddy"], provider),
+        Edit::new(&["model"], ours.as_str()),
+        // Titles and summaries: opencode's small model, else they bypass us.
+        Edit::new(&["small_model"], ours.as_str()),
+    ]);
     Ok(Plan {
-        edits: vec![
-            Edit::new(&["provider", "tokenbuddy"], provider),
-            Edit::new(&["model"], ours.as_str()),
-            // Titles and summaries: opencode's small model, else they bypass us.
-            Edit::new(&["small_model"], ours.as_str()),
-        ],
+        edits,
         left: pinned_elsewhere(cx.doc),
     })
 }

@@ -21,9 +21,16 @@ const KEY_VAR: &str = "TOKENBUDDY_API_KEY";
 /// Selects our entry in `modelProviders.openai`.
 const OURS: &str = "[envKey=TOKENBUDDY_API_KEY]";
 
-fn config_path(home: &Path, _env: Env<'_>) -> Option<PathBuf> {
-    Some(home.join(".qwen").join("settings.json"))
+fn config_path(home: &Path, env: Env<'_>) -> Option<PathBuf> {
+    // `QWEN_HOME` moves the whole `~/.qwen` folder (Storage.getGlobalQwenDir).
+    let dir = env("QWEN_HOME")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| home.join(".qwen"), PathBuf::from);
+    Some(dir.join("settings.json"))
 }
+
+/// The settings format Qwen Code writes (`$version`), as of 0.24.
+const SETTINGS_VERSION: u64 = 4;
 
 fn edits(cx: &Context<'_>) -> Result<Plan, String> {
     let t = &cx.target;
@@ -35,7 +42,13 @@ fn edits(cx: &Context<'_>) -> Result<Plan, String> {
     });
     let theirs =
         first_for_model.is_some_and(|e| e.get("envKey").and_then(Value::as_str) != Some(KEY_VAR));
-    let mut edits = if theirs {
+    let mut edits = Vec::new();
+    if spec::creating(cx.doc) {
+        // Qwen Code stamps (and migrates) a settings file without a version;
+        // only a file we create is known to be in the current format.
+        edits.push(Edit::new(&["$version"], SETTINGS_VERSION));
+    }
+    edits.extend(if theirs {
         // Qwen Code would pick the user's entry for this id over ours.
         let select = format!("[id={}]", t.model);
         vec![
@@ -50,7 +63,7 @@ fn edits(cx: &Context<'_>) -> Result<Plan, String> {
             "envKey": KEY_VAR,
         });
         vec![Edit::new(&["modelProviders", "openai", OURS], entry)]
-    };
+    });
     edits.extend([
         Edit::new(&["env", KEY_VAR], t.token),
         Edit::new(&["model", "name"], t.model),

@@ -192,6 +192,14 @@ pub const GUIDE_ONLY: AgentSpec = AgentSpec {
     guide: None,
 };
 
+/// Whether TokenBuddy is about to create this config (the file is absent
+/// or empty): agents that stamp a file they find without their marker
+/// (opencode's `$schema`, Qwen Code's `$version`) get it from us instead,
+/// so the file stays ours alone and restore can remove it again.
+pub fn creating(doc: &dyn ConfigDoc) -> bool {
+    doc.render().trim().is_empty()
+}
+
 /// A string at `path` in `doc`.
 pub fn string_at(doc: &dyn ConfigDoc, path: &[&str]) -> Option<String> {
     doc.value(path)?.as_str().map(str::to_string)
