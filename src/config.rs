@@ -191,6 +191,14 @@ impl Config {
         }
     }
 
+    /// This config with the limits the environment sets (time limits
+    /// towards sellers and limits on clients); both faces call it.
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        self.timeouts = self.timeouts.with_env(&env)?;
+        self.server = self.server.with_env(&env)?;
+        Ok(self)
+    }
+
     /// The sellers file inside the data directory.
     pub fn sellers_path(&self) -> PathBuf {
         self.data_dir.join("sellers.yaml")

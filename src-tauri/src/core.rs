@@ -18,13 +18,16 @@ pub struct Core {
 }
 
 /// Reads the core's settings from the environment: `TOKENBUDDY_DATA_DIR`,
-/// `TOKENBUDDY_PORT` (tests use 0), `TOKENBUDDY_DEMO=1`.
+/// `TOKENBUDDY_PORT` (tests use 0), `TOKENBUDDY_DEMO=1`, and the limits
+/// [`Config::with_env`] reads.
 fn config_from_env() -> Result<Config, String> {
     let data_dir = std::env::var_os(DATA_DIR_ENV)
         .map(Into::into)
         .or_else(config::default_data_dir)
         .ok_or_else(|| format!("no home directory found: set {DATA_DIR_ENV}"))?;
-    let mut config = Config::new(data_dir);
+    let mut config = Config::new(data_dir)
+        .with_env(|name| std::env::var(name).ok())
+        .map_err(|e| e.to_string())?;
     config.port = match std::env::var("TOKENBUDDY_PORT") {
         Ok(p) => p
             .trim()

@@ -13,12 +13,11 @@ pub fn run(port: u16, data_dir: PathBuf, demo: bool) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
-        let mut config = Config::new(data_dir);
+        let mut config = Config::new(data_dir)
+            .with_env(|name| std::env::var(name).ok())
+            .map_err(|e| e.to_string())?;
         config.port = port;
         config.demo = demo;
-        let env = |name: &str| std::env::var(name).ok();
-        config.timeouts = config.timeouts.with_env(env).map_err(|e| e.to_string())?;
-        config.server = config.server.with_env(env).map_err(|e| e.to_string())?;
         let running = App::start(config).await.map_err(|e| e.to_string())?;
         {
             // Scripts and tests read the port from this exact line.
