@@ -6,8 +6,10 @@
 
 #![allow(dead_code)]
 
+pub mod agent_home;
 pub mod load;
 pub mod process;
+pub mod seeded;
 
 use std::path::PathBuf;
 use std::time::Duration;
