@@ -130,6 +130,11 @@ impl Served {
         tcp_sockets(self.pid())
     }
 
+    /// The client connections it holds (to its port, not its listener).
+    pub fn client_sockets(&self) -> usize {
+        client_sockets(self.port, &self.tcp_sockets())
+    }
+
     /// Like [`Served::stop`], also returning the log (for failure messages).
     pub fn stop_logged(self) -> (ExitStatus, Vec<String>) {
         let log = Arc::clone(&self.log);
@@ -287,6 +292,37 @@ pub fn tcp_sockets(pid: u32) -> Vec<TcpSocket> {
         }
     }
     out
+}
+
+/// How many of `sockets` are connections from clients to `port` (the
+/// listener itself not counted).
+pub fn client_sockets(port: u16, sockets: &[TcpSocket]) -> usize {
+    sockets
+        .iter()
+        .filter(|s| s.local_port == port && s.state != TcpSocket::LISTEN)
+        .count()
+}
+
+/// Polls `read` (a reading of the process: `/proc` has no events to wait
+/// on) until `ok` holds for its value; panics with the last value after
+/// 20 s, the suites' hang guard.
+pub async fn settle<T: std::fmt::Debug>(
+    what: &str,
+    mut read: impl FnMut() -> T,
+    ok: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = read();
+        if ok(&now) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never settled: {what}; last {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A loopback port free right now (for a server a test starts itself).
