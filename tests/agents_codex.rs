@@ -39,11 +39,7 @@ const CONFIG_FILE: &str = ".codex/config.toml";
 
 /// A HOME with `config` as Codex's config (none: no file).
 fn home(config: Option<&str>) -> Home {
-    let h = Home::new();
-    if let Some(text) = config {
-        h.write(CONFIG_FILE, text);
-    }
-    h
+    Home::with_file(CONFIG_FILE, config)
 }
 
 /// Every line of `original` is in `edited`, in order, except those of the

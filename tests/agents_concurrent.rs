@@ -54,6 +54,31 @@ fn api(port: u16, token: &str, path: &str, body: &str) -> Result<(), String> {
     }
 }
 
+/// Runs each of `runs` on a thread of its own, all released at the same
+/// moment; what the failed ones said.
+fn all_at_once<F>(runs: Vec<F>) -> Vec<String>
+where
+    F: FnOnce() -> Result<(), String> + Send,
+{
+    let barrier = Barrier::new(runs.len());
+    std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    run()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("thread").err())
+            .collect()
+    })
+}
+
 #[test]
 fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
     let h = Home::new();
@@ -71,14 +96,11 @@ fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
     let runs: Vec<(usize, &str, bool)> = (0..21)
         .map(|i| (i % specs.len(), specs[i % specs.len()].0.id, i % 3 != 1))
         .collect();
-    let barrier = Barrier::new(runs.len());
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = runs
-            .iter()
+    let failures = all_at_once(
+        runs.iter()
             .map(|&(_, id, by_cli)| {
-                let (barrier, h, token) = (&barrier, &h, &token);
-                s.spawn(move || {
-                    barrier.wait();
+                let (h, token) = (&h, &token);
+                move || {
                     if by_cli {
                         let args = ["agents", "configure", id, "--model", "tb-model"];
                         let port = port.to_string();
@@ -87,14 +109,10 @@ fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
                         let path = format!("/api/agents/{id}/configure");
                         api(port, token, &path, r#"{"model": "tb-model"}"#)
                     }
-                })
+                }
             })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().expect("thread").err())
-            .collect()
-    });
+            .collect(),
+    );
     assert!(failures.is_empty(), "configures failed: {failures:#?}");
 
     let journal = Journal::new(h.data.path());
@@ -114,29 +132,22 @@ fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
     }
 
     // Every agent restored at once, half from the CLI, half from the API.
-    let barrier = Barrier::new(specs.len());
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = specs
+    let failures = all_at_once(
+        specs
             .iter()
             .enumerate()
             .map(|(i, (spec, _))| {
-                let (barrier, h, token) = (&barrier, &h, &token);
-                let id = spec.id;
-                s.spawn(move || {
-                    barrier.wait();
+                let (h, token, id) = (&h, &token, spec.id);
+                move || {
                     if i % 2 == 0 {
                         cli(h, &["agents", "restore", id])
                     } else {
                         api(port, token, &format!("/api/agents/{id}/restore"), "{}")
                     }
-                })
+                }
             })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().expect("thread").err())
-            .collect()
-    });
+            .collect(),
+    );
     assert!(failures.is_empty(), "restores failed: {failures:#?}");
     for (spec, original) in &specs {
         assert_eq!(

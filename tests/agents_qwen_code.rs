@@ -31,11 +31,7 @@ const SETTINGS: &str = ".qwen/settings.json";
 
 /// A HOME with `settings` as Qwen Code's settings file (none: no file).
 fn home(settings: Option<&str>) -> Home {
-    let h = Home::new();
-    if let Some(text) = settings {
-        h.write(SETTINGS, text);
-    }
-    h
+    Home::with_file(SETTINGS, settings)
 }
 
 /// The settings file, read as Qwen Code reads it.

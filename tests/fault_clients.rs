@@ -237,10 +237,7 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
     // Only the normal request's seller connection may stay (pooled).
     assert_eq!(after.other, before.other, "{after:?} vs {before:?}");
     assert!(
-        served
-            .log()
-            .iter()
-            .any(|l| l.contains("request body too slowly")),
+        served.logged("request body too slowly") > 0,
         "the 408s are logged"
     );
     println!(

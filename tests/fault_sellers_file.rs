@@ -202,16 +202,8 @@ async fn a_thousand_rapid_edits_never_interrupt_serving() {
     done.store(true, Ordering::Relaxed);
     let failures = caller.await.expect("caller");
     let ok = served_ok.load(Ordering::Relaxed);
-    let reloads = served
-        .log()
-        .iter()
-        .filter(|l| l.contains("sellers file reloaded"))
-        .count();
-    let refused = served
-        .log()
-        .iter()
-        .filter(|l| l.contains("sellers file not reloaded"))
-        .count();
+    let reloads = served.logged("sellers file reloaded");
+    let refused = served.logged("sellers file not reloaded");
     println!(
         "sellers file abuse: {EDITS} edits in {edits_took:.1?} ({broken_edits} broken or truncated; in place {}, in place slowly {}, temp+rename {}, vim backup {}), {reloads} reloads, {refused} refused, {ok} requests served, {} failed, generation {}, peak RSS {} KiB",
         patterns[0],

@@ -7,9 +7,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::agent_home::Home;
+use support::process::settle;
 use support::{seller_yaml, sellers_file};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
@@ -66,21 +67,14 @@ async fn reads_wake_nothing_and_an_edit_reloads_once_r1() {
     let mut two = one.clone();
     two.push_str(&seller_yaml("b", &seller.base_url(), &Protocol::ALL));
     std::fs::write(&sellers, &two).expect("edit");
-    let deadline = Instant::now() + support::HANG;
-    while !served
-        .log()
-        .iter()
-        .any(|l| l.contains("sellers file reloaded"))
-    {
-        assert!(Instant::now() < deadline, "the edit was not reloaded");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    settle(
+        "the edit is reloaded",
+        || served.logged("sellers file reloaded"),
+        |&n| n > 0,
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let reloads = served
-        .log()
-        .iter()
-        .filter(|l| l.contains("sellers file reloaded"))
-        .count();
+    let reloads = served.logged("sellers file reloaded");
     assert_eq!(
         reloads,
         1,

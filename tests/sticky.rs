@@ -30,6 +30,17 @@ async fn ask(h: &Harness, session: Option<&str>, text: &str) -> String {
     support::seller_of(&resp)
 }
 
+/// The response id in a streamed Responses answer (its `response.created`
+/// carries it first).
+fn response_id(stream: &[u8]) -> String {
+    String::from_utf8_lossy(stream)
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("response.created carries an id")
+        .to_string()
+}
+
 /// Which seller answered `resp`, once its body is read to the end.
 async fn answered_by(resp: reqwest::Response) -> String {
     let seller = support::seller_of(&resp);
@@ -156,14 +167,7 @@ async fn previous_response_id_goes_to_the_seller_that_produced_it() {
     };
     let resp = respond("first question", None).await.expect("first");
     assert_eq!(resp.headers()["x-tokenbuddy-seller"], "a");
-    let bytes = support::read_all(resp).await;
-    let text = String::from_utf8_lossy(&bytes);
-    let id = text
-        .split("\"id\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("response.created carries an id")
-        .to_string();
+    let id = response_id(&support::read_all(resp).await);
     assert!(id.starts_with("resp_"), "{id}");
 
     // b is preferred now; a fresh conversation goes there…
@@ -213,13 +217,7 @@ async fn a_change_of_routing_moves_bound_conversations_r11() {
         "fast",
         "a tie on speed: file order"
     );
-    let text = String::from_utf8_lossy(&support::read_all(first).await).into_owned();
-    let id = text
-        .split("\"id\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("response.created carries an id")
-        .to_string();
+    let id = response_id(&support::read_all(first).await);
     let again = ask(None).await.expect("again");
     assert_eq!(answered_by(again).await, "fast", "the conversation sticks");
 

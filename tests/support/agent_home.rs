@@ -48,6 +48,16 @@ impl Home {
         }
     }
 
+    /// A fresh HOME with `text` at `path` (relative to HOME; no file there
+    /// when `text` is `None`).
+    pub fn with_file(path: &str, text: Option<&str>) -> Home {
+        let h = Home::new();
+        if let Some(text) = text {
+            h.write(path, text);
+        }
+        h
+    }
+
     /// `tokenbuddy <args>` with only `HOME` and the data dir in its
     /// environment; add to it before running.
     pub fn command(&self, args: &[&str]) -> Command {

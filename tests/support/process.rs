@@ -103,6 +103,12 @@ impl Served {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// How many log lines so far contain `needle`.
+    pub fn logged(&self, needle: &str) -> usize {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter().filter(|l| l.contains(needle)).count()
+    }
+
     /// Resident memory now, in KiB.
     pub fn rss_kib(&self) -> u64 {
         status_field(self.pid(), "VmRSS:")
