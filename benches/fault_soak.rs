@@ -12,11 +12,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::load::{self, Descriptors};
-use support::process::Served;
-use support::{seller_yaml, sellers_file};
-use tokenbuddy::protocol::Protocol;
-use tokenbuddy::sim::{Behavior, SimSeller};
+use support::load::{self, Descriptors, TwoSellers};
+use tokenbuddy::sim::Behavior;
 
 const STREAMS: usize = 256;
 
@@ -48,21 +45,10 @@ async fn soak(rounds: usize) {
         tokens: 40,
         failure: None,
     };
-    let a = SimSeller::start(behavior.clone()).await.expect("sim a");
-    let b = SimSeller::start(behavior).await.expect("sim b");
-    let ports = [a.addr().port(), b.addr().port()];
-    let data = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        data.path().join("sellers.yaml"),
-        sellers_file(&[
-            seller_yaml("a", &a.base_url(), &Protocol::ALL),
-            seller_yaml("b", &b.base_url(), &Protocol::ALL),
-        ]),
-    )
-    .expect("sellers.yaml");
-    let served = Served::start(data.path(), &[], &[]);
+    let scene = TwoSellers::start(behavior).await;
+    let (served, ports) = (&scene.served, scene.seller_ports);
     let started = Instant::now();
-    let first = Descriptors::now(&served, &ports);
+    let first = Descriptors::now(served, &ports);
     println!(
         "soak: {rounds} rounds of {STREAMS} streams; start RSS {} KiB, fds {}",
         served.rss_kib(),
@@ -70,9 +56,9 @@ async fn soak(rounds: usize) {
     );
     let mut failed = 0;
     for r in 0..rounds {
-        let round = load::round(&served, &format!("soak{r}"), STREAMS, "m").await;
+        let round = load::round(served, &format!("soak{r}"), STREAMS, "m").await;
         failed += round.errors.len();
-        let d = Descriptors::now(&served, &ports);
+        let d = Descriptors::now(served, &ports);
         println!(
             "round {r:>3}: {:.2} s, {} errors, peak in flight {}, RSS {} KiB (peak {}), fds {} (clients {}, upstream {}, other {}), CPU {:.1} s",
             round.duration.as_secs_f64(),
@@ -97,7 +83,7 @@ async fn soak(rounds: usize) {
         served.rss_kib(),
         served.peak_rss_kib()
     );
-    let (status, _) = served.stop_logged();
+    let (status, _) = scene.served.stop_logged();
     assert!(status.success(), "{status:?}");
     assert_eq!(failed, 0, "streams failed during the soak");
 }

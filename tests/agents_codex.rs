@@ -3,13 +3,13 @@
 //! configure twice = once, restore gives back the original bytes, a user edit
 //! in between survives, and a file that does not parse is never touched.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
+use std::path::Path;
+
+use support::agent_home::{configure_args, Home};
 use tokenbuddy::agents::doc::toml::TomlDoc;
 use tokenbuddy::agents::doc::ConfigDoc;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
 
 /// A realistic Codex config: comments, another provider, MCP servers, a
 /// profile, unicode escapes, underscores in numbers.
@@ -34,65 +34,12 @@ startup_timeout_ms = 20_000
 model = "gpt-5.1-codex-mini"
 "#;
 
-/// Configure Codex for model `tb-model` on port 7444.
-const CONFIGURE: &[&str] = &[
-    "agents",
-    "configure",
-    "codex",
-    "--model",
-    "tb-model",
-    "--port",
-    "7444",
-];
+/// Codex's config file, relative to HOME.
+const CONFIG_FILE: &str = ".codex/config.toml";
 
-struct Env {
-    home: tempfile::TempDir,
-    data: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(config: Option<&str>) -> Env {
-        let env = Env {
-            home: tempfile::tempdir().expect("home"),
-            data: tempfile::tempdir().expect("data"),
-        };
-        if let Some(text) = config {
-            std::fs::create_dir_all(env.home.path().join(".codex")).expect("dir");
-            std::fs::write(env.config(), text).expect("write");
-        }
-        env
-    }
-
-    fn config(&self) -> std::path::PathBuf {
-        self.home.path().join(".codex/config.toml")
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("HOME", self.home.path())
-            .env_remove("CODEX_HOME")
-            .env("TOKENBUDDY_DATA_DIR", self.data.path())
-            .output()
-            .expect("run tokenbuddy");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    }
-
-    fn read(&self) -> String {
-        std::fs::read_to_string(self.config()).expect("config")
-    }
-
-    fn token(&self) -> String {
-        std::fs::read_to_string(self.data.path().join("token"))
-            .expect("token")
-            .trim()
-            .to_string()
-    }
+/// A HOME with `config` as Codex's config (none: no file).
+fn home(config: Option<&str>) -> Home {
+    Home::with_file(CONFIG_FILE, config)
 }
 
 /// Every line of `original` is in `edited`, in order, except those of the
@@ -111,10 +58,10 @@ fn keeps_other_lines(original: &str, edited: &str) {
 }
 
 fn configure_restore_round_trip(original: &str) {
-    let env = Env::new(Some(original));
-    let (ok, out) = env.run(CONFIGURE);
+    let h = home(Some(original));
+    let (ok, out) = h.run(&configure_args("codex", "tb-model"));
     assert!(ok, "{out}");
-    let edited = env.read();
+    let edited = h.read(CONFIG_FILE);
     let doc = TomlDoc::parse(&edited).expect("still valid TOML");
     assert_eq!(
         doc.get(&["model_provider"]).as_deref(),
@@ -129,7 +76,7 @@ fn configure_restore_round_trip(original: &str) {
     assert_eq!(p("wire_api").as_deref(), Some("\"responses\""));
     assert_eq!(
         p("experimental_bearer_token"),
-        Some(format!("\"{}\"", env.token()))
+        Some(format!("\"{}\"", h.token()))
     );
     // Untouched: the other provider, the profile's own model.
     if original.contains("[model_providers.azure]") {
@@ -157,14 +104,14 @@ fn configure_restore_round_trip(original: &str) {
     }
 
     // Configure twice = configure once.
-    let (ok, out) = env.run(CONFIGURE);
+    let (ok, out) = h.run(&configure_args("codex", "tb-model"));
     assert!(ok, "{out}");
-    assert_eq!(env.read(), edited);
+    assert_eq!(h.read(CONFIG_FILE), edited);
 
     // Restore: the original bytes.
-    let (ok, out) = env.run(&["agents", "restore", "codex"]);
+    let (ok, out) = h.run(&["agents", "restore", "codex"]);
     assert!(ok, "{out}");
-    assert_eq!(env.read(), original);
+    assert_eq!(h.read(CONFIG_FILE), original);
 }
 
 #[test]
@@ -187,40 +134,43 @@ fn a_file_without_our_keys_gets_them_and_loses_them_again() {
 
 #[test]
 fn no_config_yet_is_created_and_removed_keys_leave_no_trace() {
-    let env = Env::new(None);
-    let (ok, out) = env.run(&["agents", "configure", "codex", "--model", "m"]);
+    let h = home(None);
+    let (ok, out) = h.run(&["agents", "configure", "codex", "--model", "m"]);
     assert!(ok, "{out}");
     assert!(
-        env.read()
+        h.read(CONFIG_FILE)
             .starts_with("model_provider = \"tokenbuddy\"\nmodel = \"m\"\n"),
         "{}",
-        env.read()
+        h.read(CONFIG_FILE)
     );
-    let (ok, out) = env.run(&["agents", "restore", "codex"]);
+    let (ok, out) = h.run(&["agents", "restore", "codex"]);
     assert!(ok, "{out}");
-    assert!(!env.config().exists(), "the file we created is gone again");
+    assert!(
+        !h.home.path().join(CONFIG_FILE).exists(),
+        "the file we created is gone again"
+    );
 }
 
 #[test]
 fn a_user_edit_between_configure_and_restore_survives() {
-    let env = Env::new(Some(CONFIG));
+    let h = home(Some(CONFIG));
     assert!(
-        env.run(&["agents", "configure", "codex", "--model", "tb-model"])
+        h.run(&["agents", "configure", "codex", "--model", "tb-model"])
             .0
     );
     // The user picks another model and adds a setting of their own.
-    let edited = env
-        .read()
+    let edited = h
+        .read(CONFIG_FILE)
         .replace("model = \"tb-model\"", "model = \"my-choice\"")
         + "\n[history]\npersistence = \"none\"\n";
-    std::fs::write(env.config(), &edited).expect("user edit");
-    let (ok, out) = env.run(&["agents", "restore", "codex"]);
+    h.write(CONFIG_FILE, &edited);
+    let (ok, out) = h.run(&["agents", "restore", "codex"]);
     assert!(ok, "{out}");
     assert!(
         out.contains("left alone (changed since TokenBuddy set it): model"),
         "{out}"
     );
-    let restored = env.read();
+    let restored = h.read(CONFIG_FILE);
     let doc = TomlDoc::parse(&restored).expect("valid");
     assert_eq!(
         doc.get(&["model"]).as_deref(),
@@ -244,8 +194,8 @@ fn a_user_edit_between_configure_and_restore_survives() {
 
 #[test]
 fn dry_run_shows_a_diff_and_writes_nothing() {
-    let env = Env::new(Some(CONFIG));
-    let (ok, out) = env.run(&[
+    let h = home(Some(CONFIG));
+    let (ok, out) = h.run(&[
         "agents",
         "configure",
         "codex",
@@ -260,22 +210,22 @@ fn dry_run_shows_a_diff_and_writes_nothing() {
         "{out}"
     );
     assert!(out.contains("+[model_providers.tokenbuddy]"), "{out}");
-    assert_eq!(env.read(), CONFIG);
+    assert_eq!(h.read(CONFIG_FILE), CONFIG);
 }
 
 #[test]
 fn a_truncated_file_is_refused_and_left_untouched() {
     let cut = &CONFIG[..CONFIG.find("wire_api = \"resp").expect("anchor") + 15];
-    let env = Env::new(Some(cut));
+    let h = home(Some(cut));
     let mtime = |p: &Path| {
         std::fs::metadata(p)
             .and_then(|m| m.modified())
             .expect("mtime")
     };
-    let before = mtime(&env.config());
-    let (ok, out) = env.run(&["agents", "configure", "codex", "--model", "m"]);
+    let before = mtime(&h.home.path().join(CONFIG_FILE));
+    let (ok, out) = h.run(&["agents", "configure", "codex", "--model", "m"]);
     assert!(!ok, "configured a broken file: {out}");
     assert!(out.contains("config.toml") && out.contains("line"), "{out}");
-    assert_eq!(env.read(), cut);
-    assert_eq!(mtime(&env.config()), before);
+    assert_eq!(h.read(CONFIG_FILE), cut);
+    assert_eq!(mtime(&h.home.path().join(CONFIG_FILE)), before);
 }

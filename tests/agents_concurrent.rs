@@ -6,21 +6,16 @@
 //! agent's entry is there, and restore gives back each original file byte
 //! for byte.
 
-#[path = "support/process.rs"]
-#[allow(dead_code)]
-mod process;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Barrier;
 
+use support::agent_home::{fixture, Home};
 use tokenbuddy::agents::journal::Journal;
 use tokenbuddy::agents::patch;
 use tokenbuddy::agents::spec::{self, AgentSpec};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
 
 /// The agents and the realistic files they start from.
 const AGENTS: &[(&str, &str)] = &[
@@ -33,34 +28,11 @@ const AGENTS: &[(&str, &str)] = &[
     ("crush", "crush.crush.json"),
 ];
 
-fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/agents")
-        .join(name);
-    std::fs::read_to_string(path).expect("fixture")
-}
-
-fn config(spec: &AgentSpec, home: &Path) -> PathBuf {
-    (spec.config_path)(home, &|_| None).expect("a file agent")
-}
-
 /// One CLI run; `Err` with its output when it failed.
-fn cli(home: &Path, data: &Path, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("TOKENBUDDY_DATA_DIR", data)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
+fn cli(h: &Home, args: &[&str]) -> Result<(), String> {
+    match h.run(args) {
+        (true, _) => Ok(()),
+        (false, out) => Err(format!("{args:?}: {out}")),
     }
 }
 
@@ -82,43 +54,21 @@ fn api(port: u16, token: &str, path: &str, body: &str) -> Result<(), String> {
     }
 }
 
-#[test]
-fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
-    let home = tempfile::tempdir().expect("home");
-    let data = tempfile::tempdir().expect("data");
-    let specs: Vec<(&'static AgentSpec, String)> = AGENTS
-        .iter()
-        .map(|(id, file)| (spec::find(id).expect("agent"), fixture(file)))
-        .collect();
-    for (spec, text) in &specs {
-        let path = config(spec, home.path());
-        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
-        std::fs::write(&path, text).expect("write");
-    }
-    let home_str = home.path().to_string_lossy().into_owned();
-    let served = process::Served::start(data.path(), &[], &[("HOME", &home_str)]);
-    let (port, token) = (served.port, served.token.clone());
-
-    // 21 configures at once: every agent three times, from the CLI and the API.
-    let runs: Vec<(usize, &str, bool)> = (0..21)
-        .map(|i| (i % specs.len(), specs[i % specs.len()].0.id, i % 3 != 1))
-        .collect();
+/// Runs each of `runs` on a thread of its own, all released at the same
+/// moment; what the failed ones said.
+fn all_at_once<F>(runs: Vec<F>) -> Vec<String>
+where
+    F: FnOnce() -> Result<(), String> + Send,
+{
     let barrier = Barrier::new(runs.len());
-    let failures: Vec<String> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let handles: Vec<_> = runs
-            .iter()
-            .map(|&(_, id, by_cli)| {
-                let (barrier, home, data, token) = (&barrier, home.path(), data.path(), &token);
+            .into_iter()
+            .map(|run| {
+                let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
-                    if by_cli {
-                        let args = ["agents", "configure", id, "--model", "tb-model"];
-                        let port = port.to_string();
-                        cli(home, data, &[&args[..], &["--port", &port]].concat())
-                    } else {
-                        let path = format!("/api/agents/{id}/configure");
-                        api(port, token, &path, r#"{"model": "tb-model"}"#)
-                    }
+                    run()
                 })
             })
             .collect();
@@ -126,17 +76,53 @@ fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
             .into_iter()
             .filter_map(|h| h.join().expect("thread").err())
             .collect()
-    });
+    })
+}
+
+#[test]
+fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
+    let h = Home::new();
+    let specs: Vec<(&'static AgentSpec, String)> = AGENTS
+        .iter()
+        .map(|(id, file)| (spec::find(id).expect("agent"), fixture(file)))
+        .collect();
+    for (spec, text) in &specs {
+        h.write(h.config(spec), text);
+    }
+    let served = h.serve(&[], &[]);
+    let (port, token) = (served.port, served.token.clone());
+
+    // 21 configures at once: every agent three times, from the CLI and the API.
+    let runs: Vec<(usize, &str, bool)> = (0..21)
+        .map(|i| (i % specs.len(), specs[i % specs.len()].0.id, i % 3 != 1))
+        .collect();
+    let failures = all_at_once(
+        runs.iter()
+            .map(|&(_, id, by_cli)| {
+                let (h, token) = (&h, &token);
+                move || {
+                    if by_cli {
+                        let args = ["agents", "configure", id, "--model", "tb-model"];
+                        let port = port.to_string();
+                        cli(h, &[&args[..], &["--port", &port]].concat())
+                    } else {
+                        let path = format!("/api/agents/{id}/configure");
+                        api(port, token, &path, r#"{"model": "tb-model"}"#)
+                    }
+                }
+            })
+            .collect(),
+    );
     assert!(failures.is_empty(), "configures failed: {failures:#?}");
 
-    let journal = Journal::new(data.path());
+    let journal = Journal::new(h.data.path());
     let entries = journal.all().expect("journal");
     for (spec, _) in &specs {
         let entry = entries
             .get(spec.id)
             .unwrap_or_else(|| panic!("{}: its journal entry was lost", spec.id));
         assert!(entry.pending.is_none(), "{}: left pending", spec.id);
-        let text = std::fs::read_to_string(config(spec, home.path())).expect("config");
+        let text = h.read(h.config(spec));
         let doc = patch::open_text(spec.format, &text).expect("parses");
         assert!(
             patch::holds(doc.as_ref(), entry),
@@ -146,33 +132,26 @@ fn concurrent_cli_and_api_runs_lose_no_entry_and_restore_every_original() {
     }
 
     // Every agent restored at once, half from the CLI, half from the API.
-    let barrier = Barrier::new(specs.len());
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = specs
+    let failures = all_at_once(
+        specs
             .iter()
             .enumerate()
             .map(|(i, (spec, _))| {
-                let (barrier, home, data, token) = (&barrier, home.path(), data.path(), &token);
-                let id = spec.id;
-                s.spawn(move || {
-                    barrier.wait();
+                let (h, token, id) = (&h, &token, spec.id);
+                move || {
                     if i % 2 == 0 {
-                        cli(home, data, &["agents", "restore", id])
+                        cli(h, &["agents", "restore", id])
                     } else {
                         api(port, token, &format!("/api/agents/{id}/restore"), "{}")
                     }
-                })
+                }
             })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().expect("thread").err())
-            .collect()
-    });
+            .collect(),
+    );
     assert!(failures.is_empty(), "restores failed: {failures:#?}");
     for (spec, original) in &specs {
         assert_eq!(
-            &std::fs::read_to_string(config(spec, home.path())).expect("config"),
+            &h.read(h.config(spec)),
             original,
             "{}: restore gives back the original bytes",
             spec.id

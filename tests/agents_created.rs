@@ -6,18 +6,15 @@
 //! agent put there since is kept, only our keys go, and the result says so
 //! (CLI output and the API's `kept`).
 
-#[path = "support/process.rs"]
-#[allow(dead_code)]
-mod process;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
+use support::agent_home::Home;
 use tokenbuddy::agents::doc::json::Dialect;
-use tokenbuddy::agents::spec::{self, AgentSpec, Format};
+use tokenbuddy::agents::spec::{self, Format};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
 const FILE_AGENTS: &[&str] = &[
     "claude-code",
     "codex",
@@ -27,59 +24,6 @@ const FILE_AGENTS: &[&str] = &[
     "qwen-code",
     "crush",
 ];
-
-struct Home {
-    home: tempfile::TempDir,
-    data: tempfile::TempDir,
-    spec: &'static AgentSpec,
-}
-
-impl Home {
-    fn new(id: &str) -> Home {
-        Home {
-            home: tempfile::tempdir().expect("home"),
-            data: tempfile::tempdir().expect("data"),
-            spec: spec::find(id).expect("agent"),
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        (self.spec.config_path)(self.home.path(), &|_| None).expect("a file agent")
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("TOKENBUDDY_DATA_DIR", self.data.path())
-            .output()
-            .expect("run tokenbuddy");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{args:?}: {text}");
-        text
-    }
-
-    fn configure(&self) {
-        self.run(&[
-            "agents",
-            "configure",
-            self.spec.id,
-            "--model",
-            "tb-model",
-            "--port",
-            "7444",
-        ]);
-    }
-
-    fn restore(&self) -> String {
-        self.run(&["agents", "restore", self.spec.id])
-    }
-}
 
 /// Everything under `dir`, relative.
 fn tree(dir: &Path) -> Vec<String> {
@@ -116,12 +60,13 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn restore_removes_the_file_and_folders_configure_created() {
     for id in FILE_AGENTS {
-        let h = Home::new(id);
-        h.configure();
-        assert!(h.config().is_file(), "{id}: configure created its file");
+        let spec = spec::find(id).expect("agent");
+        let h = Home::new();
+        h.configure(id, "tb-model");
+        assert!(h.config(spec).is_file(), "{id}: configure created its file");
         #[cfg(unix)]
-        assert_eq!(mode(&h.config()), 0o600, "{id}: it holds our token");
-        let out = h.restore();
+        assert_eq!(mode(&h.config(spec)), 0o600, "{id}: it holds our token");
+        let out = h.restore(id);
         assert!(!out.contains("kept"), "{id}: {out}");
         assert_eq!(
             tree(h.home.path()),
@@ -134,29 +79,31 @@ fn restore_removes_the_file_and_folders_configure_created() {
 #[test]
 fn what_was_put_there_since_is_kept_and_said() {
     for id in FILE_AGENTS {
+        let spec = spec::find(id).expect("agent");
         // Another key in the file: the file stays, with only that key.
-        let h = Home::new(id);
-        h.configure();
-        let text = std::fs::read_to_string(h.config()).expect("config");
-        std::fs::write(h.config(), add_user_key(h.spec.format, &text)).expect("write");
-        let out = h.restore();
+        let h = Home::new();
+        h.configure(id, "tb-model");
+        let file = h.config(spec);
+        h.write(&file, &add_user_key(spec.format, &h.read(&file)));
+        let out = h.restore(id);
         assert!(
             out.contains("kept") && out.contains("holds other settings"),
             "{id}: {out}"
         );
-        let left = std::fs::read_to_string(h.config()).expect("file kept");
-        let doc = tokenbuddy::agents::patch::open_text(h.spec.format, &left).expect("parses");
+        let left = std::fs::read_to_string(&file).expect("file kept");
+        let doc = tokenbuddy::agents::patch::open_text(spec.format, &left).expect("parses");
         let root = doc.value(&[]).expect("a document");
         let keys: Vec<&String> = root.as_object().expect("object").keys().collect();
         assert_eq!(keys, vec!["user_key"], "{id}: only the user's key:\n{left}");
 
         // Another file in the folder: our file goes, the folder stays.
-        let h = Home::new(id);
-        h.configure();
-        let dir = h.config().parent().expect("dir").to_path_buf();
+        let h = Home::new();
+        h.configure(id, "tb-model");
+        let file = h.config(spec);
+        let dir = file.parent().expect("dir").to_path_buf();
         std::fs::write(dir.join("notes.txt"), "mine").expect("write");
-        let out = h.restore();
-        assert!(!h.config().exists(), "{id}: our file goes");
+        let out = h.restore(id);
+        assert!(!file.exists(), "{id}: our file goes");
         assert!(
             out.contains("kept folder") && dir.join("notes.txt").is_file(),
             "{id}: {out}"
@@ -166,10 +113,8 @@ fn what_was_put_there_since_is_kept_and_said() {
 
 #[tokio::test]
 async fn the_api_says_what_it_kept() {
-    let home = tempfile::tempdir().expect("home");
-    let data = tempfile::tempdir().expect("data");
-    let home_str = home.path().to_string_lossy().into_owned();
-    let served = process::Served::start(data.path(), &["--demo"], &[("HOME", &home_str)]);
+    let h = Home::new();
+    let served = h.serve(&["--demo"], &[]);
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         let request = client
@@ -187,9 +132,9 @@ async fn the_api_says_what_it_kept() {
         serde_json::json!({"model": "m"}),
     )
     .await;
-    let settings = home.path().join(".claude/settings.json");
-    let text = std::fs::read_to_string(&settings).expect("settings");
-    std::fs::write(&settings, add_user_key(Format::Json(Dialect::Json), &text)).expect("write");
+    let settings = ".claude/settings.json";
+    let text = h.read(settings);
+    h.write(settings, &add_user_key(Format::Json(Dialect::Json), &text));
     let done = post("/api/agents/claude-code/restore", serde_json::json!({})).await;
     let kept = done["kept"].as_array().expect("kept list");
     assert!(

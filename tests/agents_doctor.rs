@@ -3,35 +3,14 @@
 //! configured agent pointing at a port where nothing answers is a failure,
 //! with the fix; with a real `tokenbuddy serve` on that port it is fine.
 
-#[path = "support/process.rs"]
-#[allow(dead_code)]
-mod process;
-
-use std::path::Path;
-use std::process::Command;
+mod support;
 
 use serde_json::Value;
+use support::agent_home::Home;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
-
-fn run(home: &Path, data: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("TOKENBUDDY_DATA_DIR", data)
-        .output()
-        .expect("run tokenbuddy");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
-fn configure_codex(home: &Path, data: &Path, port: u16) {
-    let config = home.join(".codex/config.toml");
-    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
-    std::fs::write(&config, "model = \"gpt-5\"\n").expect("write");
+/// Codex configured for `port`, from a file of the user's.
+fn configure_codex(h: &Home, port: u16) {
+    h.write(".codex/config.toml", "model = \"gpt-5\"\n");
     let port = port.to_string();
     let args = [
         "agents",
@@ -42,18 +21,20 @@ fn configure_codex(home: &Path, data: &Path, port: u16) {
         "--port",
         &port,
     ];
-    let (ok, out) = run(home, data, &args);
+    let (ok, out) = h.run(&args);
     assert!(ok, "{out}");
 }
 
-fn doctor(home: &Path, data: &Path, port: u16) -> (bool, Value) {
-    let (ok, out) = run(
-        home,
-        data,
-        &["doctor", "--json", "--port", &port.to_string()],
-    );
-    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    (ok, report)
+/// `tokenbuddy doctor --json` for `port`: whether it exited 0, and its report
+/// (stdout alone: stderr is its log).
+fn doctor(h: &Home, port: u16) -> (bool, Value) {
+    let out = h
+        .command(&["doctor", "--json", "--port", &port.to_string()])
+        .output()
+        .expect("run tokenbuddy doctor");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out.status.success(), report)
 }
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
@@ -65,15 +46,11 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
 
 #[test]
 fn a_configured_agent_with_nothing_listening_fails_with_the_fix() {
-    let home = tempfile::tempdir().expect("home");
-    let data = tempfile::tempdir().expect("data");
+    let h = Home::new();
     // A port nothing listens on: taken from the OS, then let go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    configure_codex(home.path(), data.path(), port);
-    let (ok, report) = doctor(home.path(), data.path(), port);
+    let port = support::process::free_port();
+    configure_codex(&h, port);
+    let (ok, report) = doctor(&h, port);
     assert!(!ok, "doctor must exit non-zero: {report}");
     assert_eq!(report["ok"], false, "{report}");
     let agent = check(&report, "agent:codex");
@@ -89,12 +66,10 @@ fn a_configured_agent_with_nothing_listening_fails_with_the_fix() {
 
 #[test]
 fn a_configured_agent_with_tokenbuddy_running_is_fine() {
-    let home = tempfile::tempdir().expect("home");
-    let data = tempfile::tempdir().expect("data");
-    let home_str = home.path().to_string_lossy().into_owned();
-    let served = process::Served::start(data.path(), &[], &[("HOME", &home_str)]);
-    configure_codex(home.path(), data.path(), served.port);
-    let (ok, report) = doctor(home.path(), data.path(), served.port);
+    let h = Home::new();
+    let served = h.serve(&[], &[]);
+    configure_codex(&h, served.port);
+    let (ok, report) = doctor(&h, served.port);
     assert_eq!(check(&report, "agent:codex")["status"], "ok", "{report}");
     assert_eq!(check(&report, "port")["status"], "ok", "{report}");
     assert!(ok, "{report}");

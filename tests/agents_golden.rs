@@ -6,17 +6,17 @@
 //! bytes; a user edit made in between survives; a file cut mid-token is
 //! refused with its bytes and mtime untouched; a symlinked file stays a link.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use std::path::PathBuf;
 
 use serde_json::Value;
+use support::agent_home::{self, configure_args, Home};
 use tokenbuddy::agents::doc::json::Dialect;
 use tokenbuddy::agents::doc::{ConfigDoc, Segment};
 use tokenbuddy::agents::patch;
 use tokenbuddy::agents::spec::{self, AgentSpec, Context, Format, Target};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
-const PORT: &str = "7444";
 const URL: &str = "http://127.0.0.1:7444";
 const MODEL: &str = "tb-model";
 
@@ -27,7 +27,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents");
+    let dir = agent_home::fixtures();
     let mut cases: Vec<Case> = std::fs::read_dir(&dir)
         .expect("fixtures dir")
         .map(|e| e.expect("entry").path())
@@ -48,98 +48,11 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-struct Home {
-    home: tempfile::TempDir,
-    data: tempfile::TempDir,
-    spec: &'static AgentSpec,
-}
-
-impl Home {
-    fn new(spec: &'static AgentSpec) -> Home {
-        Home {
-            home: tempfile::tempdir().expect("home"),
-            data: tempfile::tempdir().expect("data"),
-            spec,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        (self.spec.config_path)(self.home.path(), &|_| None).expect("a file agent")
-    }
-
-    fn write(&self, text: &str) {
-        let path = self.config();
-        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-
-    fn read(&self) -> String {
-        std::fs::read_to_string(self.config()).expect("read config")
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("TOKENBUDDY_DATA_DIR", self.data.path())
-            .output()
-            .expect("run tokenbuddy");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    }
-
-    fn configure(&self) -> String {
-        let (ok, out) = self.run(&[
-            "agents",
-            "configure",
-            self.spec.id,
-            "--model",
-            MODEL,
-            "--port",
-            PORT,
-        ]);
-        assert!(ok, "{}: {out}", self.spec.id);
-        out
-    }
-
-    fn restore(&self) -> String {
-        let (ok, out) = self.run(&["agents", "restore", self.spec.id]);
-        assert!(ok, "{}: {out}", self.spec.id);
-        out
-    }
-
-    fn token(&self) -> String {
-        std::fs::read_to_string(self.data.path().join("token"))
-            .expect("token")
-            .trim()
-            .to_string()
-    }
-}
-
 /// Parses with the tool's own grammar (not TokenBuddy's editor).
 fn grammar(format: Format, text: &str) -> Result<Value, String> {
     match format {
         Format::Json(Dialect::Json) => serde_json::from_str(text).map_err(|e| e.to_string()),
-        Format::Json(Dialect::Jsonc) => {
-            let options = jsonc_parser::ParseOptions {
-                allow_comments: true,
-                allow_trailing_commas: true,
-                allow_loose_object_property_names: false,
-                allow_missing_commas: false,
-                allow_single_quoted_strings: false,
-                allow_hexadecimal_numbers: false,
-                allow_unary_plus_numbers: false,
-                allow_bare_decimal_point_numbers: false,
-                allow_non_finite_numbers: false,
-                allow_extended_string_escapes: false,
-            };
-            jsonc_parser::parse_to_serde_value::<Value>(text, &options).map_err(|e| e.to_string())
-        }
+        Format::Json(Dialect::Jsonc) => agent_home::parse_jsonc(text),
         Format::Json(Dialect::Json5) => json5::from_str(text).map_err(|e| e.to_string()),
         Format::Yaml => serde_saphyr::from_str(text).map_err(|e| e.to_string()),
         Format::Toml => {
@@ -240,10 +153,11 @@ fn keeps_other_lines(name: &str, before: &str, after: &str, owned: &[String]) {
 #[test]
 fn configure_restore_round_trips_for_every_fixture() {
     for case in cases() {
-        let h = Home::new(case.spec);
-        h.write(&case.text);
-        h.configure();
-        let after = h.read();
+        let h = Home::new();
+        let file = h.config(case.spec);
+        h.write(&file, &case.text);
+        h.configure(case.spec.id, MODEL);
+        let after = h.read(&file);
         let parsed = grammar(case.spec.format, &after).unwrap_or_else(|e| {
             panic!(
                 "{}: the result does not parse with the tool's grammar: {e}\n{after}",
@@ -270,17 +184,17 @@ fn configure_restore_round_trips_for_every_fixture() {
             case.name
         );
 
-        h.configure();
+        h.configure(case.spec.id, MODEL);
         assert_eq!(
-            h.read(),
+            h.read(&file),
             after,
             "{}: configure twice = configure once",
             case.name
         );
 
-        h.restore();
+        h.restore(case.spec.id);
         assert_eq!(
-            h.read(),
+            h.read(&file),
             case.text,
             "{}: restore gives back the original bytes",
             case.name
@@ -291,14 +205,15 @@ fn configure_restore_round_trips_for_every_fixture() {
 #[test]
 fn a_user_edit_between_configure_and_restore_survives() {
     for case in cases() {
-        let h = Home::new(case.spec);
-        h.write(&case.text);
-        h.configure();
+        let h = Home::new();
+        let file = h.config(case.spec);
+        h.write(&file, &case.text);
+        h.configure(case.spec.id, MODEL);
         // The user picks another model by hand in one place.
-        let edited = h.read().replacen(MODEL, "user-model", 1);
-        h.write(&edited);
-        let out = h.restore();
-        let after = h.read();
+        let edited = h.read(&file).replacen(MODEL, "user-model", 1);
+        h.write(&file, &edited);
+        let out = h.restore(case.spec.id);
+        let after = h.read(&file);
         assert!(
             after.contains("user-model"),
             "{}: the user's edit is gone:\n{after}",
@@ -344,30 +259,23 @@ fn a_file_cut_mid_token_is_refused_and_untouched() {
             .map(|i| i + 1)
             .expect("an opening quote");
         let cut = &case.text[..quote];
-        let h = Home::new(case.spec);
-        h.write(cut);
-        let mtime = std::fs::metadata(h.config())
+        let h = Home::new();
+        let file = h.config(case.spec);
+        h.write(&file, cut);
+        let mtime = std::fs::metadata(&file)
             .and_then(|m| m.modified())
             .expect("mtime");
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let (ok, out) = h.run(&[
-            "agents",
-            "configure",
-            case.spec.id,
-            "--model",
-            MODEL,
-            "--port",
-            PORT,
-        ]);
+        let (ok, out) = h.run(&configure_args(case.spec.id, MODEL));
         assert!(!ok, "{}: a broken file must be refused: {out}", case.name);
         assert!(
             out.contains("did not touch") && out.contains("line"),
             "{}: say where and that nothing was written: {out}",
             case.name
         );
-        assert_eq!(h.read(), cut, "{}: bytes unchanged", case.name);
+        assert_eq!(h.read(&file), cut, "{}: bytes unchanged", case.name);
         assert_eq!(
-            std::fs::metadata(h.config())
+            std::fs::metadata(&file)
                 .and_then(|m| m.modified())
                 .expect("mtime"),
             mtime,
@@ -382,16 +290,16 @@ fn a_file_cut_mid_token_is_refused_and_untouched() {
 fn a_symlinked_config_stays_a_link_and_keeps_its_mode() {
     use std::os::unix::fs::{symlink, PermissionsExt};
     for case in cases() {
-        let h = Home::new(case.spec);
+        let h = Home::new();
         let dotfiles = h.home.path().join("dotfiles");
         std::fs::create_dir_all(&dotfiles).expect("dotfiles");
         let real = dotfiles.join(&case.name);
         std::fs::write(&real, &case.text).expect("write");
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-        let link = h.config();
+        let link = h.config(case.spec);
         std::fs::create_dir_all(link.parent().expect("dir")).expect("mkdir");
         symlink(&real, &link).expect("symlink");
-        h.configure();
+        h.configure(case.spec.id, MODEL);
         assert!(
             std::fs::symlink_metadata(&link)
                 .expect("link")
@@ -413,7 +321,7 @@ fn a_symlinked_config_stays_a_link_and_keeps_its_mode() {
             "{}",
             case.name
         );
-        h.restore();
+        h.restore(case.spec.id);
         assert_eq!(
             std::fs::read_to_string(&real).expect("target"),
             case.text,

@@ -11,34 +11,16 @@
 //! holding the user's entries, of the wrong type) goes through the
 //! list-creation path of the patcher.
 
+mod support;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 use serde_json::{json, Map, Value};
+use support::seeded::XorShift as Rng;
 use tokenbuddy::agents::doc::json::Dialect;
 use tokenbuddy::agents::journal::Journal;
 use tokenbuddy::agents::patch;
 use tokenbuddy::agents::spec::{AgentSpec, Format, Target, AGENTS};
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 /// Keys, some of which collide with the ones agents own.
 const KEYS: &[&str] = &[

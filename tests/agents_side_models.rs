@@ -4,89 +4,50 @@
 //! why (`left` in the CLI output and the API's JSON). Through the real CLI in
 //! a temporary HOME; restore gives back the original bytes.
 
-#[path = "support/process.rs"]
-#[allow(dead_code)]
-mod process;
-
-use std::path::PathBuf;
-use std::process::Command;
+mod support;
 
 use serde_json::Value;
+use support::agent_home::{configure_args, outcome, Home};
 use tokenbuddy::agents::patch;
 use tokenbuddy::agents::spec::{self, AgentSpec};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
-
-struct Home {
-    home: tempfile::TempDir,
-    data: tempfile::TempDir,
+/// An agent's config in a temporary HOME.
+struct Agent {
+    home: Home,
     spec: &'static AgentSpec,
 }
 
-impl Home {
-    fn new(id: &str) -> Home {
-        Home {
-            home: tempfile::tempdir().expect("home"),
-            data: tempfile::tempdir().expect("data"),
+impl Agent {
+    /// Agent `id` in a fresh HOME.
+    fn new(id: &str) -> Agent {
+        Agent {
+            home: Home::new(),
             spec: spec::find(id).expect("agent"),
         }
     }
 
-    fn config(&self) -> PathBuf {
-        (self.spec.config_path)(self.home.path(), &|_| None).expect("a file agent")
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.home.path().join(rel);
-        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> String {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("TOKENBUDDY_DATA_DIR", self.data.path());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run tokenbuddy");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{args:?}: {text}");
-        text
-    }
-
+    /// Configures the agent for `tb-model`, with `env` added to the CLI's
+    /// environment; its output.
     fn configure(&self, env: &[(&str, &str)]) -> String {
-        let id = self.spec.id;
-        self.run(
-            &[
-                "agents",
-                "configure",
-                id,
-                "--model",
-                "tb-model",
-                "--port",
-                "7444",
-            ],
-            env,
-        )
+        let mut cmd = self.home.command(&configure_args(self.spec.id, "tb-model"));
+        cmd.envs(env.iter().copied());
+        let (ok, out) = outcome(&mut cmd);
+        assert!(ok, "configure {}: {out}", self.spec.id);
+        out
     }
 
+    /// The value at `path` in the agent's config.
     fn value(&self, path: &[&str]) -> Option<Value> {
-        let text = std::fs::read_to_string(self.config()).expect("config");
+        let text = self.home.read(self.home.config(self.spec));
         let doc = patch::open_text(self.spec.format, &text).expect("parses");
         doc.value(path)
     }
 
+    /// Restores the agent, which gives back `original` byte for byte.
     fn restores(&self, original: &str) {
-        self.run(&["agents", "restore", self.spec.id], &[]);
+        self.home.restore(self.spec.id);
         assert_eq!(
-            std::fs::read_to_string(self.config()).expect("config"),
+            self.home.read(self.home.config(self.spec)),
             original,
             "{}: restore gives back the original bytes",
             self.spec.id
@@ -100,7 +61,7 @@ fn s(v: &str) -> Option<Value> {
 
 #[test]
 fn opencode_small_model_goes_through_tokenbuddy_and_pinned_agents_are_named() {
-    let h = Home::new("opencode");
+    let h = Agent::new("opencode");
     let original = r#"{
   "$schema": "https://opencode.ai/config.json",
   "model": "anthropic/claude-sonnet-4-5",
@@ -111,7 +72,7 @@ fn opencode_small_model_goes_through_tokenbuddy_and_pinned_agents_are_named() {
   }
 }
 "#;
-    h.write(".config/opencode/opencode.json", original);
+    h.home.write(".config/opencode/opencode.json", original);
     let out = h.configure(&[]);
     assert_eq!(h.value(&["model"]), s("tokenbuddy/tb-model"));
     assert_eq!(h.value(&["small_model"]), s("tokenbuddy/tb-model"));
@@ -124,9 +85,9 @@ fn opencode_small_model_goes_through_tokenbuddy_and_pinned_agents_are_named() {
     h.restores(original);
 
     // No small_model before: one is added (and removed again by restore).
-    let h = Home::new("opencode");
+    let h = Agent::new("opencode");
     let plain = "{\n  \"model\": \"anthropic/claude-sonnet-4-5\"\n}\n";
-    h.write(".config/opencode/opencode.json", plain);
+    h.home.write(".config/opencode/opencode.json", plain);
     h.configure(&[]);
     assert_eq!(h.value(&["small_model"]), s("tokenbuddy/tb-model"));
     h.restores(plain);
@@ -134,9 +95,9 @@ fn opencode_small_model_goes_through_tokenbuddy_and_pinned_agents_are_named() {
 
 #[test]
 fn qwen_code_fast_model_goes_through_tokenbuddy() {
-    let h = Home::new("qwen-code");
+    let h = Agent::new("qwen-code");
     let original = "{\n  \"model\": {\"name\": \"qwen3-coder-plus\"},\n  \"fastModel\": \"qwen3-coder-flash\"\n}\n";
-    h.write(".qwen/settings.json", original);
+    h.home.write(".qwen/settings.json", original);
     h.configure(&[]);
     assert_eq!(h.value(&["fastModel"]), s("tb-model"));
     h.restores(original);
@@ -144,7 +105,7 @@ fn qwen_code_fast_model_goes_through_tokenbuddy() {
 
 #[test]
 fn claude_code_side_models_the_file_or_shell_sets_go_to_the_configured_model() {
-    let h = Home::new("claude-code");
+    let h = Agent::new("claude-code");
     let original = r#"{
   "env": {
     "ANTHROPIC_BASE_URL": "https://api.z.ai/api/anthropic",
@@ -154,7 +115,7 @@ fn claude_code_side_models_the_file_or_shell_sets_go_to_the_configured_model() {
   }
 }
 "#;
-    h.write(".claude/settings.json", original);
+    h.home.write(".claude/settings.json", original);
     // Exported in the shell: the file's env wins over it, so we set it there.
     h.configure(&[("ANTHROPIC_DEFAULT_OPUS_MODEL", "glm-4.6")]);
     for var in [
@@ -172,7 +133,7 @@ fn claude_code_side_models_the_file_or_shell_sets_go_to_the_configured_model() {
 
 #[test]
 fn codex_selected_profile_is_routed_and_other_profiles_are_named() {
-    let h = Home::new("codex");
+    let h = Agent::new("codex");
     let original = r#"model = "gpt-5"
 profile = "work"
 
@@ -183,8 +144,8 @@ model = "gpt-5-azure"
 [profiles.other]
 model_provider = "openai"
 "#;
-    h.write(".codex/config.toml", original);
-    h.write(
+    h.home.write(".codex/config.toml", original);
+    h.home.write(
         ".codex/ci.config.toml",
         "model_provider = \"openai\"\nmodel = \"o3\"\n",
     );
@@ -207,7 +168,7 @@ model_provider = "openai"
 
 #[test]
 fn openclaw_fallbacks_and_image_model_are_named_with_the_reason() {
-    let h = Home::new("openclaw");
+    let h = Agent::new("openclaw");
     let original = r#"{
   agents: {
     defaults: {
@@ -217,7 +178,7 @@ fn openclaw_fallbacks_and_image_model_are_named_with_the_reason() {
   },
 }
 "#;
-    h.write(".openclaw/openclaw.json", original);
+    h.home.write(".openclaw/openclaw.json", original);
     let out = h.configure(&[]);
     assert_eq!(
         h.value(&["agents", "defaults", "model", "primary"]),
@@ -235,7 +196,7 @@ fn openclaw_fallbacks_and_image_model_are_named_with_the_reason() {
 
 #[test]
 fn hermes_auxiliary_tasks_are_routed_vision_and_fallback_are_named() {
-    let h = Home::new("hermes");
+    let h = Agent::new("hermes");
     let original = r#"model:
   default: anthropic/claude-opus-4.6
   provider: openrouter
@@ -256,7 +217,7 @@ fallback_model:
   provider: openrouter
   model: anthropic/claude-sonnet-4
 "#;
-    h.write(".hermes/config.yaml", original);
+    h.home.write(".hermes/config.yaml", original);
     let out = h.configure(&[]);
     for task in ["compression", "web_extract"] {
         assert_eq!(
@@ -288,9 +249,9 @@ fallback_model:
 
 #[test]
 fn crush_small_model_goes_through_tokenbuddy() {
-    let h = Home::new("crush");
+    let h = Agent::new("crush");
     let original = "{\n  \"models\": {\n    \"small\": {\"model\": \"gpt-4o-mini\", \"provider\": \"openai\"}\n  }\n}\n";
-    h.write(".config/crush/crush.json", original);
+    h.home.write(".config/crush/crush.json", original);
     h.configure(&[]);
     assert_eq!(h.value(&["models", "small", "provider"]), s("tokenbuddy"));
     h.restores(original);
@@ -298,13 +259,12 @@ fn crush_small_model_goes_through_tokenbuddy() {
 
 #[tokio::test]
 async fn the_api_lists_what_it_left_with_the_reason() {
-    let h = Home::new("opencode");
-    h.write(
+    let h = Agent::new("opencode");
+    h.home.write(
         ".config/opencode/opencode.json",
         "{\n  \"agent\": {\"plan\": {\"model\": \"anthropic/claude-opus-4-1\"}}\n}\n",
     );
-    let home = h.home.path().to_string_lossy().into_owned();
-    let served = process::Served::start(h.data.path(), &["--demo"], &[("HOME", &home)]);
+    let served = h.home.serve(&["--demo"], &[]);
     let done: Value = reqwest::Client::new()
         .post(served.url("/api/agents/opencode/configure"))
         .bearer_auth(&served.token)

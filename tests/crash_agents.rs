@@ -9,18 +9,22 @@
 //! the journal agrees with it (patched ⇔ journaled, nothing left pending, no
 //! temp files), and restore gives back the original bytes.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use support::agent_home::{self, Home};
+use support::seeded::XorShift as Rng;
 use tokenbuddy::agents::commands::{self, Setup};
 use tokenbuddy::agents::journal::Journal;
 use tokenbuddy::agents::patch;
 use tokenbuddy::agents::spec::{self, AgentSpec};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
 const RUNS: usize = 216;
 /// One token for every run, so patched files are the same bytes each time.
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -50,21 +54,6 @@ enum Op {
 
 const OPS: [Op; 3] = [Op::Configure, Op::Reconfigure, Op::Restore];
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 struct Case {
     spec: &'static AgentSpec,
     original: Option<String>,
@@ -76,46 +65,33 @@ struct Case {
     restore_time: Duration,
 }
 
-struct Run {
-    home: tempfile::TempDir,
-    data: tempfile::TempDir,
+/// One run's HOME and data dir (with the fixed token), a case's file in it.
+struct Run(Home);
+
+impl Deref for Run {
+    type Target = Home;
+    fn deref(&self) -> &Home {
+        &self.0
+    }
 }
 
 impl Run {
     fn new(case: &Case) -> Run {
-        let run = Run {
-            home: tempfile::tempdir().expect("home"),
-            data: tempfile::tempdir().expect("data"),
-        };
+        let run = Run(Home::new());
         std::fs::write(run.data.path().join("token"), TOKEN).expect("token");
         if let Some(text) = &case.original {
-            let path = run.config(case);
-            std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
-            std::fs::write(path, text).expect("write");
+            run.write(run.config(case.spec), text);
         }
         run
     }
 
-    fn config(&self, case: &Case) -> PathBuf {
-        (case.spec.config_path)(self.home.path(), &|_| None).expect("a file agent")
-    }
-
     fn command(&self, case: &Case, op: Op) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear()
-            .env("HOME", self.home.path())
-            .env("TOKENBUDDY_DATA_DIR", self.data.path());
         let id = case.spec.id;
         match op {
-            Op::Configure => cmd.args(["agents", "configure", id, "--model", "model-a"]),
-            Op::Reconfigure => cmd.args(["agents", "configure", id, "--model", "model-b"]),
-            Op::Restore => cmd.args(["agents", "restore", id]),
-        };
-        cmd.args(match op {
-            Op::Restore => &[][..],
-            _ => &["--port", "7444"][..],
-        });
-        cmd
+            Op::Configure => self.0.command(&agent_home::configure_args(id, "model-a")),
+            Op::Reconfigure => self.0.command(&agent_home::configure_args(id, "model-b")),
+            Op::Restore => self.0.command(&["agents", "restore", id]),
+        }
     }
 
     /// Runs `op` to the end; returns how long it took.
@@ -151,7 +127,7 @@ impl Run {
     }
 
     fn file(&self, case: &Case) -> Option<Vec<u8>> {
-        std::fs::read(self.config(case)).ok()
+        std::fs::read(self.config(case.spec)).ok()
     }
 
     /// Every path under HOME and the data dir that is one of our temp files.
@@ -187,10 +163,9 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn prepare(id: &str, fixture: Option<&str>) -> Case {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents");
     let mut case = Case {
         spec: spec::find(id).expect("agent"),
-        original: fixture.map(|f| std::fs::read_to_string(dir.join(f)).expect("fixture")),
+        original: fixture.map(agent_home::fixture),
         patched_a: Vec::new(),
         patched_b: Vec::new(),
         configure_time: Duration::ZERO,
@@ -333,7 +308,7 @@ fn kills_at_any_point_leave_original_or_patched_files_and_an_agreeing_journal() 
         let points = points(case, op);
         let aim = if rng.below(2) == 0 {
             by_point += 1;
-            Aim::Point(points[rng.below(points.len() as u64) as usize].clone())
+            Aim::Point(points[rng.below(points.len())].clone())
         } else {
             by_delay += 1;
             let typical = match op {
@@ -341,7 +316,7 @@ fn kills_at_any_point_leave_original_or_patched_files_and_an_agreeing_journal() 
                 _ => case.configure_time,
             };
             let span = typical.as_micros() as u64 * 12 / 10;
-            Aim::Delay(Duration::from_micros(rng.below(span.max(1))))
+            Aim::Delay(Duration::from_micros(rng.below(span.max(1) as usize) as u64))
         };
         let landed = kill(&run, case, op, &aim);
         let label = format!("{op:?}: {}", phase(&run, case, op, landed));

@@ -6,9 +6,9 @@
 mod support;
 
 use serde_json::Value;
-use support::{request_body, seller_yaml, sellers_file, Harness};
+use support::{failing, request_body, Harness};
 use tokenbuddy::protocol::Protocol;
-use tokenbuddy::sim::{Behavior, Failure, SimSeller};
+use tokenbuddy::sim::SimSeller;
 
 /// The largest body TokenBuddy accepts (`server::router`'s limit).
 const LIMIT: usize = tokenbuddy::proxy::routes::MAX_BODY;
@@ -31,6 +31,19 @@ fn shaped(protocol: Protocol, status: u16, v: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no message in {v}"))
         .to_string()
+}
+
+/// POSTs `body` as it is, with the token and a JSON content type, to
+/// `protocol`'s endpoint.
+async fn post_raw(h: &Harness, protocol: Protocol, body: String) -> reqwest::Response {
+    h.client
+        .post(h.url(protocol.path()))
+        .bearer_auth(h.running.token())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("TokenBuddy answers before the connection closes")
 }
 
 async fn json_of(resp: reqwest::Response) -> (u16, String, Value) {
@@ -56,15 +69,7 @@ async fn a_body_over_the_limit_is_a_413_in_the_protocols_shape() {
         let body =
             format!(r#"{{"model":"m","messages":[{{"role":"user","content":"{filler}"}}]}}"#);
         assert!(body.len() > LIMIT);
-        let resp = h
-            .client
-            .post(h.url(protocol.path()))
-            .bearer_auth(h.running.token())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("TokenBuddy answers before the connection closes");
+        let resp = post_raw(&h, protocol, body).await;
         let (status, ct, v) = json_of(resp).await;
         assert_eq!(status, 413, "{protocol}: {v}");
         assert!(ct.starts_with("application/json"), "{protocol}: {ct}");
@@ -136,15 +141,7 @@ async fn bodies_that_are_not_json_are_400s_in_the_protocols_shape() {
     let h = Harness::start("").await;
     for protocol in Protocol::ALL {
         for body in ["{not json", "", "[1,2]", r#"{"messages":[]}"#] {
-            let resp = h
-                .client
-                .post(h.url(protocol.path()))
-                .bearer_auth(h.running.token())
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .expect("request");
+            let resp = post_raw(&h, protocol, body.to_string()).await;
             let (status, _, v) = json_of(resp).await;
             assert_eq!(status, 400, "{protocol} {body:?}: {v}");
             shaped(protocol, status, &v);
@@ -157,21 +154,8 @@ async fn bodies_that_are_not_json_are_400s_in_the_protocols_shape() {
 /// byte, not rewritten into ours.
 #[tokio::test]
 async fn a_sellers_own_error_body_is_passed_through_untouched() {
-    let sim = SimSeller::start(Behavior {
-        failure: Some(Failure::Status {
-            code: 400,
-            retry_after_secs: None,
-        }),
-        ..Behavior::default()
-    })
-    .await
-    .expect("sim");
-    let h = Harness::start(&sellers_file(&[seller_yaml(
-        "s",
-        &sim.base_url(),
-        &Protocol::ALL,
-    )]))
-    .await;
+    let sim = SimSeller::start(failing(400, None)).await.expect("sim");
+    let h = Harness::start_one("s", &sim.base_url()).await;
     for protocol in Protocol::ALL {
         let resp = h
             .post(protocol.path(), &request_body(protocol, "m", false))

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{events, read_all, request_body, seller_yaml, sellers_file, Harness};
+use support::{events, failing, read_all, request_body, seller_yaml, sellers_file, Harness};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{closed_port, Behavior, Failure, SimSeller};
 
@@ -19,14 +19,23 @@ async fn pair(first: Behavior) -> (SimSeller, SimSeller, Harness) {
     (a, b, h)
 }
 
-fn failing(code: u16, retry_after_secs: Option<u64>) -> Behavior {
-    Behavior {
-        failure: Some(Failure::Status {
-            code,
-            retry_after_secs,
-        }),
+/// `a` fails with `failure`, `b` answers.
+async fn pair_failing_with(failure: Failure) -> (SimSeller, SimSeller, Harness) {
+    pair(Behavior {
+        failure: Some(failure),
         ..Behavior::default()
-    }
+    })
+    .await
+}
+
+/// Seller `a` was counted as failing, once.
+async fn assert_a_penalised(h: &Harness, protocol: Protocol) {
+    let stats = h.stats("a").await;
+    assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
+    assert!(
+        stats["error_rate"].as_f64() > Some(0.0),
+        "{protocol}: {stats}"
+    );
 }
 
 #[tokio::test]
@@ -236,11 +245,7 @@ async fn shutdown_closes_streams_in_flight_with_an_error_event() {
 #[tokio::test]
 async fn an_http_200_with_an_error_body_fails_over_invisibly() {
     for protocol in Protocol::ALL {
-        let (a, b, h) = pair(Behavior {
-            failure: Some(Failure::OkErrorBody),
-            ..Behavior::default()
-        })
-        .await;
+        let (a, b, h) = pair_failing_with(Failure::OkErrorBody).await;
         let resp = h.call(protocol, "m", false).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b", "{protocol}");
@@ -251,12 +256,7 @@ async fn an_http_200_with_an_error_body_fails_over_invisibly() {
             "{protocol}: b's body, byte for byte"
         );
         assert_eq!(a.request_count(), 1, "{protocol}");
-        let stats = h.stats("a").await;
-        assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
-        assert!(
-            stats["error_rate"].as_f64() > Some(0.0),
-            "{protocol}: {stats}"
-        );
+        assert_a_penalised(&h, protocol).await;
         let served = h.stats("b").await;
         assert_eq!(served["output_tokens"], 16, "{protocol}: b's usage metered");
         h.running.stop().await.expect("stop");
@@ -272,11 +272,7 @@ async fn an_html_page_with_status_200_fails_over() {
         (Protocol::OpenAiResponses, false),
         (Protocol::AnthropicMessages, true),
     ] {
-        let (a, _b, h) = pair(Behavior {
-            failure: Some(Failure::Html { code: 200 }),
-            ..Behavior::default()
-        })
-        .await;
+        let (a, _b, h) = pair_failing_with(Failure::Html { code: 200 }).await;
         let resp = h.call(protocol, "m", stream).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b", "{protocol}");
@@ -286,12 +282,7 @@ async fn an_html_page_with_status_200_fails_over() {
             "{protocol}"
         );
         assert_eq!(a.request_count(), 1);
-        let stats = h.stats("a").await;
-        assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
-        assert!(
-            stats["error_rate"].as_f64() > Some(0.0),
-            "{protocol}: {stats}"
-        );
+        assert_a_penalised(&h, protocol).await;
         h.running.stop().await.expect("stop");
     }
 }
@@ -301,11 +292,7 @@ async fn an_html_page_with_status_200_fails_over() {
 #[tokio::test]
 async fn a_redirect_fails_over_and_takes_the_seller_out() {
     for code in [301, 302, 307, 308] {
-        let (a, _b, h) = pair(Behavior {
-            failure: Some(Failure::Redirect { code }),
-            ..Behavior::default()
-        })
-        .await;
+        let (a, _b, h) = pair_failing_with(Failure::Redirect { code }).await;
         let resp = h.call(Protocol::OpenAiChat, "m", false).await;
         assert_eq!(resp.status(), 200, "{code}");
         assert_eq!(resp.headers()["x-tokenbuddy-seller"], "b", "{code}");

@@ -12,9 +12,9 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 use support::process::{self, Served};
-use support::{read_all, request_body};
+use support::{failing, read_all, request_body};
 use tokenbuddy::protocol::Protocol;
-use tokenbuddy::sim::{Behavior, Failure, SimSeller};
+use tokenbuddy::sim::{Behavior, SimSeller};
 
 /// A wrong token a client might send (itself a secret of someone's).
 const WRONG_TOKEN: &str = "0123456789abcdef0123456789abcdef-not-ours";
@@ -48,24 +48,8 @@ const SELLER_KEYS: [&str; 3] = ["sk-good-secret-111", ENV_KEY, "sk-refused-secre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_and_the_keys_never_reach_the_log_at_any_level() {
     let good = SimSeller::start(Behavior::default()).await.expect("sim");
-    let broken = SimSeller::start(Behavior {
-        failure: Some(Failure::Status {
-            code: 500,
-            retry_after_secs: None,
-        }),
-        ..Behavior::default()
-    })
-    .await
-    .expect("sim");
-    let refused = SimSeller::start(Behavior {
-        failure: Some(Failure::Status {
-            code: 401,
-            retry_after_secs: None,
-        }),
-        ..Behavior::default()
-    })
-    .await
-    .expect("sim");
+    let broken = SimSeller::start(failing(500, None)).await.expect("sim");
+    let refused = SimSeller::start(failing(401, None)).await.expect("sim");
     let data = tempfile::tempdir().expect("tempdir");
     let home = tempfile::tempdir().expect("home");
     std::fs::write(

@@ -14,7 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::process::{Served, TcpSocket};
+use support::process::{settle, Served};
 use support::{events, request_body, seller_yaml, sellers_file, HANG};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
@@ -25,22 +25,17 @@ const IDLE: usize = 300;
 const DRIP_HEADS: usize = 40;
 const DRIP_BODIES: usize = 10;
 
-/// The client sockets `served` holds (established connections to its port).
-fn client_sockets(served: &Served) -> usize {
-    served
-        .tcp_sockets()
-        .iter()
-        .filter(|s| s.local_port == served.port && s.state != TcpSocket::LISTEN)
-        .count()
-}
-
-/// Polls `cond` (a /proc reading) until it holds; panics after [`HANG`].
-async fn settle(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + HANG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "never settled: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// `n` connections to `port` that never say anything.
+async fn idle_connections(port: u16, n: usize) -> Vec<TcpStream> {
+    let mut idle = Vec::new();
+    for _ in 0..n {
+        idle.push(
+            TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect (the kernel's backlog takes it)"),
+        );
     }
+    idle
 }
 
 /// Stops `served` and checks it exited cleanly (its log on failure).
@@ -137,14 +132,7 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
     let before = support::load::Descriptors::now(&served, &seller_ports);
 
     // Hundreds of connections that never say anything.
-    let mut idle = Vec::new();
-    for _ in 0..IDLE {
-        idle.push(
-            TcpStream::connect(("127.0.0.1", port))
-                .await
-                .expect("connect"),
-        );
-    }
+    let idle = idle_connections(port, IDLE).await;
     // Request heads that never finish, a byte a second.
     let mut drips = Vec::new();
     for i in 0..DRIP_HEADS {
@@ -171,9 +159,11 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
         bodies.push((protocol, task));
     }
     let lazy = IDLE + DRIP_HEADS + DRIP_BODIES;
-    settle("the server holds every lazy connection", || {
-        client_sockets(&served) >= lazy
-    })
+    settle(
+        "the server holds every lazy connection",
+        || served.client_sockets(),
+        |&n| n >= lazy,
+    )
     .await;
 
     // A normal client, while all of them are connected.
@@ -237,15 +227,17 @@ async fn idle_and_dripping_clients_do_not_stop_a_normal_one_and_are_closed() {
             "{body}"
         );
     }
-    settle("no client connection left", || client_sockets(&served) == 0).await;
+    settle(
+        "no client connection left",
+        || served.client_sockets(),
+        |&n| n == 0,
+    )
+    .await;
     let after = support::load::Descriptors::now(&served, &seller_ports);
     // Only the normal request's seller connection may stay (pooled).
     assert_eq!(after.other, before.other, "{after:?} vs {before:?}");
     assert!(
-        served
-            .log()
-            .iter()
-            .any(|l| l.contains("request body too slowly")),
+        served.logged("request body too slowly") > 0,
         "the 408s are logged"
     );
     println!(
@@ -274,17 +266,12 @@ async fn no_more_connections_than_the_cap_are_held() {
         ],
     );
     let port = served.port;
-    let mut idle = Vec::new();
-    for _ in 0..OPENED {
-        idle.push(
-            TcpStream::connect(("127.0.0.1", port))
-                .await
-                .expect("connect (the kernel's backlog takes it)"),
-        );
-    }
-    settle("the server fills its slots", || {
-        client_sockets(&served) >= CAP
-    })
+    let idle = idle_connections(port, OPENED).await;
+    settle(
+        "the server fills its slots",
+        || served.client_sockets(),
+        |&n| n >= CAP,
+    )
     .await;
     // A normal request queues behind the idle ones and is served once the
     // header timeout has freed slots; until then the server holds at most CAP.
@@ -303,7 +290,7 @@ async fn no_more_connections_than_the_cap_are_held() {
     });
     let mut most = 0;
     while !request.is_finished() {
-        let n = client_sockets(&served);
+        let n = served.client_sockets();
         most = most.max(n);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -13,36 +13,14 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::load::{self, Descriptors};
-use support::process::Served;
-use support::{seller_yaml, sellers_file, HANG};
-use tokenbuddy::protocol::Protocol;
-use tokenbuddy::sim::{Behavior, SimSeller};
+use support::load::{self, Descriptors, TwoSellers};
+use support::process::settle;
+use support::HANG;
+use tokenbuddy::sim::Behavior;
 
 const STREAMS: usize = 256;
 /// Peak resident memory allowed, generously (idle it is ~15 MiB).
 const RSS_CAP_KIB: u64 = 256 * 1024;
-
-/// Polls `read` until `ok` holds for its value; panics with the last value
-/// after [`HANG`].
-async fn settle<T: std::fmt::Debug>(
-    what: &str,
-    read: impl Fn() -> T,
-    ok: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = Instant::now() + HANG;
-    loop {
-        let now = read();
-        if ok(&now) {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never settled: {what}; last {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_streams_end_normally_and_leave_nothing_behind() {
@@ -53,26 +31,15 @@ async fn many_concurrent_streams_end_normally_and_leave_nothing_behind() {
         tokens: 25,
         failure: None,
     };
-    let a = SimSeller::start(behavior.clone()).await.expect("sim a");
-    let b = SimSeller::start(behavior).await.expect("sim b");
-    let seller_ports = [a.addr().port(), b.addr().port()];
-    let data = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        data.path().join("sellers.yaml"),
-        sellers_file(&[
-            seller_yaml("a", &a.base_url(), &Protocol::ALL),
-            seller_yaml("b", &b.base_url(), &Protocol::ALL),
-        ]),
-    )
-    .expect("sellers.yaml");
-    let served = Served::start(data.path(), &[], &[]);
+    let scene = TwoSellers::start(behavior).await;
+    let (served, seller_ports) = (&scene.served, scene.seller_ports);
     let client = reqwest::Client::new();
-    assert_eq!(load::total_in_flight(&client, &served).await, 0);
+    assert_eq!(load::total_in_flight(&client, served).await, 0);
     drop(client);
     // The API call's connection is gone before the baseline is taken.
     let before = settle(
         "no client connection before the load",
-        || Descriptors::now(&served, &seller_ports),
+        || Descriptors::now(served, &seller_ports),
         |d| d.clients == 0,
     )
     .await;
@@ -80,20 +47,20 @@ async fn many_concurrent_streams_end_normally_and_leave_nothing_behind() {
 
     let round = tokio::time::timeout(
         Duration::from_secs(60),
-        load::round(&served, "load", STREAMS, "m"),
+        load::round(served, "load", STREAMS, "m"),
     )
     .await
     .expect("the load round ends");
     let peak_rss = served.peak_rss_kib();
     let cpu = served.cpu_time().saturating_sub(cpu_before);
-    let during = Descriptors::now(&served, &seller_ports);
+    let during = Descriptors::now(served, &seller_ports);
 
     // The last bytes reach the client a moment before the server drops the
     // finished stream (and its in-flight count): poll briefly.
     let client = reqwest::Client::new();
     let deadline = Instant::now() + HANG;
     let in_flight_after = loop {
-        let n = load::total_in_flight(&client, &served).await;
+        let n = load::total_in_flight(&client, served).await;
         if n == 0 || Instant::now() > deadline {
             break n;
         }
@@ -102,16 +69,16 @@ async fn many_concurrent_streams_end_normally_and_leave_nothing_behind() {
     drop(client);
     let after = settle(
         "every descriptor but pooled seller connections back to the baseline",
-        || Descriptors::now(&served, &seller_ports),
+        || Descriptors::now(served, &seller_ports),
         |d| d.clients == 0 && d.other == before.other,
     )
     .await;
     // Let the sellers close their side: the pool empties.
-    a.shutdown().await;
-    b.shutdown().await;
+    scene.a.shutdown().await;
+    scene.b.shutdown().await;
     let closed = settle(
         "the seller connections closed",
-        || Descriptors::now(&served, &seller_ports),
+        || Descriptors::now(served, &seller_ports),
         |d| d.upstream == 0 && d.clients == 0,
     )
     .await;
@@ -157,6 +124,6 @@ async fn many_concurrent_streams_end_normally_and_leave_nothing_behind() {
     );
     assert_eq!(closed.other, before.other, "{closed:?} vs {before:?}");
     assert_eq!(closed.total, before.total - before.upstream);
-    let (status, log) = served.stop_logged();
+    let (status, log) = scene.served.stop_logged();
     assert!(status.success(), "{status:?}; log:\n{}", log.join("\n"));
 }

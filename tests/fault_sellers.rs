@@ -15,10 +15,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use support::process::Served;
-use support::{events, request_body, seller_yaml, sellers_file, HANG};
+use support::{
+    events, read_all, read_to_first_delta, request_body, seller_of, seller_yaml, sellers_file, HANG,
+};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::reply::{tokens, Reply, Script};
 use tokenbuddy::sim::{
@@ -110,12 +111,7 @@ impl Scene {
     }
 
     async fn stats(&self, id: &str) -> Value {
-        let all = self.sellers().await;
-        all["sellers"]
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["id"] == id))
-            .map(|s| s["stats"].clone())
-            .unwrap_or_else(|| panic!("no seller {id} in {all}"))
+        support::seller_stats(&self.sellers().await, id)
     }
 
     /// Waits until no seller has a request in flight (the body's end
@@ -152,23 +148,19 @@ impl Scene {
     }
 }
 
-/// Reads a whole body, keeping what came before a break.
-async fn read_all(resp: reqwest::Response) -> Vec<u8> {
-    support::read_all(resp).await
-}
-
-fn seller_of(resp: &reqwest::Response) -> String {
-    support::seller_of(resp)
+/// What `seller` sent for its last request on `protocol`'s path.
+fn sent_by(seller: &SimSeller, protocol: Protocol) -> Vec<u8> {
+    seller
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path == protocol.path())
+        .expect("the seller served")
+        .response_bytes()
 }
 
 /// A good seller's whole answer for the client.
 fn assert_good_answer(protocol: Protocol, stream: bool, got: &[u8], good: &SimSeller, case: &str) {
-    let sent = good
-        .requests()
-        .into_iter()
-        .rfind(|r| r.path == protocol.path())
-        .expect("the good seller served")
-        .response_bytes();
+    let sent = sent_by(good, protocol);
     assert_eq!(
         got,
         sent.as_slice(),
@@ -201,6 +193,29 @@ fn stream_start(protocol: Protocol, n: usize) -> Vec<u8> {
         .chain(script.deltas.into_iter().take(n))
         .collect::<String>()
         .into_bytes()
+}
+
+/// Each of `calls` (a protocol, streamed or not) is answered by the good
+/// seller, byte for byte, after the hostile one failed before the commit
+/// point (and was counted as failing); then nothing stays in flight and the
+/// memory stayed bounded.
+async fn good_seller_answers(
+    scene: &Scene,
+    good: &SimSeller,
+    case: &str,
+    calls: [(Protocol, bool); 3],
+) {
+    for (protocol, stream) in calls {
+        let resp = scene.call(protocol, stream).await;
+        assert_eq!(resp.status(), 200, "{case} {protocol}");
+        assert_eq!(seller_of(&resp), "good", "{case} {protocol}");
+        let got = read_all(resp).await;
+        assert_good_answer(protocol, stream, &got, good, case);
+    }
+    let stats = scene.stats("hostile").await;
+    assert!(stats["errors"].as_u64() >= Some(1), "{case}: {stats}");
+    scene.settles().await;
+    scene.memory(case);
 }
 
 const SSE_HEAD: &str =
@@ -243,25 +258,16 @@ async fn failures_before_the_commit_point_are_replaced_by_the_next_seller() {
         let raw = RawSeller::start(reply).await.expect("raw seller");
         let good = SimSeller::start(Behavior::default()).await.expect("good");
         let scene = Scene::start(&raw.base_url(), Some(&good.base_url())).await;
-        for (protocol, stream) in [
+        let calls = [
             (Protocol::OpenAiChat, true),
             (Protocol::OpenAiResponses, false),
             (Protocol::AnthropicMessages, true),
-        ] {
-            let resp = scene.call(protocol, stream).await;
-            assert_eq!(resp.status(), 200, "{case} {protocol}");
-            assert_eq!(seller_of(&resp), "good", "{case} {protocol}");
-            let got = read_all(resp).await;
-            assert_good_answer(protocol, stream, &got, &good, case);
-        }
+        ];
+        good_seller_answers(&scene, &good, case, calls).await;
         assert!(
             !raw.requests().is_empty(),
             "{case}: the hostile seller was tried"
         );
-        let stats = scene.stats("hostile").await;
-        assert!(stats["errors"].as_u64() >= Some(1), "{case}: {stats}");
-        scene.settles().await;
-        scene.memory(case);
         raw.shutdown();
     }
 
@@ -280,21 +286,12 @@ async fn failures_before_the_commit_point_are_replaced_by_the_next_seller() {
         .expect("hostile");
         let good = SimSeller::start(Behavior::default()).await.expect("good");
         let scene = Scene::start(&hostile.base_url(), Some(&good.base_url())).await;
-        for (protocol, stream) in [
+        let calls = [
             (Protocol::OpenAiChat, false),
             (Protocol::OpenAiResponses, true),
             (Protocol::AnthropicMessages, false),
-        ] {
-            let resp = scene.call(protocol, stream).await;
-            assert_eq!(resp.status(), 200, "{case} {protocol}");
-            assert_eq!(seller_of(&resp), "good", "{case} {protocol}");
-            let got = read_all(resp).await;
-            assert_good_answer(protocol, stream, &got, &good, case);
-        }
-        let stats = scene.stats("hostile").await;
-        assert!(stats["errors"].as_u64() >= Some(1), "{case}: {stats}");
-        scene.settles().await;
-        scene.memory(case);
+        ];
+        good_seller_answers(&scene, &good, case, calls).await;
     }
 }
 
@@ -377,12 +374,7 @@ async fn huge_lines_flow_through_untouched_in_bounded_memory() {
         let resp = scene.call(protocol, true).await;
         assert_eq!(resp.status(), 200, "{case}");
         let got = read_all(resp).await;
-        let sent = hostile
-            .requests()
-            .into_iter()
-            .rfind(|r| r.path == protocol.path())
-            .expect("served")
-            .response_bytes();
+        let sent = sent_by(&hostile, protocol);
         let evs = events(protocol, &got);
         if newline {
             // Byte for byte, and the stream ends as it should.
@@ -418,12 +410,7 @@ async fn invalid_utf8_in_the_stream_passes_untouched() {
         let resp = scene.call(protocol, true).await;
         assert_eq!(resp.status(), 200, "{protocol}");
         let got = read_all(resp).await;
-        let sent = hostile
-            .requests()
-            .into_iter()
-            .rfind(|r| r.path == protocol.path())
-            .expect("served")
-            .response_bytes();
+        let sent = sent_by(&hostile, protocol);
         assert!(
             std::str::from_utf8(&sent).is_err(),
             "the seller sent invalid UTF-8"
@@ -527,14 +514,8 @@ async fn a_client_that_disconnects_mid_stream_cancels_the_upstream_request() {
         assert_eq!(resp.status(), 200, "{protocol}");
         let mut body = resp.bytes_stream();
         let mut received = Vec::new();
-        tokio::time::timeout(HANG, async {
-            while !events(protocol, &received).iter().any(|e| e.semantic) {
-                let chunk = body.next().await.expect("open").expect("chunk");
-                received.extend_from_slice(&chunk);
-            }
-        })
-        .await
-        .expect("content arrives");
+        // Content arrives.
+        read_to_first_delta(protocol, &mut body, &mut received).await;
         let gone = Instant::now();
         drop(body);
         tokio::time::timeout(HANG, seller.wait_cancelled(n as u64 + 1))

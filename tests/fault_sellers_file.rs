@@ -18,25 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::process::Served;
+use support::seeded::SplitMix as Rng;
 use support::{request_body, seller_yaml, sellers_file};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const EDITS: usize = 1000;
 
@@ -217,16 +202,8 @@ async fn a_thousand_rapid_edits_never_interrupt_serving() {
     done.store(true, Ordering::Relaxed);
     let failures = caller.await.expect("caller");
     let ok = served_ok.load(Ordering::Relaxed);
-    let reloads = served
-        .log()
-        .iter()
-        .filter(|l| l.contains("sellers file reloaded"))
-        .count();
-    let refused = served
-        .log()
-        .iter()
-        .filter(|l| l.contains("sellers file not reloaded"))
-        .count();
+    let reloads = served.logged("sellers file reloaded");
+    let refused = served.logged("sellers file not reloaded");
     println!(
         "sellers file abuse: {EDITS} edits in {edits_took:.1?} ({broken_edits} broken or truncated; in place {}, in place slowly {}, temp+rename {}, vim backup {}), {reloads} reloads, {refused} refused, {ok} requests served, {} failed, generation {}, peak RSS {} KiB",
         patterns[0],

@@ -7,10 +7,10 @@
 
 mod support;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::process::{command, Served};
+use support::agent_home::Home;
+use support::process::settle;
 use support::{seller_yaml, sellers_file};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
@@ -23,61 +23,33 @@ fn watch_lines(log: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn configure(home: &Path, data: &Path, agent: &str) {
-    let out = command(data)
-        .env("HOME", home)
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("CODEX_HOME")
-        .args(["agents", "configure", agent, "--model", "m"])
-        .output()
-        .expect("run configure");
-    assert!(
-        out.status.success(),
-        "configure {agent}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// r1: reads caused a reload storm (13 reloads a second, forever).
 #[tokio::test]
 async fn reads_wake_nothing_and_an_edit_reloads_once_r1() {
     let seller = SimSeller::start(Behavior::default()).await.expect("seller");
-    let home = tempfile::tempdir().expect("home");
-    let data = tempfile::tempdir().expect("data");
-    let sellers = data.path().join("sellers.yaml");
+    let h = Home::new();
+    let sellers = h.data.path().join("sellers.yaml");
     let one = sellers_file(&[seller_yaml("a", &seller.base_url(), &Protocol::ALL)]);
     std::fs::write(&sellers, &one).expect("sellers file");
-    configure(home.path(), data.path(), "claude-code");
-    configure(home.path(), data.path(), "codex");
-    let home_s = home.path().to_string_lossy().into_owned();
-    let served = Served::start(
-        data.path(),
-        &[],
-        &[
-            ("HOME", home_s.as_str()),
-            ("TOKENBUDDY_LOG", "tokenbuddy=debug"),
-        ],
-    );
+    h.configure("claude-code", "m");
+    h.configure("codex", "m");
+    let served = h.serve(&[], &[("TOKENBUDDY_LOG", "tokenbuddy=debug")]);
     // Let start-up finish (its own log lines, first drift check).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = served.log().len();
     let cpu_before = served.cpu_time();
 
     let agent_files = [
-        home.path().join(".claude/settings.json"),
-        home.path().join(".codex/config.toml"),
+        h.home.path().join(".claude/settings.json"),
+        h.home.path().join(".codex/config.toml"),
     ];
     for _ in 0..5 {
         std::fs::read(&sellers).expect("read sellers");
         for f in &agent_files {
             std::fs::read(f).expect("read an agent's file");
         }
-        let listed = command(data.path())
-            .env("HOME", home.path())
-            .args(["agents", "--json"])
-            .output()
-            .expect("tokenbuddy agents");
-        assert!(listed.status.success());
+        let (listed, out) = h.run(&["agents", "--json"]);
+        assert!(listed, "{out}");
     }
     // A storm shows within a few settle periods; give it ample time to.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -95,21 +67,14 @@ async fn reads_wake_nothing_and_an_edit_reloads_once_r1() {
     let mut two = one.clone();
     two.push_str(&seller_yaml("b", &seller.base_url(), &Protocol::ALL));
     std::fs::write(&sellers, &two).expect("edit");
-    let deadline = Instant::now() + support::HANG;
-    while !served
-        .log()
-        .iter()
-        .any(|l| l.contains("sellers file reloaded"))
-    {
-        assert!(Instant::now() < deadline, "the edit was not reloaded");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    settle(
+        "the edit is reloaded",
+        || served.logged("sellers file reloaded"),
+        |&n| n > 0,
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let reloads = served
-        .log()
-        .iter()
-        .filter(|l| l.contains("sellers file reloaded"))
-        .count();
+    let reloads = served.logged("sellers file reloaded");
     assert_eq!(
         reloads,
         1,

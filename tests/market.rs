@@ -10,11 +10,14 @@
 //! mean price, client-visible errors, load share, stickiness and max
 //! in-flight, and asserts what the scheduler promises.
 
+mod support;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use support::seeded::SplitMix as Rng;
 use tokenbuddy::pool::{InFlight, Pool, Sample};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::proxy::failover::Failover;
@@ -78,22 +81,6 @@ fn market() -> Vec<Model> {
         m("fast", 150.0, 120.0, 1.0, 40, Pattern::Steady, true),
         m("newbie", 220.0, 100.0, 0.8, 6, Pattern::Steady, false),
     ]
-}
-
-/// splitmix64: a seeded, deterministic source of draws.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn between(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
-    }
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -237,7 +224,7 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
             Event::Ask { session } => {
                 report.requests += 1;
                 let (key, turns) = &mut conversation[session];
-                if *turns >= 3 + (rng.next() * 8.0) as u32 {
+                if *turns >= 3 + (rng.unit() * 8.0) as u32 {
                     *key += 1;
                     *turns = 0;
                 }

@@ -12,7 +12,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Map, Value};
-use tokenbuddy::proxy::request::{read_head, session_key, upstream_body};
+use tokenbuddy::proxy::request::{read_head, session_key, upstream_body, SESSION_HEADERS};
 
 /// A runner with a fixed seed and no failure files.
 fn runner(cases: u32) -> TestRunner {
@@ -206,15 +206,13 @@ fn arbitrary_bytes_never_panic() {
 #[test]
 fn arbitrary_json_and_headers_never_panic() {
     let header = (
-        prop::sample::select(vec![
-            "user-agent",
-            "x-claude-code-session-id",
-            "session_id",
-            "session-id",
-            "x-session-id",
-            "conversation_id",
-            "x-opencode-session",
-        ]),
+        prop::sample::select(
+            ["user-agent"]
+                .iter()
+                .chain(SESSION_HEADERS)
+                .copied()
+                .collect::<Vec<_>>(),
+        ),
         vec(any::<u8>(), 0..24),
     );
     let strategy = (json_value(), vec(header, 0..4));

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::json;
 use support::{sellers_file, Harness};
-use tokenbuddy::sim::{Behavior, Failure, SimSeller};
+use tokenbuddy::sim::{Behavior, SimSeller};
 
 fn sellers(a: &SimSeller, b: &SimSeller, b_priority: i32) -> String {
     sellers_file(&[
@@ -30,6 +30,24 @@ async fn ask(h: &Harness, session: Option<&str>, text: &str) -> String {
     support::seller_of(&resp)
 }
 
+/// The response id in a streamed Responses answer (its `response.created`
+/// carries it first).
+fn response_id(stream: &[u8]) -> String {
+    String::from_utf8_lossy(stream)
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("response.created carries an id")
+        .to_string()
+}
+
+/// Which seller answered `resp`, once its body is read to the end.
+async fn answered_by(resp: reqwest::Response) -> String {
+    let seller = support::seller_of(&resp);
+    drop(support::read_all(resp).await);
+    seller
+}
+
 #[tokio::test]
 async fn sessions_stick_to_their_seller_until_it_becomes_unusable() {
     let a = SimSeller::start(Behavior::default()).await.expect("a");
@@ -45,13 +63,7 @@ async fn sessions_stick_to_their_seller_until_it_becomes_unusable() {
     assert_eq!(ask(&h, None, "hello").await, "b");
 
     // a starts rate-limiting: s1 moves to b at once and stays there.
-    a.set_behavior(Behavior {
-        failure: Some(Failure::Status {
-            code: 429,
-            retry_after_secs: Some(600),
-        }),
-        ..Behavior::default()
-    });
+    a.set_behavior(support::failing(429, Some(600)));
     assert_eq!(ask(&h, Some("s1"), "and again").await, "b");
     let tried_a = a.request_count();
     a.set_behavior(Behavior::default());
@@ -155,14 +167,7 @@ async fn previous_response_id_goes_to_the_seller_that_produced_it() {
     };
     let resp = respond("first question", None).await.expect("first");
     assert_eq!(resp.headers()["x-tokenbuddy-seller"], "a");
-    let bytes = support::read_all(resp).await;
-    let text = String::from_utf8_lossy(&bytes);
-    let id = text
-        .split("\"id\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("response.created carries an id")
-        .to_string();
+    let id = response_id(&support::read_all(resp).await);
     assert!(id.starts_with("resp_"), "{id}");
 
     // b is preferred now; a fresh conversation goes there…
@@ -212,37 +217,24 @@ async fn a_change_of_routing_moves_bound_conversations_r11() {
         "fast",
         "a tie on speed: file order"
     );
-    let text = String::from_utf8_lossy(&support::read_all(first).await).into_owned();
-    let id = text
-        .split("\"id\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("response.created carries an id")
-        .to_string();
+    let id = response_id(&support::read_all(first).await);
     let again = ask(None).await.expect("again");
-    assert_eq!(
-        support::seller_of(&again),
-        "fast",
-        "the conversation sticks"
-    );
-    drop(support::read_all(again).await);
+    assert_eq!(answered_by(again).await, "fast", "the conversation sticks");
 
     assert_eq!(routing("discount").await.expect("put").status(), 200);
     for turn in 0..3 {
         let resp = ask(None).await.expect("after the switch");
         assert_eq!(
-            support::seller_of(&resp),
+            answered_by(resp).await,
             "cheap",
             "turn {turn} after the switch to discount"
         );
-        drop(support::read_all(resp).await);
     }
     let cont = ask(Some(&id)).await.expect("continuation");
     assert_eq!(
-        support::seller_of(&cont),
+        answered_by(cont).await,
         "fast",
         "a continuation of fast's response still goes to fast"
     );
-    drop(support::read_all(cont).await);
     h.running.stop().await.expect("stop");
 }

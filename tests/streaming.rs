@@ -3,20 +3,15 @@
 
 mod support;
 
-use futures_util::StreamExt;
-use support::{events, read_all, request_body, seller_yaml, sellers_file, Harness, HANG};
-use tokenbuddy::protocol::sse::SseSplitter;
-use tokenbuddy::protocol::{event, Protocol};
+use futures_util::{Stream, StreamExt};
+use support::{events, read_all, read_to_first_delta, request_body, Harness, HANG};
+use tokenbuddy::pool::StatsSnapshot;
+use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::{Behavior, SimSeller};
 
 async fn one_seller(behavior: Behavior) -> (SimSeller, Harness) {
     let sim = SimSeller::start(behavior).await.expect("sim starts");
-    let h = Harness::start(&sellers_file(&[seller_yaml(
-        "s1",
-        &sim.base_url(),
-        &Protocol::ALL,
-    )]))
-    .await;
+    let h = Harness::start_one("s1", &sim.base_url()).await;
     (sim, h)
 }
 
@@ -24,6 +19,29 @@ fn recorded_response(sim: &SimSeller) -> Vec<u8> {
     let reqs = sim.requests();
     let last = reqs.last().expect("the seller got a request");
     last.response_bytes()
+}
+
+/// Reads the rest of `body` into `received`, every chunk whole; panics on a
+/// hang.
+async fn read_rest<S, B>(body: &mut S, received: &mut Vec<u8>)
+where
+    S: Stream<Item = reqwest::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    while let Some(chunk) = tokio::time::timeout(HANG, body.next())
+        .await
+        .expect("no hang")
+    {
+        received.extend_from_slice(chunk.expect("chunk").as_ref());
+    }
+}
+
+/// Seller `s1`'s stats now, from the pool itself.
+fn s1_stats(h: &Harness) -> StatsSnapshot {
+    h.running
+        .pool()
+        .stats(&"s1".into())
+        .snapshot(std::time::Instant::now(), std::time::SystemTime::now())
 }
 
 #[tokio::test]
@@ -108,22 +126,13 @@ async fn first_delta_reaches_client_while_seller_holds_the_rest() {
         let hold = sim.hold();
         let resp = h.call(protocol, "m", true).await;
         let mut body = resp.bytes_stream();
-        let mut splitter = SseSplitter::new();
         let mut received = Vec::new();
-        let mut semantic = 0;
-        tokio::time::timeout(HANG, async {
-            while semantic == 0 {
-                let chunk = body.next().await.expect("stream open").expect("chunk");
-                received.extend_from_slice(&chunk);
-                splitter.push(&chunk, |e| {
-                    if event::inspect(protocol, e.event, e.data).semantic {
-                        semantic += 1;
-                    }
-                });
-            }
-        })
-        .await
-        .expect("first delta arrives while the seller holds the rest");
+        // The first delta arrives while the seller holds the rest.
+        read_to_first_delta(protocol, &mut body, &mut received).await;
+        let semantic = events(protocol, &received)
+            .iter()
+            .filter(|e| e.semantic)
+            .count();
         // The seller has not sent its terminal event yet: it is still held.
         let sent_so_far = recorded_response(&sim);
         assert!(
@@ -132,12 +141,7 @@ async fn first_delta_reaches_client_while_seller_holds_the_rest() {
         );
         assert_eq!(semantic, 1, "{protocol}");
         hold.release();
-        while let Some(chunk) = tokio::time::timeout(HANG, body.next())
-            .await
-            .expect("no hang")
-        {
-            received.extend_from_slice(&chunk.expect("chunk"));
-        }
+        read_rest(&mut body, &mut received).await;
         let evs = events(protocol, &received);
         assert_eq!(evs.iter().filter(|e| e.semantic).count(), 5, "{protocol}");
         assert_eq!(received, recorded_response(&sim), "{protocol}");
@@ -249,14 +253,7 @@ async fn our_own_shutdown_ends_streams_without_blaming_the_seller() {
         let mut body = resp.bytes_stream();
         let mut received = Vec::new();
         // Committed: the first delta reached us while the seller holds the rest.
-        tokio::time::timeout(HANG, async {
-            while !events(protocol, &received).iter().any(|e| e.semantic) {
-                let chunk = body.next().await.expect("stream open").expect("chunk");
-                received.extend_from_slice(&chunk);
-            }
-        })
-        .await
-        .expect("first delta arrives");
+        read_to_first_delta(protocol, &mut body, &mut received).await;
         h.running.shutdown();
         tokio::time::timeout(HANG, async {
             while let Some(Ok(chunk)) = body.next().await {
@@ -275,11 +272,7 @@ async fn our_own_shutdown_ends_streams_without_blaming_the_seller() {
             String::from_utf8_lossy(&received).contains("TokenBuddy is shutting down"),
             "{protocol}"
         );
-        let stats = h
-            .running
-            .pool()
-            .stats(&"s1".into())
-            .snapshot(std::time::Instant::now(), std::time::SystemTime::now());
+        let stats = s1_stats(&h);
         assert_eq!(stats.errors, 0, "{protocol}: {stats:?}");
         assert_eq!(stats.last_error, None, "{protocol}: {stats:?}");
         assert_eq!(stats.circuit, "closed", "{protocol}: {stats:?}");
@@ -329,11 +322,7 @@ async fn shutdown_before_the_commit_point_answers_at_once_without_blame() {
             protocol.is_anthropic(),
             "{protocol}: {v}"
         );
-        let stats = h
-            .running
-            .pool()
-            .stats(&"s1".into())
-            .snapshot(std::time::Instant::now(), std::time::SystemTime::now());
+        let stats = s1_stats(&h);
         assert_eq!(
             (stats.errors, stats.last_error.as_deref()),
             (0, None),
@@ -365,21 +354,10 @@ async fn a_stream_labelled_as_plain_text_still_streams() {
             .starts_with("text/plain"));
         let mut body = resp.bytes_stream();
         let mut received = Vec::new();
-        tokio::time::timeout(HANG, async {
-            while !events(protocol, &received).iter().any(|e| e.semantic) {
-                let chunk = body.next().await.expect("stream open").expect("chunk");
-                received.extend_from_slice(&chunk);
-            }
-        })
-        .await
-        .expect("the first delta arrives while the seller holds the rest");
+        // The first delta arrives while the seller holds the rest.
+        read_to_first_delta(protocol, &mut body, &mut received).await;
         hold.release();
-        while let Some(chunk) = tokio::time::timeout(HANG, body.next())
-            .await
-            .expect("no hang")
-        {
-            received.extend_from_slice(&chunk.expect("chunk"));
-        }
+        read_rest(&mut body, &mut received).await;
         assert_eq!(received, recorded_response(&sim), "{protocol}");
         let stats = h.stats("s1").await;
         assert_eq!(
@@ -412,12 +390,7 @@ async fn a_compressed_answer_is_passed_on_as_it_is() {
     })
     .await
     .expect("raw seller");
-    let h = Harness::start(&sellers_file(&[seller_yaml(
-        "s1",
-        &raw.base_url(),
-        &Protocol::ALL,
-    )]))
-    .await;
+    let h = Harness::start_one("s1", &raw.base_url()).await;
     let client = reqwest::Client::builder().build().expect("client");
     let resp = client
         .post(h.url("/v1/chat/completions"))

@@ -52,8 +52,26 @@ pub enum Precommit<S> {
     Failed(Outcome, String),
 }
 
+/// What a wait cut short by our own shutdown tells the client.
+const SHUTTING_DOWN: &str = "TokenBuddy is shutting down";
+
 fn shutting_down<S>() -> Precommit<S> {
-    Precommit::Failed(Outcome::Shutdown, "TokenBuddy is shutting down".into())
+    Precommit::Failed(Outcome::Shutdown, SHUTTING_DOWN.into())
+}
+
+/// The next item of `upstream` within `wait` (`Err` when it took longer),
+/// or `None` when our own shutdown came first: a shutdown is never kept
+/// waiting on a seller.
+async fn next_or_shutdown<S: Stream + Unpin>(
+    upstream: &mut S,
+    wait: Duration,
+    shutdown: &CancellationToken,
+) -> Option<Result<Option<S::Item>, tokio::time::error::Elapsed>> {
+    tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        next = tokio::time::timeout(wait, upstream.next()) => Some(next),
+    }
 }
 
 /// Reads `upstream` until its first semantic event. `ttft_limit` bounds the
@@ -85,10 +103,8 @@ where
             },
             None => idle,
         };
-        let next = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return shutting_down(),
-            next = tokio::time::timeout(wait, upstream.next()) => next,
+        let Some(next) = next_or_shutdown(&mut upstream, wait, shutdown).await else {
+            return shutting_down();
         };
         match next {
             Ok(Some(Ok(chunk))) => {
@@ -153,12 +169,8 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let next = tokio::select! {
-        biased;
-        () = shutdown.cancelled() => {
-            return Err((Outcome::Shutdown, "TokenBuddy is shutting down".into()))
-        }
-        next = tokio::time::timeout(idle, upstream.next()) => next,
+    let Some(next) = next_or_shutdown(upstream, idle, shutdown).await else {
+        return Err((Outcome::Shutdown, SHUTTING_DOWN.into()));
     };
     match next {
         Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
@@ -189,10 +201,8 @@ where
 {
     let mut whole = BytesMut::new();
     loop {
-        let next = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return shutting_down(),
-            next = tokio::time::timeout(idle, upstream.next()) => next,
+        let Some(next) = next_or_shutdown(&mut upstream, idle, shutdown).await else {
+            return shutting_down();
         };
         match next {
             Ok(Some(Ok(chunk))) => {
@@ -333,8 +343,43 @@ mod tests {
     async fn shutdown_ends_the_wait_without_blame() {
         let token = CancellationToken::new();
         token.cancel();
-        let silent = futures_util::stream::pending::<Result<Bytes, String>>();
-        let got = read_whole_body(silent, Protocol::OpenAiChat, IDLE, &token).await;
+        let silent = || futures_util::stream::pending::<Result<Bytes, String>>();
+        let got = read_whole_body(silent(), Protocol::OpenAiChat, IDLE, &token).await;
         assert!(matches!(got, Precommit::Failed(Outcome::Shutdown, _)));
+        let clock = SystemClock;
+        let got = read_until_commit(
+            silent(),
+            Protocol::OpenAiChat,
+            &clock,
+            clock.now(),
+            Some(IDLE),
+            IDLE,
+            &token,
+        )
+        .await;
+        assert!(matches!(got, Precommit::Failed(Outcome::Shutdown, _)));
+        let got = first_chunk(&mut silent(), IDLE, &token).await;
+        assert!(matches!(got, Err((Outcome::Shutdown, _))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_chunk_or_a_timeout_when_not_shutting_down() {
+        let token = CancellationToken::new();
+        let mut one = chunks(vec![b"x".to_vec()]);
+        let got = next_or_shutdown(&mut one, IDLE, &token).await;
+        assert!(matches!(got, Some(Ok(Some(Ok(ref c)))) if c.as_ref() == b"x"));
+        assert!(matches!(
+            next_or_shutdown(&mut one, IDLE, &token).await,
+            Some(Ok(None))
+        ));
+        let mut silent = futures_util::stream::pending::<Result<Bytes, String>>();
+        assert!(matches!(
+            next_or_shutdown(&mut silent, IDLE, &token).await,
+            Some(Err(_))
+        ));
+        token.cancel();
+        // A ready chunk does not win over our own shutdown.
+        let mut ready = chunks(vec![b"y".to_vec()]);
+        assert!(next_or_shutdown(&mut ready, IDLE, &token).await.is_none());
     }
 }

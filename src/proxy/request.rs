@@ -87,8 +87,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for FirstItem<'a> {
     }
 }
 
-/// Headers agents put their session id in (Claude Code, Codex, opencode, generic).
-const SESSION_HEADERS: &[&str] = &[
+/// Headers agents put their session id in (Claude Code, Codex, opencode,
+/// generic), in the order [`session_key`] tries them.
+pub const SESSION_HEADERS: &[&str] = &[
     "x-claude-code-session-id",
     "session_id",
     "session-id",

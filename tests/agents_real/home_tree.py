@@ -63,6 +63,18 @@ def created_dirs(before: dict, after: dict, root: pathlib.Path) -> list[pathlib.
     return sorted(new, key=lambda p: len(p.parts), reverse=True)
 
 
+def configure_creating(demo, agent_id: str, model: str, expected: set[str]) -> list[pathlib.Path]:
+    """Configures `agent_id` for `model`, which must create no file in HOME
+    but `expected` (paths relative to it); returns the directories it
+    created, deepest first."""
+    before = snapshot(demo.home)
+    demo.configure(agent_id, model)
+    configured = snapshot(demo.home)
+    new_files = {rel for rel, e in configured.items() if e != DIR and rel not in before}
+    assert new_files == expected, f"configure created other files: {diff(before, configured)}"
+    return created_dirs(before, configured, demo.home)
+
+
 def assert_round_trip(demo, agent_id: str, model: str) -> None:
     """Configure then restore, before the agent ever ran, gives HOME back
     exactly: no file, no empty folder, no temp or backup file left."""

@@ -142,13 +142,8 @@ def test_opencode(demo: Demo, opencode, old_provider, existing):
     else:
         home_tree.assert_round_trip(demo, "opencode", MODEL)
 
-    home_before = home_tree.snapshot(demo.home)
-    demo.configure("opencode", MODEL)
-    home_configured = home_tree.snapshot(demo.home)
-    made = home_tree.created_dirs(home_before, home_configured, demo.home)
-    new_files = {rel for rel, e in home_configured.items() if e != home_tree.DIR and rel not in home_before}
     expected = set() if existing else {str(path.relative_to(demo.home))}
-    assert new_files == expected, f"configure created other files: {home_tree.diff(home_before, home_configured)}"
+    made = home_tree.configure_creating(demo, "opencode", MODEL, expected)
 
     resolved = debug_config(opencode, demo, case)
     assert resolved.get("model") == f"{PROVIDER}/{MODEL}", resolved

@@ -1,4 +1,5 @@
-"""Starts a real `tokenbuddy serve --demo` for the SDK tests (one per session)."""
+"""Starts a real `tokenbuddy serve --demo` for the SDK tests (one per
+session), and the official clients pointed at it."""
 
 import json
 import os
@@ -8,6 +9,8 @@ import tempfile
 import threading
 import urllib.request
 
+import anthropic
+import openai
 import pytest
 
 
@@ -76,3 +79,16 @@ def server():
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0, "tokenbuddy did not shut down cleanly on SIGTERM"
+
+
+@pytest.fixture()
+def oai(server):
+    """The OpenAI SDK on TokenBuddy's `/v1`."""
+    # No SDK retries: a flaky demo seller must be hidden by TokenBuddy's failover, not by the SDK.
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=server.token, max_retries=0)
+
+
+@pytest.fixture()
+def ant(server):
+    """The Anthropic SDK on TokenBuddy."""
+    return anthropic.Anthropic(base_url=server.url, api_key=server.token, max_retries=0)

@@ -11,16 +11,6 @@ import pytest
 TOO_LONG = "x" * (64 << 20)
 
 
-@pytest.fixture()
-def oai(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=server.token, max_retries=0)
-
-
-@pytest.fixture()
-def ant(server):
-    return anthropic.Anthropic(base_url=server.url, api_key=server.token, max_retries=0)
-
-
 def test_openai_sdk_reads_a_413_for_a_body_over_the_limit(oai):
     with pytest.raises(openai.APIStatusError) as raised:
         oai.chat.completions.create(

@@ -10,17 +10,6 @@ MODEL_OPENAI = "gpt-demo"
 MODEL_ANTHROPIC = "claude-demo"
 
 
-@pytest.fixture()
-def oai(server):
-    # No SDK retries: a flaky demo seller must be hidden by TokenBuddy's failover, not by the SDK.
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=server.token, max_retries=0)
-
-
-@pytest.fixture()
-def ant(server):
-    return anthropic.Anthropic(base_url=server.url, api_key=server.token, max_retries=0)
-
-
 def test_chat_completions_non_stream(oai):
     for _ in range(4):  # enough calls to meet the flaky demo seller
         r = oai.chat.completions.create(

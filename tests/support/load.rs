@@ -1,7 +1,8 @@
 //! Many concurrent streams through the real `tokenbuddy serve` (all three
-//! protocols, a session each so they spread over the sellers), and the
-//! process's descriptors sorted by what they are. Shared by the load test
-//! (`tests/fault_load.rs`) and the soak bench (`benches/fault_soak.rs`).
+//! protocols, a session each so they spread over the sellers) with two
+//! simulated sellers behind it, and the process's descriptors sorted by what
+//! they are. Shared by the load test (`tests/fault_load.rs`) and the soak
+//! bench (`benches/fault_soak.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,9 +12,50 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokenbuddy::protocol::Protocol;
+use tokenbuddy::sim::{Behavior, SimSeller};
 
-use super::process::{Served, TcpSocket};
-use super::{events, request_body, HANG};
+use super::process::Served;
+use super::{events, request_body, seller_yaml, sellers_file, HANG};
+
+/// Two simulated sellers, `a` and `b`, answering alike, and the real
+/// `tokenbuddy serve` on a data dir of its own, routing to both.
+pub struct TwoSellers {
+    /// The process under load (stopped first when dropped).
+    pub served: Served,
+    /// Seller `a`.
+    pub a: SimSeller,
+    /// Seller `b`.
+    pub b: SimSeller,
+    /// Their ports, to tell connections to them apart.
+    pub seller_ports: [u16; 2],
+    _data: tempfile::TempDir,
+}
+
+impl TwoSellers {
+    /// Starts both sellers with `behavior`, then the process.
+    pub async fn start(behavior: Behavior) -> TwoSellers {
+        let a = SimSeller::start(behavior.clone()).await.expect("sim a");
+        let b = SimSeller::start(behavior).await.expect("sim b");
+        let seller_ports = [a.addr().port(), b.addr().port()];
+        let data = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            data.path().join("sellers.yaml"),
+            sellers_file(&[
+                seller_yaml("a", &a.base_url(), &Protocol::ALL),
+                seller_yaml("b", &b.base_url(), &Protocol::ALL),
+            ]),
+        )
+        .expect("sellers.yaml");
+        let served = Served::start(data.path(), &[], &[]);
+        TwoSellers {
+            served,
+            a,
+            b,
+            seller_ports,
+            _data: data,
+        }
+    }
+}
 
 /// What one round of concurrent streams saw.
 #[derive(Debug, Default)]
@@ -168,10 +210,7 @@ impl Descriptors {
     pub fn now(served: &Served, seller_ports: &[u16]) -> Descriptors {
         let sockets = served.tcp_sockets();
         let total = served.fds();
-        let clients = sockets
-            .iter()
-            .filter(|s| s.local_port == served.port && s.state != TcpSocket::LISTEN)
-            .count();
+        let clients = super::process::client_sockets(served.port, &sockets);
         let upstream = sockets
             .iter()
             .filter(|s| seller_ports.contains(&s.remote_port))

@@ -6,17 +6,20 @@
 
 #![allow(dead_code)]
 
+pub mod agent_home;
 pub mod load;
 pub mod process;
+pub mod seeded;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use tokenbuddy::config::Timeouts;
 use tokenbuddy::protocol::sse::SseSplitter;
 use tokenbuddy::protocol::{event, EventInfo, Protocol};
+use tokenbuddy::sim::{Behavior, Failure};
 use tokenbuddy::{App, Config, Running};
 
 /// Longest any single step of a test may take before it counts as a hang.
@@ -43,10 +46,27 @@ pub fn sellers_file(entries: &[String]) -> String {
     format!("sellers:\n{}", entries.concat())
 }
 
+/// A seller that answers every request with HTTP `code` (and a
+/// `Retry-After` of that many seconds, if any).
+pub fn failing(code: u16, retry_after_secs: Option<u64>) -> Behavior {
+    Behavior {
+        failure: Some(Failure::Status {
+            code,
+            retry_after_secs,
+        }),
+        ..Behavior::default()
+    }
+}
+
 impl Harness {
     /// Starts TokenBuddy with `sellers_yaml` as its sellers file.
     pub async fn start(sellers_yaml: &str) -> Harness {
         Self::start_with(sellers_yaml, |_| {}).await
+    }
+
+    /// Starts with one seller, `id` at `base_url`, for every protocol.
+    pub async fn start_one(id: &str, base_url: &str) -> Harness {
+        Self::start(&sellers_file(&[seller_yaml(id, base_url, &Protocol::ALL)])).await
     }
 
     /// Starts with a chance to adjust the config.
@@ -127,13 +147,17 @@ impl Harness {
 
     /// The stats object of seller `id` from `/api/sellers`.
     pub async fn stats(&self, id: &str) -> Value {
-        let all = self.api_sellers().await;
-        all["sellers"]
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["id"] == id))
-            .map(|s| s["stats"].clone())
-            .unwrap_or_else(|| panic!("no seller {id} in {all}"))
+        seller_stats(&self.api_sellers().await, id)
     }
+}
+
+/// The stats object of seller `id` in an `/api/sellers` answer.
+pub fn seller_stats(all: &Value, id: &str) -> Value {
+    all["sellers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == id))
+        .map(|s| s["stats"].clone())
+        .unwrap_or_else(|| panic!("no seller {id} in {all}"))
 }
 
 /// Which seller answered (TokenBuddy's `x-tokenbuddy-seller` header).
@@ -178,6 +202,24 @@ pub async fn read_all(resp: reqwest::Response) -> Vec<u8> {
     })
     .await
     .expect("body did not end: the stream hung")
+}
+
+/// Reads `body` into `received` until it holds `protocol`'s first semantic
+/// event (the commit point has passed); panics if the stream ends, breaks
+/// or hangs first.
+pub async fn read_to_first_delta<S, B>(protocol: Protocol, body: &mut S, received: &mut Vec<u8>)
+where
+    S: Stream<Item = reqwest::Result<B>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    tokio::time::timeout(HANG, async {
+        while !events(protocol, received).iter().any(|e| e.semantic) {
+            let chunk = body.next().await.expect("stream open").expect("chunk");
+            received.extend_from_slice(chunk.as_ref());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{protocol}: no first delta in time"));
 }
 
 /// The meter's reading of every event in `bytes`.

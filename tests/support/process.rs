@@ -103,6 +103,12 @@ impl Served {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// How many log lines so far contain `needle`.
+    pub fn logged(&self, needle: &str) -> usize {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter().filter(|l| l.contains(needle)).count()
+    }
+
     /// Resident memory now, in KiB.
     pub fn rss_kib(&self) -> u64 {
         status_field(self.pid(), "VmRSS:")
@@ -128,6 +134,11 @@ impl Served {
     /// The TCP sockets it holds open, with their ports and states.
     pub fn tcp_sockets(&self) -> Vec<TcpSocket> {
         tcp_sockets(self.pid())
+    }
+
+    /// The client connections it holds (to its port, not its listener).
+    pub fn client_sockets(&self) -> usize {
+        client_sockets(self.port, &self.tcp_sockets())
     }
 
     /// Like [`Served::stop`], also returning the log (for failure messages).
@@ -287,6 +298,37 @@ pub fn tcp_sockets(pid: u32) -> Vec<TcpSocket> {
         }
     }
     out
+}
+
+/// How many of `sockets` are connections from clients to `port` (the
+/// listener itself not counted).
+pub fn client_sockets(port: u16, sockets: &[TcpSocket]) -> usize {
+    sockets
+        .iter()
+        .filter(|s| s.local_port == port && s.state != TcpSocket::LISTEN)
+        .count()
+}
+
+/// Polls `read` (a reading of the process: `/proc` has no events to wait
+/// on) until `ok` holds for its value; panics with the last value after
+/// 20 s, the suites' hang guard.
+pub async fn settle<T: std::fmt::Debug>(
+    what: &str,
+    mut read: impl FnMut() -> T,
+    ok: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = read();
+        if ok(&now) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never settled: {what}; last {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A loopback port free right now (for a server a test starts itself).
