@@ -20,7 +20,7 @@ use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::meter::Meter;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, SHUTTING_DOWN};
 use crate::clock::Clock;
 use crate::protocol::body::{self, BodyKind};
 use crate::protocol::{event, Protocol};
@@ -50,13 +50,6 @@ pub enum Precommit<S> {
     Committed(Primed<S>),
     /// The seller failed before any content (or we are shutting down).
     Failed(Outcome, String),
-}
-
-/// What a wait cut short by our own shutdown tells the client.
-const SHUTTING_DOWN: &str = "TokenBuddy is shutting down";
-
-fn shutting_down<S>() -> Precommit<S> {
-    Precommit::Failed(Outcome::Shutdown, SHUTTING_DOWN.into())
 }
 
 /// The next item of `upstream` within `wait` (`Err` when it took longer),
@@ -104,7 +97,7 @@ where
             None => idle,
         };
         let Some(next) = next_or_shutdown(&mut upstream, wait, shutdown).await else {
-            return shutting_down();
+            return Precommit::Failed(Outcome::Shutdown, SHUTTING_DOWN.into());
         };
         match next {
             Ok(Some(Ok(chunk))) => {
@@ -158,9 +151,9 @@ where
     }
 }
 
-/// The first chunk of a body (`None` for an empty one), to tell what it is;
-/// `Err` is how the seller failed before it.
-pub async fn first_chunk<S, E>(
+/// The next chunk of a body (`None` at its end; the first one tells what
+/// the body is); `Err` is how the seller failed before it.
+pub async fn next_body_chunk<S, E>(
     upstream: &mut S,
     idle: Duration,
     shutdown: &CancellationToken,
@@ -201,11 +194,8 @@ where
 {
     let mut whole = BytesMut::new();
     loop {
-        let Some(next) = next_or_shutdown(&mut upstream, idle, shutdown).await else {
-            return shutting_down();
-        };
-        match next {
-            Ok(Some(Ok(chunk))) => {
+        match next_body_chunk(&mut upstream, idle, shutdown).await {
+            Ok(Some(chunk)) => {
                 whole.extend_from_slice(&chunk);
                 if whole.len() > MAX_HELD_BODY {
                     // Too long to hold: forwarded as it is, unjudged.
@@ -217,18 +207,7 @@ where
                 }
             }
             Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                return Precommit::Failed(
-                    Outcome::BrokenBeforeCommit,
-                    format!("body broke before its end ({e})"),
-                )
-            }
-            Err(_) => {
-                return Precommit::Failed(
-                    Outcome::BrokenBeforeCommit,
-                    "seller went silent before the body's end".into(),
-                )
-            }
+            Err((outcome, why)) => return Precommit::Failed(outcome, why),
         }
     }
     let whole = whole.freeze();
@@ -358,7 +337,7 @@ mod tests {
         )
         .await;
         assert!(matches!(got, Precommit::Failed(Outcome::Shutdown, _)));
-        let got = first_chunk(&mut silent(), IDLE, &token).await;
+        let got = next_body_chunk(&mut silent(), IDLE, &token).await;
         assert!(matches!(got, Err((Outcome::Shutdown, _))));
     }
 

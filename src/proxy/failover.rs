@@ -111,7 +111,8 @@ impl<'d> Failover<'d> {
 
     /// The try failed with `outcome` (`why` in words): the outcome table
     /// decides what the seller takes (nothing, for our own shutdown) and
-    /// whether the request may go on; the failure joins the trail.
+    /// whether the request may go on; the failure joins the trail and is
+    /// returned with the verdict.
     pub fn failed(
         &mut self,
         at: &Try,
@@ -119,7 +120,7 @@ impl<'d> Failover<'d> {
         why: String,
         now: Instant,
         wall: SystemTime,
-    ) -> Verdict {
+    ) -> (Verdict, &Failure) {
         let verdict = classify(outcome);
         let why = match (outcome, verdict.penalty) {
             (Outcome::Status { .. }, Penalty::Block(d)) => {
@@ -138,7 +139,7 @@ impl<'d> Failover<'d> {
             retry_after,
             rate_limited,
         });
-        verdict
+        (verdict, &self.trail[self.trail.len() - 1])
     }
 
     /// `at` served the request: the conversation is bound to it (unless it
@@ -200,7 +201,7 @@ mod tests {
         let wall = SystemTime::UNIX_EPOCH;
         let mut f = Failover::new(&d, t0, Duration::from_secs(60));
         let a = f.next(&pool, t0).expect("a first");
-        let v = f.failed(
+        let (v, _) = f.failed(
             &a,
             Outcome::Status {
                 code: 429,

@@ -11,9 +11,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCod
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::commit::{first_chunk, read_until_commit, read_whole_body, Precommit};
+use super::commit::{next_body_chunk, read_until_commit, read_whole_body, Precommit};
 use super::failover::{Failover, Try};
-use super::outcome::{classify, Outcome};
+use super::outcome::{classify, Outcome, SHUTTING_DOWN};
 use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape, Shaped};
 use super::stream::{metered, unread, TapContext};
@@ -205,10 +205,7 @@ impl Proxy {
                 Err(Failed::Full) => failover.full(&at),
                 Err(Failed::Outcome(outcome, why)) => {
                     let now = self.clock.now();
-                    let verdict = failover.failed(&at, outcome, why, now, self.clock.wall());
-                    let Some(f) = failover.trail().last() else {
-                        continue;
-                    };
+                    let (verdict, f) = failover.failed(&at, outcome, why, now, self.clock.wall());
                     if !verdict.failover {
                         // Only our own shutdown ends a try before the commit
                         // point with no next seller: nobody's fault, and said so.
@@ -259,7 +256,7 @@ impl Proxy {
             r = tokio::time::timeout(self.timeouts.headers, request.send()) => Some(r),
         };
         let (outcome, why) = match result {
-            None => (Outcome::Shutdown, "TokenBuddy is shutting down".to_string()),
+            None => (Outcome::Shutdown, SHUTTING_DOWN.to_string()),
             Some(Err(_)) => (Outcome::Timeout, "no response in time".to_string()),
             Some(Ok(Err(e))) if e.is_connect() => (
                 Outcome::Connect,
@@ -334,7 +331,7 @@ impl Proxy {
             .is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
         let first = match labelled_sse || encoded {
             true => None,
-            false => first_chunk(&mut upstream, idle, &self.shutdown).await?,
+            false => next_body_chunk(&mut upstream, idle, &self.shutdown).await?,
         };
         let is_sse = labelled_sse || first.as_deref().is_some_and(looks_like_sse);
         let upstream = futures_util::stream::iter(first.map(Ok)).chain(upstream);

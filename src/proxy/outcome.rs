@@ -43,6 +43,9 @@ pub enum Outcome {
     Shutdown,
 }
 
+/// What a request cut short by TokenBuddy's own shutdown is told.
+pub const SHUTTING_DOWN: &str = "TokenBuddy is shutting down";
+
 /// The decision for one outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {

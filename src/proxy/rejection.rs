@@ -47,7 +47,7 @@ fn unreadable_body(rejection: &BytesRejection, shape: Shape) -> ProxyError {
         BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
             too_large(shape)
         }
-        other if timed_out(other) => timeout(shape),
+        other if timed_out(other) => too_slow(shape, None),
         other => ProxyError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -72,11 +72,21 @@ fn too_large(shape: Shape) -> ProxyError {
     )
 }
 
-fn timeout(shape: Shape) -> ProxyError {
+/// The 408 for a request that arrived too slowly (`within`: the body's
+/// deadline, when known).
+pub fn too_slow(shape: Shape, within: Option<std::time::Duration>) -> ProxyError {
+    let message = match within {
+        Some(limit) => format!(
+            "the request body did not arrive within {} s of its headers; send the whole request at once",
+            limit.as_secs_f64()
+        ),
+        None => "the request did not arrive in time: TokenBuddy stopped waiting for the rest of it"
+            .to_string(),
+    };
     ProxyError::new(
         StatusCode::REQUEST_TIMEOUT,
         "request_timeout",
-        "the request did not arrive in time: TokenBuddy stopped waiting for the rest of it",
+        message,
         shape,
     )
 }
@@ -118,13 +128,10 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// own rejection) becomes a [`ProxyError`] in the path's protocol shape; its
 /// `Allow` header (on a 405) is kept.
 pub async fn shape_rejections(req: Request, next: Next) -> Response {
+    // Cheap clones (shared bytes): this runs on every request.
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let uri = req.uri().clone();
+    let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
     let resp = next.run(req).await;
     if resp.status().as_u16() < 400 || resp.extensions().get::<Shaped>().is_some() {
         return resp;
@@ -135,11 +142,12 @@ pub async fn shape_rejections(req: Request, next: Next) -> Response {
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
     let allow = parts.headers.get(header::ALLOW).cloned();
+    let path = uri.path();
     let rejection = Rejection {
         status: parts.status,
         method: &method,
-        path: &path,
-        content_type: content_type.as_deref(),
+        path,
+        content_type: content_type.as_ref().and_then(|v| v.to_str().ok()),
         allow: allow.as_ref().and_then(|v| v.to_str().ok()),
         text: &text,
     };
@@ -197,7 +205,7 @@ impl Rejection<'_> {
                 )
             }
             StatusCode::PAYLOAD_TOO_LARGE => too_large(shape),
-            StatusCode::REQUEST_TIMEOUT => timeout(shape),
+            StatusCode::REQUEST_TIMEOUT => too_slow(shape, None),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ProxyError::new(
                 status,
                 "unsupported_media_type",

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::commit::Primed;
 use super::meter::Meter;
-use super::outcome::{classify, Outcome};
+use super::outcome::{classify, Outcome, SHUTTING_DOWN};
 use super::respond::stream_error_event;
 use crate::clock::Clock;
 use crate::pool::{InFlight, SellerStats};
@@ -136,7 +136,7 @@ where
         let step = tokio::select! {
             // Shutdown first: a seller that never pauses must not keep us up.
             biased;
-            () = tap.ctx.shutdown.cancelled() => Step::Broken(Outcome::Shutdown, "TokenBuddy is shutting down"),
+            () = tap.ctx.shutdown.cancelled() => Step::Broken(Outcome::Shutdown, SHUTTING_DOWN),
             next = tokio::time::timeout(tap.ctx.idle, tap.upstream.next()) => match next {
                 Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
                 Ok(None) => Step::End,

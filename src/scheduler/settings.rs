@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::mode::{RoutingSettings, SettingsError};
+use crate::atomic_file::{self, Perms, WriteError};
 
 /// Why settings could not be saved.
 #[derive(Debug, thiserror::Error)]
@@ -15,14 +16,8 @@ pub enum SaveError {
     #[error(transparent)]
     Invalid(#[from] SettingsError),
     /// The file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
-    Io {
-        /// The settings file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot save the routing settings: {0}")]
+    Write(#[from] WriteError),
 }
 
 /// The live routing settings and their file.
@@ -73,20 +68,13 @@ impl RoutingStore {
     /// fsync, rename, directory fsync) and applies `settings`.
     pub fn set(&self, settings: RoutingSettings) -> Result<(), SaveError> {
         settings.validate()?;
-        let io = |source| SaveError::Io {
+        let text = serde_json::to_vec_pretty(&settings).map_err(|e| WriteError::Io {
             path: self.path.clone(),
-            source,
-        };
-        let text =
-            serde_json::to_vec_pretty(&settings).map_err(|e| io(std::io::Error::other(e)))?;
+            source: std::io::Error::other(e),
+        })?;
         // One save at a time, so the file and the settings in force agree.
         let _saving = self.saving.lock().unwrap_or_else(|p| p.into_inner());
-        crate::atomic_file::write(&self.path, &text, crate::atomic_file::Perms::Keep).map_err(
-            |e| match e {
-                crate::atomic_file::WriteError::Io { source, .. } => io(source),
-                other => io(std::io::Error::other(other.to_string())),
-            },
-        )?;
+        atomic_file::write(&self.path, &text, Perms::Keep)?;
         self.current.store(Arc::new(settings));
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::body_deadline::DeadlineBody;
 use crate::config::ServerLimits;
-use crate::proxy::respond::{ProxyError, Shape};
+use crate::proxy::rejection::too_slow;
+use crate::proxy::respond::Shape;
 
 /// Serves `tcp` until the client leaves, a limit is hit, or `shutdown` fires
 /// (then the request in progress finishes and the connection closes).
@@ -62,7 +63,7 @@ async fn answer(
     req: Request<Incoming>,
     body_read: Duration,
 ) -> Response {
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let (parts, body) = req.into_parts();
     let (body, missed) = DeadlineBody::new(body, body_read);
     let response = match app.call(Request::from_parts(parts, Body::new(body))).await {
@@ -73,21 +74,13 @@ async fn answer(
         return response;
     }
     // The handler saw only a failed read; say what happened, in its protocol.
+    let path = uri.path();
     tracing::warn!(
         path,
         limit_s = body_read.as_secs_f64(),
         "a client sent its request body too slowly; answered 408"
     );
-    let mut response = ProxyError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "request_timeout",
-        format!(
-            "the request body did not arrive within {} s of its headers; send the whole request at once",
-            body_read.as_secs_f64()
-        ),
-        Shape::for_path(&path),
-    )
-    .into_response();
+    let mut response = too_slow(Shape::for_path(path), Some(body_read)).into_response();
     // The rest of the body may still be on its way: this connection is done.
     response
         .headers_mut()
