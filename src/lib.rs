@@ -20,6 +20,7 @@ pub mod scheduler;
 pub mod sellers;
 pub mod server;
 pub mod sim;
+pub mod store;
 pub mod terminals;
 pub mod token;
 

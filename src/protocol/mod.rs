@@ -7,11 +7,13 @@ pub mod event;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
+pub mod usage;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use event::EventInfo;
+pub use usage::Usage;
 
 /// An API protocol, as inbound on our proxy and as declared by a seller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,5 +91,18 @@ mod tests {
             assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
         }
         assert!("openai".parse::<Protocol>().is_err());
+    }
+}
+
+impl serde::Serialize for Protocol {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }

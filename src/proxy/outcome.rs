@@ -43,6 +43,98 @@ pub enum Outcome {
     Shutdown,
 }
 
+impl Outcome {
+    /// The outcome's name in the request log's attempt trail (camelCase;
+    /// a status is `status`, its code kept beside it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Connect => "connect",
+            Outcome::Timeout => "timeout",
+            Outcome::Status { .. } => "status",
+            Outcome::ErrorEvent => "errorEvent",
+            Outcome::NotAnAnswer => "notAnAnswer",
+            Outcome::TtftTimeout => "ttftTimeout",
+            Outcome::BrokenBeforeCommit => "brokenBeforeCommit",
+            Outcome::StreamBroken => "streamBroken",
+            Outcome::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// How one client request ended, as the request log classes it. Derived
+/// from the table above: a request fails over while its outcomes say so,
+/// and ends in exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OutcomeClass {
+    /// A seller's answer reached the client whole.
+    Served,
+    /// The seller's answer was an error that is the client's own (a 4xx
+    /// passed through untouched).
+    ClientError,
+    /// The answer broke after it began (the client got an error event).
+    StreamBroken,
+    /// The client hung up before the answer ended.
+    ClientGone,
+    /// Every seller tried failed (502 to the client).
+    AllFailed,
+    /// Every seller tried was rate limited (429 to the client).
+    RateLimited,
+    /// No seller serves the model, or the routing mode allows none.
+    NoSeller,
+    /// The request could not be read (not JSON, no model).
+    BadRequest,
+    /// TokenBuddy was shutting down.
+    Shutdown,
+}
+
+impl OutcomeClass {
+    /// Every class, in a stable order.
+    pub const ALL: [OutcomeClass; 9] = [
+        OutcomeClass::Served,
+        OutcomeClass::ClientError,
+        OutcomeClass::StreamBroken,
+        OutcomeClass::ClientGone,
+        OutcomeClass::AllFailed,
+        OutcomeClass::RateLimited,
+        OutcomeClass::NoSeller,
+        OutcomeClass::BadRequest,
+        OutcomeClass::Shutdown,
+    ];
+
+    /// The name the API, the database and `/metrics` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeClass::Served => "served",
+            OutcomeClass::ClientError => "clientError",
+            OutcomeClass::StreamBroken => "streamBroken",
+            OutcomeClass::ClientGone => "clientGone",
+            OutcomeClass::AllFailed => "allFailed",
+            OutcomeClass::RateLimited => "rateLimited",
+            OutcomeClass::NoSeller => "noSeller",
+            OutcomeClass::BadRequest => "badRequest",
+            OutcomeClass::Shutdown => "shutdown",
+        }
+    }
+
+    /// The class named `name` ([`OutcomeClass::as_str`]).
+    pub fn parse(name: &str) -> Option<OutcomeClass> {
+        OutcomeClass::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether the request counts as an error in rates and charts (the
+    /// client's own mistakes and a client hanging up do not).
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            OutcomeClass::StreamBroken
+                | OutcomeClass::AllFailed
+                | OutcomeClass::RateLimited
+                | OutcomeClass::NoSeller
+        )
+    }
+}
+
 /// What a request cut short by TokenBuddy's own shutdown is told.
 pub const SHUTTING_DOWN: &str = "TokenBuddy is shutting down";
 
