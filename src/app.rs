@@ -64,6 +64,7 @@ impl App {
             clock,
             timeouts: config.timeouts,
             shutdown: shutdown.clone(),
+            records: proxy::journey::discard(),
             scheduler: Arc::new(Scheduler::new(
                 &config.data_dir,
                 config.explore_chance,

@@ -249,6 +249,28 @@ impl SellerStats {
         }
     }
 
+    /// Seeds the estimates from history (the store's last hour of this
+    /// seller) when nothing live is known yet: one TTFT sample's weight, so
+    /// live samples take over within a minute, and a throughput sample the
+    /// window forgets after its span. `ttft_last` stays empty: no request
+    /// of this run has measured it.
+    pub fn warm_start(&self, ttft_ms: Option<f64>, tokens_per_sec: Option<f64>, now: Instant) {
+        let mut s = self.lock();
+        if let Some(t) = ttft_ms.filter(|t| t.is_finite() && *t >= 0.0) {
+            if s.ttft.value().is_none() {
+                s.ttft.add(t, now);
+            }
+        }
+        if let Some(tps) = tokens_per_sec.filter(|v| v.is_finite() && *v > 0.0) {
+            if s.throughput.tokens_per_sec(now).is_none() {
+                // Ten seconds' worth keeps the rate's precision in whole tokens.
+                let span = Duration::from_secs(10);
+                s.throughput
+                    .add((tps * span.as_secs_f64()).round() as u64, span, now);
+            }
+        }
+    }
+
     /// A request reached the seller and was answered well.
     pub fn record_success(&self, now: Instant) {
         let mut s = self.lock();
@@ -418,6 +440,31 @@ mod tests {
         assert_eq!(s.ttft_ewma_ms, Some(200.0));
         assert_eq!(s.tokens_per_sec, Some(50.0));
         assert_eq!(s.output_tokens, 100);
+    }
+
+    #[test]
+    fn warm_start_seeds_only_what_is_unknown_and_live_samples_take_over() {
+        let stats = SellerStats::default();
+        let t0 = Instant::now();
+        stats.warm_start(Some(400.0), Some(42.5), t0);
+        let (ttft, tps, _) = stats.scoring_inputs(t0);
+        assert_eq!((ttft, tps), (Some(400.0), Some(42.5)));
+        assert_eq!(stats.snapshot(t0, SystemTime::now()).ttft_last_ms, None);
+        // A second seed (a reload, say) changes nothing once known.
+        stats.warm_start(Some(9.0), Some(1.0), t0);
+        assert_eq!(stats.scoring_inputs(t0).0, Some(400.0));
+        let later = t0 + Duration::from_secs(180);
+        stats.record(
+            &Sample {
+                ttft: Some(Duration::from_millis(100)),
+                output_tokens: None,
+                generating: None,
+            },
+            later,
+        );
+        let ttft = stats.scoring_inputs(later).0.unwrap();
+        assert!(ttft < 160.0, "three half-lives on, the live sample dominates: {ttft}");
+        stats.warm_start(Some(f64::NAN), Some(-1.0), later);
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
     /// It answered 429.
     pub rate_limited: bool,
+    /// The outcome's name in the attempt trail (`full`, or [`Outcome::name`]).
+    pub outcome: &'static str,
+    /// The seller's HTTP status, when it answered with one.
+    pub status: Option<u16>,
 }
 
 /// The next try: a seller of the plan, and how to treat it.
@@ -106,6 +110,8 @@ impl<'d> Failover<'d> {
             why: "at its max_concurrency".to_string(),
             retry_after: None,
             rate_limited: false,
+            outcome: "full",
+            status: None,
         });
     }
 
@@ -129,15 +135,17 @@ impl<'d> Failover<'d> {
             _ => why,
         };
         verdict.charge(&at.stats, &why, now, wall);
-        let (retry_after, rate_limited) = match outcome {
-            Outcome::Status { code, retry_after } => (retry_after, code == 429),
-            _ => (None, false),
+        let (retry_after, rate_limited, status) = match outcome {
+            Outcome::Status { code, retry_after } => (retry_after, code == 429, Some(code)),
+            _ => (None, false, None),
         };
         self.trail.push(Failure {
             seller: at.seller.id.to_string(),
             why,
             retry_after,
             rate_limited,
+            outcome: outcome.name(),
+            status,
         });
         (verdict, &self.trail[self.trail.len() - 1])
     }

@@ -12,11 +12,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::commit::{next_body_chunk, read_until_commit, read_whole_body, Precommit};
-use super::failover::{Failover, Try};
-use super::outcome::{classify, Outcome, SHUTTING_DOWN};
+use super::failover::{Failover, Failure, Try};
+use super::journey::Journey;
+use super::outcome::{classify, Outcome, OutcomeClass, SHUTTING_DOWN};
 use super::request::{read_head, session_key, upstream_body};
 use super::respond::{ProxyError, Shape, Shaped};
-use super::stream::{metered, unread, TapContext};
+use super::stream::{metered, unread, Finish, TapContext};
 use super::Proxy;
 use crate::pool::{capacity, InFlight, SellerStats};
 use crate::protocol::sse::looks_like_sse;
@@ -128,6 +129,8 @@ struct Outgoing<'a> {
     headers: &'a HeaderMap,
     body: &'a Bytes,
     model: &'a str,
+    /// The request so far, for its row in the request log.
+    journey: &'a Journey,
 }
 
 /// One attempt whose request went out to a seller.
@@ -141,6 +144,11 @@ struct OnItsWay<'a> {
     sent: Instant,
     /// No other seller is left (never cut it off).
     last: bool,
+    /// The model name sent.
+    model_sent: &'a str,
+    /// The request so far, and the sellers that failed it before this one.
+    journey: &'a Journey,
+    trail: &'a [Failure],
 }
 
 impl Proxy {
@@ -153,18 +161,26 @@ impl Proxy {
         body: Bytes,
     ) -> Response<Body> {
         let shape = Shape::for_path(endpoint.path(protocol));
+        let mut journey = Journey::begin(
+            self.clock.now(),
+            self.clock.wall(),
+            client_agent(&headers),
+            protocol,
+            endpoint.path(protocol),
+        );
         let head = match read_head(&body) {
             Ok(h) => h,
             Err(e) => {
-                return ProxyError::new(
+                let err = ProxyError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
                     e.to_string(),
                     shape,
-                )
-                .into_response_body()
+                );
+                return self.unanswered(&journey, err, OutcomeClass::BadRequest, &[]);
             }
         };
+        journey.asked(&head.model, head.stream);
         let deciding = self.clock.now();
         let decision = self.scheduler.decide(
             &self.pool,
@@ -178,8 +194,8 @@ impl Proxy {
             .metrics
             .selected(self.clock.now().saturating_duration_since(deciding));
         if plan.ranked.is_empty() {
-            return no_seller(&head.model, protocol, plan, self.sellers.path(), shape)
-                .into_response_body();
+            let err = no_seller(&head.model, protocol, plan, self.sellers.path(), shape);
+            return self.unanswered(&journey, err, OutcomeClass::NoSeller, &[]);
         }
 
         let outgoing = Outgoing {
@@ -188,13 +204,14 @@ impl Proxy {
             headers: &headers,
             body: &body,
             model: &head.model,
+            journey: &journey,
         };
         let mut failover = Failover::new(&decision, deciding, self.timeouts.failover_budget);
         while let Some(at) = failover.next(&self.pool, self.clock.now()) {
             if let (true, Some(max)) = (at.step.last_resort, at.seller.max_concurrency) {
                 at.stats.wait_for_slot(max, SLOT_WAIT).await;
             }
-            match self.attempt(&at, &outgoing).await {
+            match self.attempt(&at, &outgoing, failover.trail()).await {
                 Ok(resp) => {
                     failover.served(&self.scheduler, &at, self.clock.now());
                     if !failover.trail().is_empty() {
@@ -209,13 +226,14 @@ impl Proxy {
                     if !verdict.failover {
                         // Only our own shutdown ends a try before the commit
                         // point with no next seller: nobody's fault, and said so.
-                        return ProxyError::new(
+                        let err = ProxyError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "shutting_down",
                             format!("{}: send the request again once it is back", f.why),
                             shape,
-                        )
-                        .into_response_body();
+                        );
+                        let trail = failover.trail();
+                        return self.unanswered(&journey, err, OutcomeClass::Shutdown, trail);
                     }
                     tracing::info!(seller = %f.seller, cause = %f.why, "failing over to the next seller");
                 }
@@ -223,13 +241,36 @@ impl Proxy {
         }
         failover.exhausted(&self.scheduler);
         tracing::warn!(model = %head.model, trail = %failover.trail_text(), "every seller failed");
-        all_failed(&head.model, &failover, shape).into_response_body()
+        let err = all_failed(&head.model, &failover, shape);
+        let class = match err.status {
+            StatusCode::TOO_MANY_REQUESTS => OutcomeClass::RateLimited,
+            _ => OutcomeClass::AllFailed,
+        };
+        self.unanswered(&journey, err, class, failover.trail())
+    }
+
+    /// Logs a request no seller answered and turns its error into the response.
+    fn unanswered(
+        &self,
+        journey: &Journey,
+        err: ProxyError,
+        class: OutcomeClass,
+        trail: &[Failure],
+    ) -> Response<Body> {
+        let now = self.clock.now();
+        (self.records)(journey.unanswered(err.status.as_u16(), class, trail, now));
+        err.into_response_body()
     }
 
     /// Sends to one seller. `Ok` is a response for the client (committed
     /// content, or an error that is the client's own); `Err` means try the
     /// next seller. `last`: no other seller is left (never cut it off).
-    async fn attempt(&self, at: &Try, out: &Outgoing<'_>) -> Result<Response<Body>, Failed> {
+    async fn attempt(
+        &self,
+        at: &Try,
+        out: &Outgoing<'_>,
+        trail: &[Failure],
+    ) -> Result<Response<Body>, Failed> {
         let (seller, last) = (&at.seller, at.step.last);
         let Outgoing {
             protocol,
@@ -237,6 +278,7 @@ impl Proxy {
             headers: client_headers,
             body,
             model,
+            journey,
         } = *out;
         let stats = Arc::clone(&at.stats);
         let Some(in_flight) = stats.try_begin(seller.max_concurrency) else {
@@ -277,6 +319,9 @@ impl Proxy {
                     in_flight,
                     sent,
                     last,
+                    model_sent: upstream_model,
+                    journey,
+                    trail,
                 };
                 let answer = self.answered(resp, on_its_way).await;
                 match answer {
@@ -314,7 +359,7 @@ impl Proxy {
                 return Err((outcome, why));
             }
             // The client's own mistake: as is.
-            let tap = self.tap(request, false);
+            let tap = self.tap(request, false, status);
             return Ok(respond(
                 status,
                 headers,
@@ -368,13 +413,22 @@ impl Proxy {
                 self.clock.now(),
             );
         }
-        let tap = self.tap(request, is_sse);
+        let tap = self.tap(request, is_sse, status);
         Ok(respond(status, headers, metered(primed, tap)))
     }
 
     /// What the pass-through of one committed response needs.
-    fn tap(&self, request: OnItsWay<'_>, is_sse: bool) -> TapContext {
+    fn tap(&self, request: OnItsWay<'_>, is_sse: bool, status: StatusCode) -> TapContext {
+        let finish = Finish {
+            journey: request.journey.clone(),
+            trail: request.trail.to_vec(),
+            seller: Arc::clone(request.seller),
+            model_sent: request.model_sent.to_string(),
+            status: status.as_u16(),
+            sink: Arc::clone(&self.records),
+        };
         TapContext {
+            finish,
             protocol: request.protocol,
             is_sse,
             sent: request.sent,
@@ -385,6 +439,11 @@ impl Proxy {
             shutdown: self.shutdown.clone(),
         }
     }
+}
+
+/// The client's name for the request log.
+fn client_agent(_headers: &HeaderMap) -> &'static str {
+    "unknown"
 }
 
 /// Why a status sends the request on: the code, and for a redirect where

@@ -5,6 +5,7 @@ pub mod access;
 pub mod commit;
 pub mod failover;
 pub mod forward;
+pub mod journey;
 pub mod meter;
 pub mod outcome;
 pub mod probe;
@@ -42,6 +43,8 @@ pub struct Proxy {
     pub shutdown: CancellationToken,
     /// Routing settings, bindings, counters.
     pub scheduler: Arc<Scheduler>,
+    /// Where each finished request's log row goes.
+    pub records: journey::RecordSink,
 }
 
 impl Proxy {

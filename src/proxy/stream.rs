@@ -14,15 +14,36 @@ use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::commit::Primed;
+use super::failover::Failure;
+use super::journey::{Answered, Journey, RecordSink};
 use super::meter::Meter;
-use super::outcome::{classify, Outcome, SHUTTING_DOWN};
+use super::outcome::{classify, Outcome, OutcomeClass, SHUTTING_DOWN};
 use super::respond::stream_error_event;
 use crate::clock::Clock;
 use crate::pool::{InFlight, SellerStats};
-use crate::protocol::Protocol;
+use crate::protocol::{Protocol, Usage};
+use crate::sellers::Seller;
+
+/// What the request log needs when the body ends.
+pub struct Finish {
+    /// The request so far.
+    pub journey: Journey,
+    /// The sellers that failed it before this one.
+    pub trail: Vec<Failure>,
+    /// The seller answering.
+    pub seller: Arc<Seller>,
+    /// The model name it was sent.
+    pub model_sent: String,
+    /// The status passed to the client.
+    pub status: u16,
+    /// Where the finished record goes.
+    pub sink: RecordSink,
+}
 
 /// Everything the tap needs besides the upstream stream.
 pub struct TapContext {
+    /// For the request log.
+    pub finish: Finish,
     /// The protocol being streamed.
     pub protocol: Protocol,
     /// SSE (metered event by event) or a plain body (read, with its usage,
@@ -50,6 +71,16 @@ struct Tap<S> {
     finished: bool,
 }
 
+/// How a body ended.
+enum End<'a> {
+    /// The seller's answer reached its end.
+    Complete,
+    /// It broke (how, for the error table, and why, for the seller's record).
+    Broken(Outcome, &'a str),
+    /// The client stopped reading.
+    ClientGone,
+}
+
 enum Step {
     Chunk(Bytes),
     End,
@@ -75,27 +106,46 @@ impl<S> Tap<S> {
         [end, &event[..]].concat().into()
     }
 
-    /// Records what the stream measured and, when it ended early, what the
-    /// error table holds against the seller for it.
-    fn finish(&mut self, broken: Option<(Outcome, &str)>) {
+    /// Records what the stream measured, what the error table holds
+    /// against the seller when it ended early, and the request's log row.
+    fn finish(&mut self, end: End<'_>) {
         if self.finished {
             return;
         }
         self.finished = true;
         let now = self.ctx.clock.now();
-        self.ctx
-            .stats
-            .record(&self.meter.sample(self.ctx.sent), now);
-        if let Some((outcome, cause)) = broken {
+        let sample = self.meter.sample(self.ctx.sent);
+        self.ctx.stats.record(&sample, now);
+        let f = &self.ctx.finish;
+        let answered = (200..300).contains(&f.status);
+        let outcome = match end {
+            _ if !answered => OutcomeClass::ClientError,
+            End::Complete => OutcomeClass::Served,
+            End::ClientGone => OutcomeClass::ClientGone,
+            End::Broken(Outcome::Shutdown, _) => OutcomeClass::Shutdown,
+            End::Broken(..) => OutcomeClass::StreamBroken,
+        };
+        if let End::Broken(outcome, cause) = end {
             classify(outcome).charge(&self.ctx.stats, cause, now, self.ctx.clock.wall());
         }
+        let usage = Usage::default();
+        let answer = Answered {
+            seller: &f.seller,
+            model_sent: &f.model_sent,
+            status: f.status,
+            outcome,
+            sample,
+            usage,
+            cost: None,
+        };
+        (f.sink)(f.journey.answered(&f.trail, answer, now));
     }
 }
 
 impl<S> Drop for Tap<S> {
     fn drop(&mut self) {
         // The client went away mid-stream: keep what was measured, blame no one.
-        self.finish(None);
+        self.finish(End::ClientGone);
     }
 }
 
@@ -153,16 +203,16 @@ where
                 Some((Ok(chunk), tap))
             }
             Step::End if !tap.ctx.is_sse || tap.meter.ended() => {
-                tap.finish(None);
+                tap.finish(End::Complete);
                 None
             }
             Step::End => {
                 let msg = "the seller closed the stream before it was complete";
-                tap.finish(Some((Outcome::StreamBroken, msg)));
+                tap.finish(End::Broken(Outcome::StreamBroken, msg));
                 Some((Ok(tap.error_event(msg)), tap))
             }
             Step::Broken(outcome, msg) => {
-                tap.finish(Some((outcome, msg)));
+                tap.finish(End::Broken(outcome, msg));
                 if tap.ctx.is_sse {
                     Some((Ok(tap.error_event(msg)), tap))
                 } else {

@@ -34,6 +34,7 @@ pub fn candidate(id: &str, ttft: Option<f64>, price: f64, out: Option<&str>) -> 
             price,
         },
         out: out.map(str::to_string),
+        excluded: None,
     }
 }
 

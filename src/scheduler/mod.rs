@@ -43,6 +43,8 @@ pub struct Candidate {
     pub inputs: Inputs,
     /// Why it is out of rotation now (blocked, circuit open), if it is.
     pub out: Option<String>,
+    /// Why it may not be tried at all (its credits are used up), if so.
+    pub excluded: Option<String>,
 }
 
 /// A seller in the order to try.
@@ -103,6 +105,7 @@ pub fn gather<'a>(
                     price: seller.effective_price(),
                 },
                 out: stats.cooldown(now, wall).map(|c| c.cause),
+                excluded: None,
             }
         })
         .collect()
@@ -114,6 +117,13 @@ pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore: boo
     let mut excluded = Vec::new();
     let mut kept = Vec::new();
     for c in candidates {
+        if let Some(reason) = &c.excluded {
+            excluded.push(Excluded {
+                seller: c.seller.id.to_string(),
+                reason: reason.clone(),
+            });
+            continue;
+        }
         match settings.eligibility(c.seller.id.as_str()) {
             Eligibility::Excluded(reason) => excluded.push(Excluded {
                 seller: c.seller.id.to_string(),
@@ -197,6 +207,19 @@ mod tests {
         assert_eq!(
             order(&plan(&s, market(), false)),
             ["slow", "new", "fast", "down"]
+        );
+    }
+
+    #[test]
+    fn a_seller_out_of_credits_is_excluded_with_its_reason() {
+        let mut m = market();
+        m[0].excluded = Some("credits exhausted".into());
+        let p = plan(&RoutingSettings::default(), m, false);
+        assert!(!order(&p).contains(&"slow"));
+        assert_eq!(p.excluded.len(), 1);
+        assert_eq!(
+            (p.excluded[0].seller.as_str(), p.excluded[0].reason.as_str()),
+            ("slow", "credits exhausted")
         );
     }
 
