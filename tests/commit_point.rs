@@ -78,7 +78,7 @@ async fn no_first_token_in_time_moves_on_but_the_last_seller_is_never_cut_off() 
     assert_eq!(a.request_count(), 1);
     let stats = h.stats("a").await;
     assert!(
-        stats["last_error"]
+        stats["lastError"]
             .as_str()
             .unwrap_or_default()
             .contains("no first token in time"),

@@ -33,7 +33,7 @@ async fn assert_a_penalised(h: &Harness, protocol: Protocol) {
     let stats = h.stats("a").await;
     assert_eq!(stats["errors"], 1, "{protocol}: {stats}");
     assert!(
-        stats["error_rate"].as_f64() > Some(0.0),
+        stats["errorRate"].as_f64() > Some(0.0),
         "{protocol}: {stats}"
     );
 }
@@ -61,10 +61,10 @@ async fn connection_refused_fails_over() {
     // scheduler sends the later requests straight to `b`.
     let dead = h.stats("dead").await;
     assert_eq!(dead["requests"], 1, "{dead}");
-    assert_eq!(dead["error_rate"], 1.0, "{dead}");
+    assert_eq!(dead["errorRate"], 1.0, "{dead}");
     assert!(dead["errors"].as_u64() >= Some(1), "{dead}");
     assert!(
-        dead["last_error"]
+        dead["lastError"]
             .as_str()
             .unwrap_or("")
             .contains("cannot connect"),
@@ -258,7 +258,7 @@ async fn an_http_200_with_an_error_body_fails_over_invisibly() {
         assert_eq!(a.request_count(), 1, "{protocol}");
         assert_a_penalised(&h, protocol).await;
         let served = h.stats("b").await;
-        assert_eq!(served["output_tokens"], 16, "{protocol}: b's usage metered");
+        assert_eq!(served["outputTokens"], 16, "{protocol}: b's usage metered");
         h.running.stop().await.expect("stop");
     }
 }

@@ -122,7 +122,7 @@ impl Scene {
                 let all = self.sellers().await;
                 let busy = all["sellers"]
                     .as_array()
-                    .is_some_and(|a| a.iter().any(|s| s["stats"]["in_flight"] != 0));
+                    .is_some_and(|a| a.iter().any(|s| s["stats"]["inFlight"] != 0));
                 if !busy {
                     return;
                 }
@@ -423,7 +423,7 @@ async fn invalid_utf8_in_the_stream_passes_untouched() {
     let stats = scene.stats("hostile").await;
     assert_eq!(stats["errors"], 0, "{stats}");
     assert_eq!(
-        stats["output_tokens"], 18,
+        stats["outputTokens"], 18,
         "metered through the bad bytes: {stats}"
     );
     scene.settles().await;
@@ -489,7 +489,7 @@ async fn a_slow_drip_flows_but_the_ttft_limit_still_holds_before_commit() {
     assert_good_answer(protocol, true, &got, &good, "slow drip before content");
     let stats = scene.stats("hostile").await;
     assert!(
-        stats["last_error"]
+        stats["lastError"]
             .as_str()
             .is_some_and(|e| e.contains("no first token in time")),
         "{stats}"
@@ -533,6 +533,6 @@ async fn a_client_that_disconnects_mid_stream_cancels_the_upstream_request() {
         "the client's leaving is no one's failure: {stats}"
     );
     assert_eq!(stats["circuit"], "closed", "{stats}");
-    assert_eq!(stats["last_error"], Value::Null, "{stats}");
+    assert_eq!(stats["lastError"], Value::Null, "{stats}");
     scene.memory("client disconnects");
 }

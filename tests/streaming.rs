@@ -72,17 +72,17 @@ async fn streams_arrive_byte_for_byte_and_are_metered() {
         let stats = h.stats("s1").await;
         assert_eq!(stats["requests"], 1, "{protocol}: {stats}");
         assert_eq!(stats["errors"], 0, "{protocol}: {stats}");
-        assert_eq!(stats["output_tokens"], 12, "{protocol}: {stats}");
+        assert_eq!(stats["outputTokens"], 12, "{protocol}: {stats}");
         assert!(
-            stats["ttft_last_ms"].as_f64().is_some_and(|v| v >= 0.0),
+            stats["ttftLastMs"].as_f64().is_some_and(|v| v >= 0.0),
             "{protocol}: {stats}"
         );
         assert!(
-            stats["ttft_ewma_ms"].as_f64().is_some(),
+            stats["ttftEwmaMs"].as_f64().is_some(),
             "{protocol}: {stats}"
         );
         assert!(
-            stats["tokens_per_sec"].as_f64().is_some_and(|v| v > 0.0),
+            stats["tokensPerSec"].as_f64().is_some_and(|v| v > 0.0),
             "{protocol}: {stats}"
         );
         h.running.stop().await.expect("stop");
@@ -108,7 +108,7 @@ async fn non_stream_bodies_arrive_unchanged_with_usage_metered() {
         let body: serde_json::Value = serde_json::from_slice(&got).expect("json");
         assert_eq!(body["model"], "m-2", "{protocol}");
         let stats = h.stats("s1").await;
-        assert_eq!(stats["output_tokens"], 7, "{protocol}: {stats}");
+        assert_eq!(stats["outputTokens"], 7, "{protocol}: {stats}");
         h.running.stop().await.expect("stop");
     }
 }
@@ -361,11 +361,11 @@ async fn a_stream_labelled_as_plain_text_still_streams() {
         assert_eq!(received, recorded_response(&sim), "{protocol}");
         let stats = h.stats("s1").await;
         assert_eq!(
-            stats["output_tokens"], 5,
+            stats["outputTokens"], 5,
             "{protocol}: metered as a stream: {stats}"
         );
         assert!(
-            stats["ttft_last_ms"].as_f64().is_some(),
+            stats["ttftLastMs"].as_f64().is_some(),
             "{protocol}: {stats}"
         );
         h.running.stop().await.expect("stop");

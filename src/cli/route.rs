@@ -113,6 +113,17 @@ fn render(what: &Explain<'_>, routing: &Value, plan: &Value) -> String {
             let s = &r["score"];
             let f = |k: &str| s[k].as_f64().map_or("-".into(), |v| format!("{v:.2}"));
             let mut notes: Vec<String> = Vec::new();
+            let inputs = &r["inputs"];
+            let measured: Vec<String> = [
+                inputs["ttftMs"].as_f64().map(|v| format!("ttft {v:.0} ms")),
+                inputs["tokensPerSec"].as_f64().map(|v| format!("{v:.1} tok/s")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !measured.is_empty() {
+                notes.push(measured.join(", "));
+            }
             if let Some(missing) = s["missing"].as_array().filter(|m| !m.is_empty()) {
                 let names: Vec<&str> = missing.iter().filter_map(Value::as_str).collect();
                 notes.push(format!("no data: {}", names.join(", ")));

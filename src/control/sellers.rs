@@ -10,6 +10,7 @@ use crate::proxy::Proxy;
 
 /// One seller as the API shows it (never its key).
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SellerView {
     /// Id.
     pub id: String,
@@ -35,6 +36,7 @@ pub struct SellerView {
 
 /// The sellers file's state.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileView {
     /// Path.
     pub path: String,
@@ -46,6 +48,7 @@ pub struct FileView {
 
 /// The whole answer.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SellersView {
     /// Sellers in try order.
     pub sellers: Vec<SellerView>,

@@ -107,6 +107,7 @@ impl Drop for InFlight {
 
 /// A point-in-time copy of a seller's statistics, as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct StatsSnapshot {
     /// Attempts sent to this seller.
     pub requests: u64,
@@ -147,6 +148,7 @@ pub struct ProbeOutcome {
 
 /// The latest probe as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct ProbeView {
     /// The seller answered.
     pub ok: bool,
@@ -160,6 +162,7 @@ pub struct ProbeView {
 
 /// A cooldown as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct CooldownView {
     /// Why.
     pub cause: String,

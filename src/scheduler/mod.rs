@@ -49,6 +49,7 @@ pub struct Candidate {
 
 /// A seller in the order to try.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Ranked {
     /// The seller.
     #[serde(serialize_with = "seller_id")]
@@ -69,6 +70,7 @@ fn seller_id<S: serde::Serializer>(seller: &Arc<Seller>, s: S) -> Result<S::Ok, 
 
 /// A seller that will not be tried, and why.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Excluded {
     /// Seller id.
     pub seller: String,
@@ -78,6 +80,7 @@ pub struct Excluded {
 
 /// The order in which a request tries sellers.
 #[derive(Debug, Clone, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// Sellers to try, best first.
     pub ranked: Vec<Ranked>,

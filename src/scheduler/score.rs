@@ -24,6 +24,7 @@ use super::mode::Scorer;
 
 /// What is known about one candidate when it is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Inputs {
     /// Time-decayed TTFT in ms.
     pub ttft_ms: Option<f64>,
@@ -37,6 +38,7 @@ pub struct Inputs {
 
 /// A candidate's score and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Breakdown {
     /// Weighted total, 0–1.
     pub total: f64,

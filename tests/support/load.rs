@@ -72,13 +72,9 @@ pub struct Round {
     pub duration: Duration,
 }
 
-/// A seller's in-flight count from its `/api/sellers` stats, whichever
-/// casing the API uses (`inFlight` is the `/api` rule; `in_flight` is today's).
+/// A seller's in-flight count from its `/api/sellers` stats.
 pub fn in_flight(stats: &Value) -> Option<u64> {
-    stats
-        .get("inFlight")
-        .or_else(|| stats.get("in_flight"))
-        .and_then(Value::as_u64)
+    stats.get("inFlight").and_then(Value::as_u64)
 }
 
 /// The sum of every seller's in-flight count.

@@ -2,12 +2,12 @@
 
 import { el } from "./api.js";
 
-interface Cooldown { cause: string; until_ms: number }
+interface Cooldown { cause: string; untilMs: number }
 interface Stats {
-  requests: number; errors: number; in_flight: number; waiting: number; output_tokens: number;
-  circuit: "closed" | "open" | "half-open"; error_rate: number;
-  ttft_last_ms: number | null; ttft_ewma_ms: number | null; tokens_per_sec: number | null;
-  cooldown: Cooldown | null; last_error: string | null;
+  requests: number; errors: number; inFlight: number; waiting: number; outputTokens: number;
+  circuit: "closed" | "open" | "half-open"; errorRate: number;
+  ttftLastMs: number | null; ttftEwmaMs: number | null; tokensPerSec: number | null;
+  cooldown: Cooldown | null; lastError: string | null;
 }
 interface Seller { id: string; name: string; protocols: string[]; models: string[]; stats: Stats }
 /** GET /api/sellers. */
@@ -28,19 +28,19 @@ export function renderSellers(data: SellersResponse): string | null {
       name.title = s.id;
       const cd = s.stats.cooldown;
       const state = cd
-        ? el("td", `out: ${cd.cause} (until ${new Date(cd.until_ms).toLocaleTimeString()})`, "state-cooldown")
+        ? el("td", `out: ${cd.cause} (until ${new Date(cd.untilMs).toLocaleTimeString()})`, "state-cooldown")
         : s.stats.circuit === "half-open"
           ? el("td", "on trial", "state-cooldown")
           : el("td", s.stats.waiting > 0 ? `ready (${s.stats.waiting} waiting)` : "ready", "state-ok");
       tr.append(
         name,
         el("td", s.protocols.join(", "), "wrap"),
-        el("td", fmt(s.stats.ttft_last_ms, 0, " ms"), "num"),
-        el("td", fmt(s.stats.ttft_ewma_ms, 0, " ms"), "num"),
-        el("td", fmt(s.stats.tokens_per_sec, 1, ""), "num"),
+        el("td", fmt(s.stats.ttftLastMs, 0, " ms"), "num"),
+        el("td", fmt(s.stats.ttftEwmaMs, 0, " ms"), "num"),
+        el("td", fmt(s.stats.tokensPerSec, 1, ""), "num"),
         el("td", String(s.stats.requests), "num"),
         el("td", String(s.stats.errors), "num"),
-        el("td", String(s.stats.in_flight), "num"),
+        el("td", String(s.stats.inFlight), "num"),
         state,
       );
       return tr;
