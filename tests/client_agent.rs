@@ -76,12 +76,24 @@ fn protocol_of(path: &str) -> Protocol {
 
 #[tokio::test]
 async fn every_captured_request_is_forwarded_and_named_for_its_tool() {
-    let sim = SimSeller::start(Behavior::default()).await.expect("sim starts");
+    let sim = SimSeller::start(Behavior::default())
+        .await
+        .expect("sim starts");
     let h = Harness::start_one("s1", &sim.base_url()).await;
     let all = fixtures();
     let tools: Vec<&str> = all.iter().map(|(a, _)| a.as_str()).collect();
-    for wanted in ["claude-code", "codex", "openclaw", "hermes", "opencode", "qwen-code"] {
-        assert!(tools.contains(&wanted), "no fixture for {wanted}: {tools:?}");
+    for wanted in [
+        "claude-code",
+        "codex",
+        "openclaw",
+        "hermes",
+        "opencode",
+        "qwen-code",
+    ] {
+        assert!(
+            tools.contains(&wanted),
+            "no fixture for {wanted}: {tools:?}"
+        );
     }
     let mut sent = 0;
     for (agent, reqs) in &all {

@@ -61,9 +61,9 @@ const RULES: &[(Test, &str)] = &[
     (Test::Agent("opencode/"), "opencode"),
     // `QwenCode/0.24.4 (linux; x64)` (over the OpenAI JS SDK's headers).
     (Test::Agent("QwenCode/"), "qwen-code"),
-    // Crush (not captured here): `Charm-Crush/<version>`.
+    // Crush (not captured here; its docs and other proxies name
+    // `Charm-Crush/<version>`).
     (Test::Agent("Charm-Crush/"), "crush"),
-    (Test::Agent("crush/"), "crush"),
     // Hermes sends the OpenAI Python SDK's headers unchanged; its own read
     // timeout (1800 s, `HERMES_API_TIMEOUT`) is what differs from the SDK's
     // default of 600 s. A heuristic: a changed timeout reads as the SDK.
@@ -262,6 +262,18 @@ mod tests {
         }
         assert_eq!(identify(&with(&[(MARKER, b"\xffdemo")])), UNKNOWN);
         assert_eq!(identify(&with(&[("originator", b"\xc3\x28")])), UNKNOWN);
+    }
+
+    #[test]
+    fn crush_by_its_documented_user_agent() {
+        assert_eq!(
+            identify(&with(&[("user-agent", b"Charm-Crush/0.7.1")])),
+            "crush"
+        );
+        assert_eq!(
+            identify(&with(&[("user-agent", b"charm-crush/0.4.2")])),
+            "crush"
+        );
     }
 
     #[test]
