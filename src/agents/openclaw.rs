@@ -18,6 +18,7 @@ use super::doc::ConfigDoc;
 use super::spec::{
     string_at, AgentSpec, Context, Edit, Endpoint, Env, Format, Left, Plan, GUIDE_ONLY,
 };
+use crate::proxy::client_agent;
 
 const LEGACY_DIRS: &[&str] = &[".clawdbot", ".moldbot", ".moltbot"];
 const FILE_NAMES: &[&str] = &[
@@ -181,6 +182,9 @@ fn key_edits(cx: &Context<'_>) -> Result<Vec<Edit>, String> {
         "baseUrl": format!("{}/v1", t.url),
         "apiKey": t.token,
         "api": "openai-completions",
+        // OpenClaw sends the plain OpenAI JS SDK's headers, the same as any
+        // script using that SDK: this marker is how the request log names it.
+        "headers": {(client_agent::MARKER): "openclaw"},
         "models": [{"id": t.model, "name": t.model, "input": ["text"]}],
     });
     let mut edits = vec![Edit::new(&["models", "providers", "tokenbuddy"], provider)];

@@ -2,6 +2,7 @@
 //! failover, and the metered pass-through of responses.
 
 pub mod access;
+pub mod client_agent;
 pub mod commit;
 pub mod failover;
 pub mod forward;

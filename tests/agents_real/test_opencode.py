@@ -20,6 +20,7 @@ import pytest
 import home_tree
 import jsonc
 from harness import DEMO_TEXT, PROMPT, Demo, Run, check_answer, points_at, record, run
+from request_log import assert_agent_logged
 
 MODEL = "gpt-demo"
 PROVIDER = "tokenbuddy"
@@ -180,3 +181,4 @@ def test_opencode(demo: Demo, opencode, old_provider, existing):
     else:
         home_tree.assert_gone(path, made, restored)
     home_tree.assert_restore_touched_only(path, next_to_file, home_tree.listing(config_dir))
+    assert_agent_logged(demo, "opencode")

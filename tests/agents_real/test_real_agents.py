@@ -21,6 +21,7 @@ import textwrap
 import pytest
 
 from harness import PROMPT, Demo, check_answer, clean_env, points_at, record, run
+from request_log import assert_agent_logged
 
 
 # --------------------------------------------------------------------------
@@ -71,6 +72,7 @@ def test_codex(demo: Demo, codex_bin, existing):
         text = config.read_text()
         for kept in ("# ~/.codex/config.toml, edited by hand", "[model_providers.ollama-local]", "[profiles.fast]", "[history]"):
             assert kept in text, f"configure lost {kept!r}:\n{text}"
+    assert_agent_logged(demo, "codex")
 
 
 # --------------------------------------------------------------------------
@@ -111,6 +113,7 @@ def test_claude_code(demo: Demo, claude_bin, existing):
         assert after.get("permissions") == CLAUDE_EXISTING["permissions"], after
         assert after.get("env", {}).get("DISABLE_TELEMETRY") == "1", after
         assert after.get("includeCoAuthoredBy") is False, after
+    assert_agent_logged(demo, "claude-code")
 
 
 # --------------------------------------------------------------------------
@@ -231,6 +234,7 @@ def test_openclaw(demo: Demo, openclaw, original):
         pytest.fail(f"openclaw agent exec --json printed no JSON:\n{result.describe()}")
     assert answer.get("final"), f"no final answer:\n{result.describe()}"
     demo.assert_served({"/v1/chat/completions", "/v1/responses", "/v1/messages"}, model, result)
+    assert_agent_logged(demo, "openclaw")
 
 
 # --------------------------------------------------------------------------
@@ -348,3 +352,4 @@ def test_hermes(demo: Demo, hermes, original):
     check_answer(result, "hermes -z")
     assert "Failed to parse" not in result.stdout + result.stderr, result.describe()
     demo.assert_served({"/v1/chat/completions"}, model, result)
+    assert_agent_logged(demo, "hermes")
