@@ -116,7 +116,9 @@ fn render(what: &Explain<'_>, routing: &Value, plan: &Value) -> String {
             let inputs = &r["inputs"];
             let measured: Vec<String> = [
                 inputs["ttftMs"].as_f64().map(|v| format!("ttft {v:.0} ms")),
-                inputs["tokensPerSec"].as_f64().map(|v| format!("{v:.1} tok/s")),
+                inputs["tokensPerSec"]
+                    .as_f64()
+                    .map(|v| format!("{v:.1} tok/s")),
             ]
             .into_iter()
             .flatten()

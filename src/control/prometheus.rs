@@ -63,17 +63,23 @@ type Histograms = Family<SellerLabel, Histogram, fn() -> Histogram>;
 
 fn ttft_buckets() -> Histogram {
     // 50 ms … ~100 s.
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.05, 2.0, 12))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.05, 2.0, 12,
+    ))
 }
 
 fn throughput_buckets() -> Histogram {
     // 2 … ~4000 tokens/s.
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(2.0, 2.0, 12))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        2.0, 2.0, 12,
+    ))
 }
 
 fn duration_buckets() -> Histogram {
     // 100 ms … ~30 min.
-    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.1, 2.0, 15))
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.1, 2.0, 15,
+    ))
 }
 
 /// Every metric TokenBuddy exports.
@@ -183,7 +189,11 @@ impl Metrics {
                 outcome: r.outcome.as_str(),
             })
             .inc();
-        for a in r.attempts.iter().filter(|a| a.why.is_some() && a.outcome != "full") {
+        for a in r
+            .attempts
+            .iter()
+            .filter(|a| a.why.is_some() && a.outcome != "full")
+        {
             self.failures
                 .get_or_create(&AttemptLabels {
                     seller: a.seller.clone(),
@@ -338,6 +348,9 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
-        assert!(!text.contains(r#"kind="cache_write""#), "zero counts are not series");
+        assert!(
+            !text.contains(r#"kind="cache_write""#),
+            "zero counts are not series"
+        );
     }
 }

@@ -466,7 +466,10 @@ mod tests {
             later,
         );
         let ttft = stats.scoring_inputs(later).0.unwrap();
-        assert!(ttft < 160.0, "three half-lives on, the live sample dominates: {ttft}");
+        assert!(
+            ttft < 160.0,
+            "three half-lives on, the live sample dominates: {ttft}"
+        );
         stats.warm_start(Some(f64::NAN), Some(-1.0), later);
     }
 

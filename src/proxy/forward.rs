@@ -164,7 +164,7 @@ impl Proxy {
         let mut journey = Journey::begin(
             self.clock.now(),
             self.clock.wall(),
-            client_agent(&headers),
+            super::client_agent::identify(&headers),
             protocol,
             endpoint.path(protocol),
         );
@@ -439,11 +439,6 @@ impl Proxy {
             shutdown: self.shutdown.clone(),
         }
     }
-}
-
-/// The client's name for the request log.
-fn client_agent(_headers: &HeaderMap) -> &'static str {
-    "unknown"
 }
 
 /// Why a status sends the request on: the code, and for a redirect where

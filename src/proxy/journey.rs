@@ -162,3 +162,123 @@ fn attempts(trail: &[Failure]) -> Vec<Attempt> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::fixtures::seller;
+
+    fn failure(seller: &str, outcome: &'static str, status: Option<u16>) -> Failure {
+        Failure {
+            seller: seller.into(),
+            why: format!("{outcome} at {seller}"),
+            retry_after: None,
+            rate_limited: false,
+            outcome,
+            status,
+        }
+    }
+
+    fn journey() -> (Journey, Instant) {
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let mut j = Journey::begin(
+            t0,
+            wall,
+            "codex",
+            Protocol::OpenAiChat,
+            "/v1/chat/completions",
+        );
+        j.asked("gpt-x", true);
+        (j, t0)
+    }
+
+    #[test]
+    fn an_answer_after_failover_lists_every_seller_in_order() {
+        let (j, t0) = journey();
+        let trail = [
+            failure("a", "status", Some(503)),
+            failure("b", "full", None),
+        ];
+        let c = seller("c", 1.0, None);
+        let r = j.answered(
+            &trail,
+            Answered {
+                seller: &c,
+                model_sent: "up/gpt-x",
+                status: 200,
+                outcome: OutcomeClass::Served,
+                sample: Sample {
+                    ttft: Some(Duration::from_millis(120)),
+                    output_tokens: Some(50),
+                    generating: Some(Duration::from_millis(500)),
+                },
+                usage: Usage {
+                    output: Some(50),
+                    ..Usage::default()
+                },
+                cost: Some(0.01),
+            },
+            t0 + Duration::from_millis(900),
+        );
+        assert_eq!(r.at_ms, 1_700_000_000_123);
+        assert_eq!(
+            (r.agent.as_str(), r.model_asked.as_str()),
+            ("codex", "gpt-x")
+        );
+        assert_eq!(r.model_sent.as_deref(), Some("up/gpt-x"));
+        assert_eq!(r.seller.as_deref(), Some("c"));
+        let tried: Vec<(&str, &str, Option<u16>)> = r
+            .attempts
+            .iter()
+            .map(|a| (a.seller.as_str(), a.outcome.as_str(), a.status))
+            .collect();
+        assert_eq!(
+            tried,
+            [
+                ("a", "status", Some(503)),
+                ("b", "full", None),
+                ("c", "served", Some(200))
+            ]
+        );
+        assert_eq!(r.attempts[0].why.as_deref(), Some("status at a"));
+        assert_eq!(r.attempts[2].why, None);
+        assert_eq!((r.ttft_ms, r.duration_ms), (Some(120.0), 900.0));
+        assert_eq!(r.tokens_per_sec, Some(100.0));
+        assert!(r.stream && r.cost == Some(0.01));
+    }
+
+    #[test]
+    fn no_answer_names_the_last_seller_tried_and_one_token_gives_no_rate() {
+        let (j, t0) = journey();
+        let r = j.unanswered(
+            502,
+            OutcomeClass::AllFailed,
+            &[failure("a", "connect", None), failure("b", "timeout", None)],
+            t0,
+        );
+        assert_eq!((r.seller.as_deref(), r.status), (Some("b"), 502));
+        assert_eq!(r.attempts.len(), 2);
+        assert!(r.model_sent.is_none() && r.ttft_ms.is_none());
+        let c = seller("c", 1.0, None);
+        let one = j.answered(
+            &[],
+            Answered {
+                seller: &c,
+                model_sent: "gpt-x",
+                status: 200,
+                outcome: OutcomeClass::Served,
+                sample: Sample {
+                    ttft: None,
+                    output_tokens: Some(1),
+                    generating: Some(Duration::from_millis(5)),
+                },
+                usage: Usage::default(),
+                cost: None,
+            },
+            t0,
+        );
+        assert_eq!(one.tokens_per_sec, None);
+        assert_eq!(one.cost, None);
+    }
+}
