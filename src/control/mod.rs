@@ -5,6 +5,7 @@ pub mod demo;
 pub mod error;
 pub mod routing;
 pub mod sellers;
+pub mod store;
 
 use axum::routing::get;
 use axum::Router;
