@@ -124,7 +124,8 @@ async fn every_filter_selects_exactly_its_rows() {
                 .requests
         }
     };
-    let cases: Vec<(RequestQuery, Box<dyn Fn(&RequestRecord) -> bool>)> = vec![
+    type Keep = Box<dyn Fn(&RequestRecord) -> bool>;
+    let cases: Vec<(RequestQuery, Keep)> = vec![
         (
             RequestQuery {
                 seller: Some("gamma".into()),

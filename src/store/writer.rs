@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +24,8 @@ use super::Shared;
 const PRUNE_EVERY_MS: i64 = 3_600_000;
 
 /// What the writer is sent.
+// Records travel unboxed: submit must not allocate beyond the record itself.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     /// A finished request.
     Record(RequestRecord),
@@ -103,13 +105,8 @@ impl Writer {
             }
             if closing.is_some() {
                 // Write what was queued behind the close too.
-                loop {
-                    match rx.try_recv() {
-                        Ok(m) => {
-                            self.take(m, &mut records, &mut acks, &mut closing);
-                        }
-                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                    }
+                while let Ok(m) = rx.try_recv() {
+                    self.take(m, &mut records, &mut acks, &mut closing);
                 }
             }
             self.write(&mut records);
