@@ -90,7 +90,7 @@ pub struct EnvError {
 }
 
 /// A duration above zero from variable `name` (`30s`, `1500ms`, `5m`).
-fn duration_from(name: &'static str, value: String) -> Result<Duration, EnvError> {
+pub(crate) fn duration_from(name: &'static str, value: String) -> Result<Duration, EnvError> {
     match humantime::parse_duration(value.trim()) {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err(EnvError {

@@ -1,8 +1,10 @@
 //! Command-line arguments and what each command does with the core.
 
 mod agents;
+mod requests;
 mod route;
 mod serve;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +84,40 @@ enum Command {
         /// The port TokenBuddy listens on.
         #[arg(long, default_value_t = DEFAULT_PORT)]
         port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The newest requests, oldest first (like `tail`); `--follow` prints new ones as they come.
+    Requests {
+        /// Keep printing requests as the running TokenBuddy finishes them, until Ctrl-C.
+        #[arg(long, short)]
+        follow: bool,
+        /// How many of the newest requests to print first.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// Print one JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Port of the running TokenBuddy (for --follow).
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Tokens and cost by seller, model, agent or day.
+    Usage {
+        /// From how long ago (7d, 12h) or from a date (2025-01-31).
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// Group by seller, model, agent or day.
+        #[arg(long, default_value = "seller")]
+        by: String,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV (a header row; opens in a spreadsheet).
+        #[arg(long)]
+        csv: bool,
         #[command(flatten)]
         data: DataDir,
     },
@@ -199,6 +235,35 @@ pub fn run() -> ExitCode {
         Command::Doctor { json, port, data } => data
             .resolve()
             .and_then(|dir| agents::doctor(&dir, port, json)),
+        Command::Requests {
+            follow,
+            limit,
+            json,
+            port,
+            data,
+        } => data.resolve().and_then(|dir| {
+            let tail = requests::Tail {
+                limit,
+                follow,
+                json,
+                port,
+            };
+            requests::run(&dir, &tail)
+        }),
+        Command::Usage {
+            since,
+            by,
+            json,
+            csv,
+            data,
+        } => data.resolve().and_then(|dir| {
+            let format = match (json, csv) {
+                (true, _) => usage::Format::Json,
+                (_, true) => usage::Format::Csv,
+                _ => usage::Format::Table,
+            };
+            usage::run(&dir, &since, &by, format)
+        }),
         Command::Route {
             command:
                 RouteCommand::Explain {

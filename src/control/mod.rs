@@ -6,6 +6,7 @@ pub mod error;
 pub mod prometheus;
 pub mod routing;
 pub mod sellers;
+pub mod store;
 
 use axum::routing::get;
 use axum::Router;

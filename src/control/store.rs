@@ -1,0 +1,173 @@
+//! The store's `/api`: the request log (`/api/requests`, one row with its
+//! attempt trail, and `/api/requests/live` as Server-Sent Events), usage,
+//! seller history and the store's own status. camelCase JSON throughout;
+//! the server layers the token guard on.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::error::ApiError;
+use crate::store::query::parse_time;
+use crate::store::{
+    HistoryPoint, HistoryQuery, RequestPage, RequestQuery, RequestRow, Store, StoreError,
+    StoreStatus, UsageBy, UsageQuery, UsageRow,
+};
+
+/// How often a live client gets a keep-alive comment while nothing happens.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The store's routes.
+pub fn router(store: Store) -> Router {
+    Router::new()
+        .route("/api/requests", get(requests))
+        .route("/api/requests/live", get(live))
+        .route("/api/requests/{id}", get(request))
+        .route("/api/usage", get(usage))
+        .route("/api/history", get(history))
+        .route("/api/store", get(status))
+        .with_state(store)
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BadQuery(m) => ApiError::bad_request(m),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))
+}
+
+fn time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
+    v.filter(|s| !s.trim().is_empty())
+        .map(|s| parse_time(&s).map_err(|e| ApiError::bad_request(format!("{name}: {e}"))))
+        .transpose()
+}
+
+/// `GET /api/requests?limit&before&seller&agent&model&status`.
+async fn requests(
+    State(store): State<Store>,
+    q: Result<Query<RequestQuery>, QueryRejection>,
+) -> Result<Json<RequestPage>, ApiError> {
+    Ok(Json(store.requests(query(q)?).await?))
+}
+
+/// `GET /api/requests/{id}`.
+async fn request(
+    State(store): State<Store>,
+    Path(id): Path<String>,
+) -> Result<Json<RequestRow>, ApiError> {
+    let n: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{id:?} is not a request id (a number)")))?;
+    store.request(n).await?.map(Json).ok_or_else(|| ApiError {
+        status: StatusCode::NOT_FOUND,
+        message: format!("no request {n} in the log (pruned, or never recorded)"),
+    })
+}
+
+/// The query of `GET /api/usage`.
+#[derive(Debug, Deserialize)]
+struct UsageParams {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+/// `GET /api/usage?from&to&by=seller|model|agent|day`.
+async fn usage(
+    State(store): State<Store>,
+    q: Result<Query<UsageParams>, QueryRejection>,
+) -> Result<Json<Vec<UsageRow>>, ApiError> {
+    let p = query(q)?;
+    let by = match p.by.as_deref() {
+        None | Some("") => UsageBy::default(),
+        Some(b) => b.parse()?,
+    };
+    let q = UsageQuery {
+        from_ms: time("from", p.from)?,
+        to_ms: time("to", p.to)?,
+        by,
+    };
+    Ok(Json(store.usage(q).await?))
+}
+
+/// The query of `GET /api/history`.
+#[derive(Debug, Deserialize)]
+struct HistoryParams {
+    seller: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    step: Option<String>,
+}
+
+/// A step as seconds (`300`) or a duration (`5m`), at least a minute.
+fn step_ms(s: &str) -> Result<i64, ApiError> {
+    let d = match s.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s.trim()).map_err(|_| {
+            ApiError::bad_request(format!(
+                "step={s:?}: write seconds (300) or a duration (5m)"
+            ))
+        })?,
+    };
+    if d < Duration::from_secs(60) {
+        return Err(ApiError::bad_request(format!(
+            "step={s:?}: at least 60 s (history is kept per minute)"
+        )));
+    }
+    Ok(d.as_millis() as i64)
+}
+
+/// `GET /api/history?seller&from&to&step`.
+async fn history(
+    State(store): State<Store>,
+    q: Result<Query<HistoryParams>, QueryRejection>,
+) -> Result<Json<Vec<HistoryPoint>>, ApiError> {
+    let p = query(q)?;
+    let q = HistoryQuery {
+        seller: p.seller.filter(|s| !s.is_empty()),
+        from_ms: time("from", p.from)?,
+        to_ms: time("to", p.to)?,
+        step_ms: p.step.as_deref().map(step_ms).transpose()?,
+    };
+    Ok(Json(store.history(q).await?))
+}
+
+/// `GET /api/store`.
+async fn status(State(store): State<Store>) -> Json<StoreStatus> {
+    Json(store.status())
+}
+
+/// `GET /api/requests/live`: one `request` event per committed row; a
+/// keep-alive comment only while a client is connected.
+async fn live(State(store): State<Store>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = store.subscribe();
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(row) => Event::default()
+                .event("request")
+                .json_data(&*row)
+                .unwrap_or_else(|e| Event::default().comment(format!("unserialisable row: {e}"))),
+            // A client too slow for the stream is told what it missed.
+            Err(RecvError::Lagged(n)) => Event::default().comment(format!("missed {n} rows")),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
