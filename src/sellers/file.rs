@@ -653,6 +653,29 @@ sellers:
         assert_eq!(got[0].credits, Some(0.0), "a zero balance is a balance");
     }
 
+    /// The yaml block that starts with `# sellers.yaml` in `doc`.
+    fn example(doc: &str, prefix: &str) -> String {
+        doc.lines()
+            .map(|l| l.strip_prefix(prefix).unwrap_or(l))
+            .skip_while(|l| !l.starts_with("# sellers.yaml"))
+            .take_while(|l| !l.starts_with("```"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn the_examples_in_these_docs_and_the_readme_parse() {
+        let doc = example(include_str!("file.rs"), "//! ");
+        let readme = example(include_str!("../../README.md"), "");
+        for text in [doc, readme] {
+            let got = parse(Path::new("/d/sellers.yaml"), &text, &|_| Some("sk".into()))
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(got.len(), 1, "{text}");
+            assert_eq!(got[0].credits, Some(25.0));
+            assert_eq!(got[0].prices["sonnet"].cache_write, Some(3.75));
+        }
+    }
+
     #[test]
     fn missing_file_is_no_sellers() {
         let dir = tempfile::tempdir().unwrap();
