@@ -44,6 +44,7 @@ async fn soak(rounds: usize) {
         tokens_per_sec: Some(40.0),
         tokens: 40,
         failure: None,
+        ..Behavior::default()
     };
     let scene = TwoSellers::start(behavior).await;
     let (served, ports) = (&scene.served, scene.seller_ports);

@@ -25,6 +25,8 @@ fn market(n: usize, pool: &Pool, now: Instant) -> Vec<Arc<Seller>> {
                 service_fee_ratio: 0.05,
                 priority: 0,
                 max_concurrency: None,
+                prices: Default::default(),
+                credits: None,
             });
             // Most sellers measured, some new.
             if i % 5 != 0 {

@@ -192,6 +192,8 @@ async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), E
             service_fee_ratio: d.service_fee_ratio,
             priority: 0,
             max_concurrency: None,
+            prices: Default::default(),
+            credits: None,
         });
         sims.push((d.id, sim));
     }

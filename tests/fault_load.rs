@@ -30,6 +30,7 @@ async fn many_concurrent_streams_end_normally_and_leave_nothing_behind() {
         tokens_per_sec: Some(10.0),
         tokens: 25,
         failure: None,
+        ..Behavior::default()
     };
     let scene = TwoSellers::start(behavior).await;
     let (served, seller_ports) = (&scene.served, scene.seller_ports);

@@ -178,6 +178,8 @@ fn stream_start(protocol: Protocol, n: usize) -> Vec<u8> {
         model: "m".into(),
         seq: 1,
         input_tokens: 3,
+        cache_read: 0,
+        cache_write: 0,
         tokens: tokens(4),
         include_usage: false,
         created: 0,

@@ -159,6 +159,8 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                 service_fee_ratio: 0.0,
                 priority: 0,
                 max_concurrency: Some(m.max_concurrency),
+                prices: Default::default(),
+                credits: None,
             })
         })
         .collect();

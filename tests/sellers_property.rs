@@ -3,7 +3,8 @@
 //! - any text: the parser never panics, and a refusal names the file and
 //!   a line that exists;
 //! - random valid files (random fields, list styles, quoting, comments):
-//!   read exactly as written — no seller, field or model lost or invented;
+//!   read exactly as written — no seller, field, model, price or credit
+//!   lost or invented;
 //! - those files cut, spliced or garbled anywhere: either still a correct
 //!   reading of what is left, or a refusal — and a key's value never
 //!   appears in an error message.
@@ -14,6 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sellers::file::parse;
+use tokenbuddy::sellers::Prices;
 
 const PATH: &str = "/data/sellers.yaml";
 
@@ -34,6 +36,9 @@ struct Spec {
     fee: Option<f64>,
     priority: Option<i32>,
     max_concurrency: Option<u32>,
+    /// Per model: prices, and whether written as a flow mapping.
+    prices: Vec<(String, Prices, bool)>,
+    credits: Option<f64>,
     flow_protocols: bool,
     quote: u8,
 }
@@ -63,13 +68,59 @@ fn spec() -> impl Strategy<Value = Spec> {
             proptest::option::of(1u32..200),
         ),
         (any::<bool>(), 0u8..3),
+        (
+            proptest::collection::vec(
+                (
+                    0u32..100_000,
+                    0u32..100_000,
+                    proptest::option::of(0u32..10_000),
+                    proptest::option::of(0u32..10_000),
+                    any::<bool>(),
+                ),
+                0..4,
+            ),
+            proptest::option::of(0u32..1_000_000),
+        ),
     )
         .prop_map(
-            |(id, name, (host, v1, slash), key, protocols, models, numbers, (flow, quote))| {
+            |(
+                id,
+                name,
+                (host, v1, slash),
+                key,
+                protocols,
+                models,
+                numbers,
+                (flow, quote),
+                (prices, credits),
+            )| {
                 let mut models = models;
                 models.sort_by(|a, b| a.0.cmp(&b.0));
                 models.dedup_by(|a, b| a.0 == b.0);
                 let (discount, fee, priority, max_concurrency) = numbers;
+                let cents = |c: u32| f64::from(c) / 100.0;
+                // Prices for listed models only (the file refuses others);
+                // any names when the seller takes any model.
+                let mut priced: Vec<(String, Prices, bool)> = prices
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (input, output, read, write, flow))| {
+                        let model = if models.is_empty() {
+                            format!("any-{i}.m")
+                        } else {
+                            models[i % models.len()].0.clone()
+                        };
+                        let p = Prices {
+                            input: cents(input),
+                            output: cents(output),
+                            cache_read: read.map(cents),
+                            cache_write: write.map(cents),
+                        };
+                        (model, p, flow)
+                    })
+                    .collect();
+                priced.sort_by(|a, b| a.0.cmp(&b.0));
+                priced.dedup_by(|a, b| a.0 == b.0);
                 Spec {
                     id,
                     name,
@@ -85,6 +136,8 @@ fn spec() -> impl Strategy<Value = Spec> {
                     fee: fee.map(|f| f64::from(f) / 100.0),
                     priority,
                     max_concurrency,
+                    prices: priced,
+                    credits: credits.map(cents),
                     flow_protocols: flow,
                     quote,
                 }
@@ -149,6 +202,32 @@ fn render(specs: &[Spec], comments: bool) -> String {
         }
         if let Some(c) = s.max_concurrency {
             out.push_str(&format!("    max_concurrency: {c}\n"));
+        }
+        if !s.prices.is_empty() {
+            out.push_str("    prices:\n");
+            for (model, p, flow) in &s.prices {
+                let mut fields = vec![
+                    format!("input: {}", p.input),
+                    format!("output: {}", p.output),
+                ];
+                if let Some(r) = p.cache_read {
+                    fields.push(format!("cache_read: {r}"));
+                }
+                if let Some(w) = p.cache_write {
+                    fields.push(format!("cache_write: {w}"));
+                }
+                if *flow {
+                    out.push_str(&format!("      {}: {{{}}}\n", q(model), fields.join(", ")));
+                } else {
+                    out.push_str(&format!("      {}:\n", q(model)));
+                    for f in fields {
+                        out.push_str(&format!("        {f}\n"));
+                    }
+                }
+            }
+        }
+        if let Some(c) = s.credits {
+            out.push_str(&format!("    credits: {c}\n"));
         }
     }
     out
@@ -224,6 +303,10 @@ proptest! {
             prop_assert_eq!(g.service_fee_ratio, s.fee.unwrap_or(0.0));
             prop_assert_eq!(g.priority, s.priority.unwrap_or(0));
             prop_assert_eq!(g.max_concurrency, s.max_concurrency);
+            let prices: Vec<(String, Prices)> = g.prices.iter().map(|(m, p)| (m.clone(), *p)).collect();
+            let want: Vec<(String, Prices)> = s.prices.iter().map(|(m, p, _)| (m.clone(), *p)).collect();
+            prop_assert_eq!(prices, want);
+            prop_assert_eq!(g.credits, s.credits);
         }
     }
 

@@ -59,6 +59,8 @@ mod tests {
             service_fee_ratio: 0.0,
             priority,
             max_concurrency: None,
+            prices: Default::default(),
+            credits: None,
         }
     }
 

@@ -2,15 +2,16 @@
 
 use serde::Deserialize;
 
-use super::{anthropic_messages, openai_chat, openai_responses, Protocol};
+use super::{anthropic_messages, openai_chat, openai_responses, Protocol, Usage};
 
 /// The meter's reading of one SSE event.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EventInfo {
     /// Carries text, a tool-call or reasoning delta (what TTFT waits for).
     pub semantic: bool,
-    /// Output tokens so far, when the event reports usage.
-    pub output_tokens: Option<u64>,
+    /// The usage this event reports (empty for most events); a later
+    /// event's fields replace an earlier one's ([`Usage::merge`]).
+    pub usage: Usage,
     /// The protocol's normal end of stream.
     pub terminal: bool,
     /// An error event from upstream.
@@ -26,12 +27,13 @@ pub fn inspect(protocol: Protocol, event: Option<&str>, data: &str) -> EventInfo
     }
 }
 
-/// Output tokens reported in a complete non-streaming response body.
-pub fn body_output_tokens(protocol: Protocol, body: &[u8]) -> Option<u64> {
+/// Usage reported in a complete non-streaming response body (empty when
+/// the body says nothing or is not JSON).
+pub fn body_usage(protocol: Protocol, body: &[u8]) -> Usage {
     match protocol {
-        Protocol::OpenAiChat => openai_chat::body_output_tokens(body),
-        Protocol::OpenAiResponses => openai_responses::body_output_tokens(body),
-        Protocol::AnthropicMessages => anthropic_messages::body_output_tokens(body),
+        Protocol::OpenAiChat => openai_chat::body_usage(body),
+        Protocol::OpenAiResponses => openai_responses::body_usage(body),
+        Protocol::AnthropicMessages => anthropic_messages::body_usage(body),
     }
 }
 
@@ -71,6 +73,15 @@ mod tests {
             Just("tool_calls"),
             Just("output_tokens"),
             Just("completion_tokens"),
+            Just("prompt_tokens"),
+            Just("input_tokens"),
+            Just("cached_tokens"),
+            Just("prompt_tokens_details"),
+            Just("input_tokens_details"),
+            Just("cache_read_input_tokens"),
+            Just("cache_creation_input_tokens"),
+            Just("prompt_cache_hit_tokens"),
+            Just("message"),
             Just("text"),
             Just("x"),
         ];
@@ -83,6 +94,9 @@ mod tests {
             prop_oneof![
                 Just("error"),
                 Just("message_stop"),
+                Just("message_start"),
+                Just("message_delta"),
+                Just("response.incomplete"),
                 Just("content_block_delta"),
                 Just("signature_delta"),
                 Just("response.completed"),
@@ -107,6 +121,8 @@ mod tests {
         prop::option::of(prop_oneof![
             Just("error".to_string()),
             Just("message_delta".to_string()),
+            Just("message_start".to_string()),
+            Just("response.incomplete".to_string()),
             Just("content_block_delta".to_string()),
             Just("response.completed".to_string()),
             Just("response.created".to_string()),
@@ -126,7 +142,10 @@ mod tests {
     fn read_everything(event: Option<&str>, data: &str, bytes: &[u8]) {
         for p in Protocol::ALL {
             let _ = inspect(p, event, data);
-            let _ = body_output_tokens(p, bytes);
+            let _ = body_usage(p, bytes);
+            // Reading the data as a body too reaches the usage readers
+            // with JSON built from their own keys.
+            let _ = body_usage(p, data.as_bytes());
         }
         let _ = super::super::openai_responses::created_response_id(event, data);
         let _ = body::kind(bytes);

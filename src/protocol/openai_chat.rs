@@ -3,14 +3,14 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::EventInfo;
+use super::{EventInfo, Usage};
 
 #[derive(Deserialize)]
 struct Chunk<'a> {
     #[serde(default, borrow)]
     choices: Vec<Choice<'a>>,
     #[serde(default)]
-    usage: Option<Usage>,
+    usage: Option<WireUsage>,
     #[serde(default, borrow)]
     error: Option<&'a RawValue>,
 }
@@ -35,16 +35,52 @@ struct Delta<'a> {
     refusal: Option<&'a RawValue>,
 }
 
+/// `usage` of a chunk or body. `prompt_tokens` include the cached ones;
+/// where the cached count is depends on the seller: OpenAI's
+/// `prompt_tokens_details.cached_tokens`, DeepSeek's
+/// `prompt_cache_hit_tokens`, Moonshot's top-level `cached_tokens`.
 #[derive(Deserialize)]
-struct Usage {
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
     #[serde(default)]
     completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    prompt_cache_hit_tokens: Option<u64>,
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    fn usage(self) -> Usage {
+        let cached = self
+            .prompt_tokens_details
+            .and_then(|d| d.cached_tokens)
+            .or(self.prompt_cache_hit_tokens)
+            .or(self.cached_tokens);
+        Usage {
+            input: self
+                .prompt_tokens
+                .map(|p| p.saturating_sub(cached.unwrap_or(0))),
+            output: self.completion_tokens,
+            cache_read: cached,
+            cache_write: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct Body {
     #[serde(default)]
-    usage: Option<Usage>,
+    usage: Option<WireUsage>,
 }
 
 /// A non-empty JSON value: not `null`, `""` or `[]`.
@@ -76,18 +112,19 @@ pub fn inspect(data: &str) -> EventInfo {
         });
     EventInfo {
         semantic,
-        output_tokens: chunk.usage.and_then(|u| u.completion_tokens),
+        usage: chunk.usage.map(WireUsage::usage).unwrap_or_default(),
         terminal: false,
         error: present(chunk.error),
     }
 }
 
-/// Output tokens of a non-streaming `chat.completion` body.
-pub fn body_output_tokens(body: &[u8]) -> Option<u64> {
+/// Usage of a non-streaming `chat.completion` body.
+pub fn body_usage(body: &[u8]) -> Usage {
     serde_json::from_slice::<Body>(body)
-        .ok()?
-        .usage?
-        .completion_tokens
+        .ok()
+        .and_then(|b| b.usage)
+        .map(WireUsage::usage)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -116,13 +153,56 @@ mod tests {
         let u = inspect(
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}}"#,
         );
-        assert_eq!(u.output_tokens, Some(7));
+        assert_eq!(
+            u.usage,
+            Usage {
+                input: Some(3),
+                output: Some(7),
+                ..Usage::default()
+            }
+        );
         assert!(!u.semantic);
         assert!(inspect("[DONE]").terminal);
         assert!(inspect(r#"{"error":{"message":"boom"}}"#).error);
         assert_eq!(
-            body_output_tokens(br#"{"choices":[],"usage":{"completion_tokens":5}}"#),
+            body_usage(br#"{"choices":[],"usage":{"completion_tokens":5}}"#).output,
             Some(5)
         );
+        // A chunk with `usage: null` (include_usage on) reports nothing.
+        assert!(
+            inspect(r#"{"choices":[{"delta":{"content":"a"}}],"usage":null}"#)
+                .usage
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn cached_prompt_tokens_are_not_counted_as_input() {
+        // OpenAI's final usage chunk (stream_options.include_usage).
+        let openai = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}"#;
+        let want = Usage {
+            input: Some(86),
+            output: Some(300),
+            cache_read: Some(1920),
+            cache_write: None,
+        };
+        assert_eq!(inspect(openai).usage, want);
+        // DeepSeek's body.
+        let deepseek = br#"{"choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"prompt_cache_hit_tokens":1920,"prompt_cache_miss_tokens":86}}"#;
+        assert_eq!(body_usage(deepseek), want);
+        // Moonshot's.
+        let kimi = br#"{"choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"cached_tokens":1920}}"#;
+        assert_eq!(body_usage(kimi), want);
+        // A seller that reports no cache: input is the whole prompt.
+        let plain = br#"{"usage":{"prompt_tokens":10,"completion_tokens":2}}"#;
+        assert_eq!(
+            body_usage(plain),
+            Usage {
+                input: Some(10),
+                output: Some(2),
+                ..Usage::default()
+            }
+        );
+        assert!(body_usage(b"{}").is_empty() && body_usage(b"nope").is_empty());
     }
 }

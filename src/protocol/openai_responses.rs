@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::EventInfo;
+use super::{EventInfo, Usage};
 
 #[derive(Deserialize)]
 struct Done {
@@ -13,13 +13,44 @@ struct Done {
 #[derive(Deserialize)]
 struct Body {
     #[serde(default)]
-    usage: Option<Usage>,
+    usage: Option<WireUsage>,
+}
+
+/// `usage` of a response: `input_tokens` include the cached ones.
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    input_tokens_details: Option<InputDetails>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
-struct Usage {
+struct InputDetails {
     #[serde(default)]
-    output_tokens: Option<u64>,
+    cached_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    fn usage(self) -> Usage {
+        let cached = self.input_tokens_details.and_then(|d| d.cached_tokens);
+        Usage {
+            input: self
+                .input_tokens
+                .map(|i| i.saturating_sub(cached.unwrap_or(0))),
+            output: self.output_tokens,
+            cache_read: cached,
+            cache_write: None,
+        }
+    }
+}
+
+fn usage_of(body: Option<Body>) -> Usage {
+    body.and_then(|b| b.usage)
+        .map(WireUsage::usage)
+        .unwrap_or_default()
 }
 
 /// Event types that carry generated content.
@@ -45,9 +76,11 @@ pub fn inspect(event: Option<&str>, data: &str) -> EventInfo {
     }
     match kind {
         "response.completed" | "response.incomplete" => EventInfo {
-            output_tokens: serde_json::from_str::<Done>(data)
-                .ok()
-                .and_then(|d| d.response?.usage?.output_tokens),
+            usage: usage_of(
+                serde_json::from_str::<Done>(data)
+                    .ok()
+                    .and_then(|d| d.response),
+            ),
             terminal: true,
             ..EventInfo::default()
         },
@@ -81,12 +114,9 @@ pub fn created_response_id(event: Option<&str>, data: &str) -> Option<String> {
     created.response?.id.map(std::borrow::Cow::into_owned)
 }
 
-/// Output tokens of a non-streaming `response` body.
-pub fn body_output_tokens(body: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<Body>(body)
-        .ok()?
-        .usage?
-        .output_tokens
+/// Usage of a non-streaming `response` body.
+pub fn body_usage(body: &[u8]) -> Usage {
+    usage_of(serde_json::from_slice::<Body>(body).ok())
 }
 
 #[cfg(test)]
@@ -127,12 +157,46 @@ mod tests {
             Some("response.completed"),
             r#"{"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":9}}}"#,
         );
-        assert_eq!(done.output_tokens, Some(9));
+        assert_eq!(
+            done.usage,
+            Usage {
+                input: Some(1),
+                output: Some(9),
+                ..Usage::default()
+            }
+        );
         assert!(done.terminal);
         assert!(inspect(Some("error"), r#"{"type":"error"}"#).error);
         assert_eq!(
-            body_output_tokens(br#"{"usage":{"output_tokens":4}}"#),
+            body_usage(br#"{"usage":{"output_tokens":4}}"#).output,
             Some(4)
         );
+    }
+
+    #[test]
+    fn cached_input_tokens_are_not_counted_as_input() {
+        let usage = r#"{"input_tokens":5000,"input_tokens_details":{"cached_tokens":4096},"output_tokens":120,"output_tokens_details":{"reasoning_tokens":64},"total_tokens":5120}"#;
+        let want = Usage {
+            input: Some(904),
+            output: Some(120),
+            cache_read: Some(4096),
+            cache_write: None,
+        };
+        for kind in ["response.completed", "response.incomplete"] {
+            let data = format!(
+                r#"{{"type":"{kind}","sequence_number":9,"response":{{"id":"resp_1","object":"response","status":"completed","output":[],"usage":{usage}}}}}"#
+            );
+            assert_eq!(inspect(Some(kind), &data).usage, want, "{kind}");
+            assert_eq!(inspect(None, &data).usage, want, "{kind} without event:");
+        }
+        let body = format!(r#"{{"id":"resp_1","object":"response","output":[],"usage":{usage}}}"#);
+        assert_eq!(body_usage(body.as_bytes()), want);
+        // `usage: null` while in progress, and no body at all: nothing known.
+        assert!(
+            inspect(Some("response.completed"), r#"{"response":{"usage":null}}"#)
+                .usage
+                .is_empty()
+        );
+        assert!(body_usage(b"[]").is_empty());
     }
 }

@@ -214,7 +214,7 @@ where
     match body::kind(&whole) {
         BodyKind::Answer => {
             let mut meter = Meter::new(protocol);
-            meter.set_usage(event::body_output_tokens(protocol, &whole));
+            meter.set_usage(event::body_usage(protocol, &whole));
             Precommit::Committed(Primed {
                 prefix: vec![whole],
                 meter,
@@ -277,12 +277,21 @@ mod tests {
     #[tokio::test]
     async fn whole_bodies_are_judged_and_kept_byte_for_byte() {
         let token = CancellationToken::new();
-        let answer = br#"{"id":"c", "choices":[], "usage":{"completion_tokens":3}}"#;
+        let answer = br#"{"id":"c", "choices":[], "usage":{"prompt_tokens":20,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":16}}}"#;
         let parts = vec![answer[..9].to_vec(), answer[9..].to_vec()];
         match read_whole_body(chunks(parts), Protocol::OpenAiChat, IDLE, &token).await {
             Precommit::Committed(p) => {
                 assert_eq!(p.prefix.concat(), answer.to_vec());
                 assert_eq!(p.meter.sample(Instant::now()).output_tokens, Some(3));
+                assert_eq!(
+                    p.meter.usage(),
+                    crate::protocol::Usage {
+                        input: Some(4),
+                        output: Some(3),
+                        cache_read: Some(16),
+                        cache_write: None,
+                    }
+                );
             }
             Precommit::Failed(o, why) => panic!("{o:?} {why}"),
         }

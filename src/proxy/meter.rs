@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use crate::pool::Sample;
-use crate::protocol::{event, openai_responses, sse::SseSplitter, Protocol};
+use crate::protocol::{event, openai_responses, sse::SseSplitter, Protocol, Usage};
 
 /// The running reading of one SSE response.
 #[derive(Debug)]
@@ -16,7 +16,7 @@ pub struct Meter {
     first_semantic: Option<Instant>,
     last_semantic: Option<Instant>,
     semantic_events: u64,
-    usage_tokens: Option<u64>,
+    usage: Usage,
     terminal: bool,
     error_before_content: bool,
     response_id: Option<String>,
@@ -31,7 +31,7 @@ impl Meter {
             first_semantic: None,
             last_semantic: None,
             semantic_events: 0,
-            usage_tokens: None,
+            usage: Usage::default(),
             terminal: false,
             error_before_content: false,
             response_id: None,
@@ -46,7 +46,7 @@ impl Meter {
             first_semantic,
             last_semantic,
             semantic_events,
-            usage_tokens,
+            usage,
             terminal,
             error_before_content,
             response_id,
@@ -59,9 +59,7 @@ impl Meter {
                 *last_semantic = Some(now);
                 *semantic_events += 1;
             }
-            if info.output_tokens.is_some() {
-                *usage_tokens = info.output_tokens;
-            }
+            usage.merge(info.usage);
             if info.error && first_semantic.is_none() {
                 *error_before_content = true;
             }
@@ -77,9 +75,15 @@ impl Meter {
         self.response_id.as_deref()
     }
 
-    /// Sets output tokens read from a whole non-streaming body.
-    pub fn set_usage(&mut self, tokens: Option<u64>) {
-        self.usage_tokens = tokens;
+    /// Sets the usage read from a whole non-streaming body.
+    pub fn set_usage(&mut self, usage: Usage) {
+        self.usage = usage;
+    }
+
+    /// The usage the seller reported so far, merged field by field (input
+    /// and cache counts from a stream's start, output from its end).
+    pub fn usage(&self) -> Usage {
+        self.usage
     }
 
     /// Whether content (text, tool call, reasoning) has been seen.
@@ -111,7 +115,8 @@ impl Meter {
                 .map(|t| t.saturating_duration_since(sent)),
             // Without usage in the stream, each delta counts as one token.
             output_tokens: self
-                .usage_tokens
+                .usage
+                .output
                 .or((self.semantic_events > 0).then_some(self.semantic_events)),
             generating: self
                 .first_semantic
@@ -141,8 +146,91 @@ mod tests {
         assert_eq!(s.generating, Some(Duration::from_millis(200)));
         assert!(m.ended() && !m.error_before_content());
 
+        assert_eq!(
+            m.usage(),
+            Usage {
+                output: Some(2),
+                ..Usage::default()
+            }
+        );
+
         let mut e = Meter::new(Protocol::OpenAiChat);
         e.feed(b"data: {\"error\":{\"message\":\"overloaded\"}}\n\n", t0);
         assert!(e.error_before_content());
+    }
+
+    /// Feeds `stream` split at every `step` bytes, so events straddle chunks.
+    fn read(protocol: Protocol, stream: &str, step: usize) -> Meter {
+        let t0 = Instant::now();
+        let mut m = Meter::new(protocol);
+        for chunk in stream.as_bytes().chunks(step) {
+            m.feed(chunk, t0);
+        }
+        m
+    }
+
+    #[test]
+    fn usage_of_every_protocol_from_its_stream() {
+        let chat = concat!(
+            "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}],\"usage\":null}\n\n",
+            "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+            "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n",
+            "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1500,\"completion_tokens\":42,\"total_tokens\":1542,\"prompt_tokens_details\":{\"cached_tokens\":1024}}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let responses = concat!(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"usage\":null}}\n\n",
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n",
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"usage\":{\"input_tokens\":1500,\"input_tokens_details\":{\"cached_tokens\":1024},\"output_tokens\":42,\"total_tokens\":1542}}}\n\n",
+        );
+        let anthropic = concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"content\":[],\"usage\":{\"input_tokens\":476,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":1024,\"output_tokens\":1}}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":42}}\n\n",
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        );
+        let want = Usage {
+            input: Some(476),
+            output: Some(42),
+            cache_read: Some(1024),
+            cache_write: None,
+        };
+        for (protocol, stream) in [
+            (Protocol::OpenAiChat, chat),
+            (Protocol::OpenAiResponses, responses),
+            (Protocol::AnthropicMessages, anthropic),
+        ] {
+            for step in [1, 7, stream.len()] {
+                let m = read(protocol, stream, step);
+                let want = Usage {
+                    cache_write: (protocol == Protocol::AnthropicMessages).then_some(0),
+                    ..want
+                };
+                assert_eq!(m.usage(), want, "{protocol} in chunks of {step}");
+                assert_eq!(m.sample(Instant::now()).output_tokens, Some(42));
+                assert!(m.ended() && m.has_content(), "{protocol}");
+            }
+        }
+    }
+
+    #[test]
+    fn without_usage_each_delta_counts_and_bodies_set_it_whole() {
+        let m = read(
+            Protocol::OpenAiChat,
+            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n",
+            5,
+        );
+        assert!(m.usage().is_empty());
+        assert_eq!(m.sample(Instant::now()).output_tokens, Some(2));
+        let mut b = Meter::new(Protocol::AnthropicMessages);
+        let whole = Usage {
+            input: Some(9),
+            output: Some(4),
+            cache_read: Some(0),
+            cache_write: Some(0),
+        };
+        b.set_usage(whole);
+        assert_eq!(b.usage(), whole);
+        assert_eq!(b.sample(Instant::now()).output_tokens, Some(4));
     }
 }

@@ -20,6 +20,8 @@ pub fn seller(id: &str, price: f64, max_concurrency: Option<u32>) -> Arc<Seller>
         service_fee_ratio: 0.0,
         priority: 0,
         max_concurrency,
+        prices: Default::default(),
+        credits: None,
     })
 }
 

@@ -15,17 +15,25 @@
 //!     service_fee_ratio: 0.05       # fee on top, >= 0; default 0
 //!     priority: 10                  # breaks ties between equal scores, higher first; default 0
 //!     max_concurrency: 8            # requests in flight at most; default unlimited
+//!     prices:                       # list prices per million tokens, by the model clients ask for
+//!       sonnet: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}   # cache_* default to input
+//!     credits: 25.00                # prepaid balance, same currency as prices; as of writing it
 //! ```
+//!
+//! A model without a `prices` entry is priced from the table TokenBuddy
+//! ships (`prices.yaml`, USD), else its cost is unknown. Changing `credits`
+//! starts the count of spend against it over.
 //!
 //! Every error is one line naming the file, the line and the problem; a key's
 //! value never appears in one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::price::Prices;
 use super::seller::{normalize_base_url, ModelRoute, Secret, Seller, SellerId};
 use crate::protocol::Protocol;
 
@@ -70,6 +78,48 @@ struct RawSeller {
     priority: Option<i32>,
     #[serde(default)]
     max_concurrency: Option<Spanned<u32>>,
+    #[serde(default)]
+    prices: Option<RawPrices>,
+    #[serde(default)]
+    credits: Option<Spanned<f64>>,
+}
+
+/// A model name as a mapping key; numbers (`4`, `3.5`) are names too.
+struct ModelName(String);
+
+impl<'de> Deserialize<'de> for ModelName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawModel::deserialize(d).and_then(|m| match m {
+            RawModel::Same(name) => Ok(ModelName(name)),
+            RawModel::Mapped(_) => Err(serde::de::Error::custom("a model name")),
+        })
+    }
+}
+
+/// `prices:`, in file order, each entry with where it is.
+struct RawPrices(Vec<(Spanned<ModelName>, Spanned<Prices>)>);
+
+impl<'de> Deserialize<'de> for RawPrices {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = RawPrices;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping of model names to {input, output, cache_read, cache_write}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawPrices, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = m.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(RawPrices(entries))
+            }
+        }
+        d.deserialize_map(Entries)
+    }
 }
 
 /// A model entry: `name`, or `name: upstream-name`. Read by hand, not as
@@ -339,6 +389,39 @@ pub fn parse(
             other => other.map(|c| c.value),
         };
 
+        let mut prices = BTreeMap::new();
+        for (name, entry) in raw.prices.map(|p| p.0).unwrap_or_default() {
+            let model = name.value.0.trim().to_string();
+            let line = at(&name.referenced);
+            if !entry.value.is_valid() {
+                return Err(fail(
+                    line,
+                    format!("seller \"{id}\": prices for \"{model}\" must be numbers >= 0"),
+                ));
+            }
+            if !models.is_empty() && !models.iter().any(|m| m.name == model) {
+                return Err(fail(
+                    line,
+                    format!("seller \"{id}\": prices for \"{model}\", a model it does not list in models"),
+                ));
+            }
+            if prices.insert(model.clone(), entry.value).is_some() {
+                return Err(fail(
+                    line,
+                    format!("seller \"{id}\": prices for \"{model}\" are given twice"),
+                ));
+            }
+        }
+        let credits = match raw.credits {
+            Some(c) if !(c.value.is_finite() && c.value >= 0.0) => {
+                return Err(fail(
+                    at(&c.referenced),
+                    format!("seller \"{id}\": credits must be a number >= 0 (the prepaid balance)"),
+                ))
+            }
+            other => other.map(|c| c.value),
+        };
+
         sellers.push(Seller {
             name: raw
                 .name
@@ -354,6 +437,8 @@ pub fn parse(
             service_fee_ratio,
             priority: raw.priority.unwrap_or(0),
             max_concurrency,
+            prices,
+            credits,
         });
     }
     Ok(sellers)
@@ -397,6 +482,12 @@ sellers:
     service_fee_ratio: 0.05
     priority: 10
     max_concurrency: 8
+    prices:
+      sonnet: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}
+      gpt-4o:
+        input: 2.5
+        output: 10
+    credits: 25.5
   - id: plain
     base_url: http://127.0.0.1:9000
     api_key: sk-plain
@@ -464,6 +555,25 @@ sellers:
             ),
             (0.8, 0.05, 10, Some(8))
         );
+        assert_eq!(
+            a.prices.get("sonnet"),
+            Some(&Prices {
+                input: 3.0,
+                output: 15.0,
+                cache_read: Some(0.3),
+                cache_write: Some(3.75),
+            })
+        );
+        assert_eq!(
+            a.prices.get("gpt-4o"),
+            Some(&Prices {
+                input: 2.5,
+                output: 10.0,
+                cache_read: None,
+                cache_write: None,
+            })
+        );
+        assert_eq!(a.credits, Some(25.5));
         let b = &s[1];
         assert_eq!(
             (
@@ -474,7 +584,7 @@ sellers:
             ),
             ("plain", 1.0, 0, None)
         );
-        assert!(b.models.is_empty());
+        assert!(b.models.is_empty() && b.prices.is_empty() && b.credits.is_none());
         assert_eq!(b.base_url, "http://127.0.0.1:9000");
     }
 
@@ -504,6 +614,17 @@ sellers:
             (seller("    service_fee_ratio: -0.1\n"), 6, "service_fee_ratio"),
             (seller("    max_concurrency: 0\n"), 6, "max_concurrency"),
             (seller("    models: [m, m]\n"), 6, "listed twice"),
+            (seller("    prices:\n      m: {input: -1, output: 1}\n"), 7, "prices for \"m\" must be numbers >= 0"),
+            (seller("    prices:\n      m: {input: .nan, output: 1}\n"), 7, "must be numbers >= 0"),
+            (seller("    prices:\n      m: {input: 1, output: 1, cached: 1}\n"), 7, "cached"),
+            (seller("    prices:\n      m:\n        input: 1\n        output: 2\n        cache: 1\n"), 10, "cache"),
+            (seller("    prices:\n      m: {input: 1}\n"), 7, "output"),
+            (seller("    prices:\n      m: {input: cheap, output: 1}\n"), 7, ""),
+            (seller("    prices: [m]\n"), 6, ""),
+            (seller("    models: [a, b]\n    prices:\n      a: {input: 1, output: 1}\n      c: {input: 1, output: 1}\n"), 9, "prices for \"c\", a model it does not list"),
+            (seller("    credits: -5\n"), 6, "credits must be a number >= 0"),
+            (seller("    credits: .inf\n"), 6, "credits must be a number >= 0"),
+            (seller("    credits: lots\n"), 6, ""),
         ];
         for (text, line, needle) in cases {
             let err = parse_str(&text).unwrap_err();
@@ -517,6 +638,41 @@ sellers:
             assert!(shown.contains(needle), "{needle:?} not in {shown}");
             assert!(!shown.contains("SECRET"), "key leaked: {shown}");
             assert_eq!(shown.lines().count(), 1, "one line: {shown}");
+        }
+    }
+
+    #[test]
+    fn prices_for_any_model_and_numeric_names_when_models_is_empty() {
+        let got = parse_str(
+            "sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: k\n    protocols: [openai-chat]\n    prices:\n      anything: {input: 0, output: 0}\n      4: {input: 1, output: 2, cache_read: 0}\n    credits: 0\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = got[0].prices.keys().map(String::as_str).collect();
+        assert_eq!(names, ["4", "anything"]);
+        assert_eq!(got[0].prices["4"].cache_read, Some(0.0));
+        assert_eq!(got[0].credits, Some(0.0), "a zero balance is a balance");
+    }
+
+    /// The yaml block that starts with `# sellers.yaml` in `doc`.
+    fn example(doc: &str, prefix: &str) -> String {
+        doc.lines()
+            .map(|l| l.strip_prefix(prefix).unwrap_or(l))
+            .skip_while(|l| !l.starts_with("# sellers.yaml"))
+            .take_while(|l| !l.starts_with("```"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn the_examples_in_these_docs_and_the_readme_parse() {
+        let doc = example(include_str!("file.rs"), "//! ");
+        let readme = example(include_str!("../../README.md"), "");
+        for text in [doc, readme] {
+            let got = parse(Path::new("/d/sellers.yaml"), &text, &|_| Some("sk".into()))
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(got.len(), 1, "{text}");
+            assert_eq!(got[0].credits, Some(25.0));
+            assert_eq!(got[0].prices["sonnet"].cache_write, Some(3.75));
         }
     }
 

@@ -1,9 +1,11 @@
 //! One upstream seller: where it is, how to authenticate, what it serves and
 //! at what price. Plain data; reading it from a file lives in `file.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::price::Prices;
 use crate::protocol::Protocol;
 
 /// A seller's id, unique within the loaded set.
@@ -82,6 +84,12 @@ pub struct Seller {
     pub priority: i32,
     /// Most requests in flight at once; `None` is unlimited.
     pub max_concurrency: Option<u32>,
+    /// List prices by the model name clients ask for (the file's
+    /// `prices:`); the shipped table covers the rest (`price.rs`).
+    pub prices: BTreeMap<String, Prices>,
+    /// Prepaid balance in the prices' currency, as of when the file was
+    /// written; `None` is not tracked.
+    pub credits: Option<f64>,
 }
 
 impl Seller {
@@ -138,6 +146,8 @@ mod tests {
             service_fee_ratio: 0.0,
             priority: 0,
             max_concurrency: None,
+            prices: BTreeMap::new(),
+            credits: None,
         }
     }
 

@@ -18,10 +18,10 @@ fn message(r: &Reply, content: Value, stop: Value, output_tokens: u64) -> Value 
         "stop_reason": stop,
         "stop_sequence": null,
         "usage": {
-            "input_tokens": r.input_tokens,
+            "input_tokens": r.uncached_input(),
+            "cache_creation_input_tokens": r.cache_write,
+            "cache_read_input_tokens": r.cache_read,
             "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
         },
     })
 }

@@ -13,6 +13,13 @@ pub struct Behavior {
     pub tokens: usize,
     /// An injected failure.
     pub failure: Option<Failure>,
+    /// Input tokens each reply reports as read from the prompt cache (as
+    /// `cached_tokens` or `cache_read_input_tokens`); with 0, an Anthropic
+    /// request marked with `cache_control` reads half its input from it.
+    pub cache_read_tokens: u64,
+    /// Input tokens each Anthropic reply reports as written to the cache
+    /// (`cache_creation_input_tokens`; OpenAI reports no writes).
+    pub cache_write_tokens: u64,
 }
 
 impl Default for Behavior {
@@ -22,6 +29,8 @@ impl Default for Behavior {
             tokens_per_sec: None,
             tokens: 16,
             failure: None,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn demo_sellers() -> Vec<DemoSeller> {
                 tokens_per_sec: Some(80.0),
                 tokens: 48,
                 failure: Some(Failure::EveryNth { n: 4, code: 503 }),
+                ..Behavior::default()
             },
             discount_ratio: 0.7,
             service_fee_ratio: 0.0,
@@ -43,6 +44,7 @@ pub fn demo_sellers() -> Vec<DemoSeller> {
                 tokens_per_sec: Some(150.0),
                 tokens: 48,
                 failure: None,
+                ..Behavior::default()
             },
             discount_ratio: 1.0,
             service_fee_ratio: 0.0,
@@ -55,6 +57,7 @@ pub fn demo_sellers() -> Vec<DemoSeller> {
                 tokens_per_sec: Some(35.0),
                 tokens: 48,
                 failure: None,
+                ..Behavior::default()
             },
             discount_ratio: 0.4,
             service_fee_ratio: 0.05,

@@ -13,6 +13,8 @@ fn usage(r: &Reply) -> Value {
         "prompt_tokens": r.input_tokens,
         "completion_tokens": r.output_tokens(),
         "total_tokens": r.input_tokens + r.output_tokens(),
+        "prompt_tokens_details": {"cached_tokens": r.cache_read, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
     })
 }
 

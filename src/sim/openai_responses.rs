@@ -52,7 +52,7 @@ fn response(r: &Reply, status: &str, output: Vec<Value>, with_usage: bool) -> Va
         "usage": if with_usage {
             json!({
                 "input_tokens": r.input_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": r.cache_read},
                 "output_tokens": r.output_tokens(),
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": r.input_tokens + r.output_tokens(),

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::behavior::{Behavior, Failure};
 use super::play;
-use super::reply::{tokens, Reply, RequestFields};
+use super::reply::{cache_tokens, tokens, Reply, RequestFields};
 use super::{anthropic_messages, openai_chat, openai_responses};
 use crate::protocol::Protocol;
 
@@ -356,12 +356,15 @@ async fn handle(
         lock(&response).extend_from_slice(v.to_string().as_bytes());
         return json_response(StatusCode::OK, &v);
     }
+    let (cache_read, cache_write) = cache_tokens(&behavior, protocol, &body, input_tokens);
     let reply = Reply {
         model: fields.model.unwrap_or_else(|| "sim".to_string()),
         // Ids unique across every simulated seller in the process, as real
         // ids are: `previous_response_id` must name one seller's response.
         seq: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         input_tokens,
+        cache_read,
+        cache_write,
         tokens: tokens(behavior.tokens),
         include_usage: fields
             .stream_options
