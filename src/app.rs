@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::control::prometheus::Metrics;
 use crate::error::Error;
 use crate::pool::Pool;
 use crate::protocol::Protocol;
@@ -18,6 +19,8 @@ use crate::scheduler::Scheduler;
 use crate::sellers::{self, Secret, Seller, Sellers};
 use crate::server;
 use crate::sim::{self, SimSeller};
+use crate::store::record::RequestRecord;
+use crate::store::{self, Store};
 use crate::token;
 
 /// Starts TokenBuddy.
@@ -30,6 +33,7 @@ pub struct Running {
     token: String,
     sellers: Arc<Sellers>,
     pool: Arc<Pool>,
+    store: Store,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     _watcher: sellers::watch::Watcher,
@@ -57,6 +61,10 @@ impl App {
         })?;
         let shutdown = CancellationToken::new();
         let pool = Arc::new(Pool::new());
+        let store = Store::open(&config.data_dir, config.store.clone());
+        warm_start(&store, &pool, clock.now());
+        follow_balances(&store, &sellers, shutdown.clone());
+        let metrics = Arc::new(Metrics::new());
         let proxy = Proxy {
             sellers: Arc::clone(&sellers),
             pool: Arc::clone(&pool),
@@ -64,7 +72,8 @@ impl App {
             clock,
             timeouts: config.timeouts,
             shutdown: shutdown.clone(),
-            records: proxy::journey::discard(),
+            records: record_sink(store.clone(), Arc::clone(&metrics)),
+            store: store.clone(),
             scheduler: Arc::new(Scheduler::new(
                 &config.data_dir,
                 config.explore_chance,
@@ -92,6 +101,9 @@ impl App {
         if config.demo {
             extra = extra.merge(crate::control::demo::router(Arc::new(demo_logs)));
         }
+        let extra = extra
+            .merge(crate::control::store::router(store.clone()))
+            .merge(crate::control::prometheus::router(metrics));
         let app = server::router(proxy, access, config.ui_dir.clone(), extra);
         let server = tokio::spawn(server::serve(
             listener,
@@ -110,6 +122,7 @@ impl App {
             token,
             sellers,
             pool,
+            store,
             shutdown,
             server,
             _watcher: watcher,
@@ -149,6 +162,11 @@ impl Running {
         &self.pool
     }
 
+    /// The request log, usage and history.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Begins a graceful stop: streams in flight end with an error event.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
@@ -156,10 +174,17 @@ impl Running {
 
     /// Waits until the server has stopped (after [`Running::shutdown`]).
     pub async fn wait(self) -> Result<(), Error> {
-        let Running { server, demo, .. } = self;
+        let Running {
+            server,
+            demo,
+            store,
+            ..
+        } = self;
         if let Err(e) = server.await {
             tracing::error!(error = %e, "server task failed");
         }
+        // After the server: the last requests' rows are written too.
+        store.close().await;
         for (_, sim) in demo {
             sim.shutdown().await;
         }
@@ -171,6 +196,68 @@ impl Running {
         self.shutdown();
         self.wait().await
     }
+}
+
+/// Where each finished request goes: `/metrics`, then the store. Says
+/// once when a seller's credits cross 80 % spent and when they run out.
+fn record_sink(store: Store, metrics: Arc<Metrics>) -> proxy::journey::RecordSink {
+    Arc::new(move |record: RequestRecord| {
+        metrics.observe(&record);
+        let priced = record.seller.clone().zip(record.cost);
+        let before = priced.as_ref().and_then(|(s, _)| store.credit(s));
+        store.submit(record);
+        let (Some((seller, _)), Some(before)) = (priced, before) else {
+            return;
+        };
+        let Some(after) = store.credit(&seller) else {
+            return;
+        };
+        if after.exhausted() && !before.exhausted() {
+            tracing::warn!(%seller, balance = after.balance, spent = after.spent,
+                "credits exhausted: the seller is left out until its `credits` are raised in sellers.yaml");
+        } else if after.low() && !before.low() {
+            tracing::warn!(%seller, balance = after.balance, spent = after.spent, "credits 80 % spent");
+        }
+    })
+}
+
+/// Seeds each seller's TTFT and tokens/s from the store's last hour of
+/// its history, so the first request of a run is routed on evidence.
+fn warm_start(store: &Store, pool: &Pool, now: Instant) {
+    for w in store.warm_start() {
+        pool.stats(&w.seller.as_str().into())
+            .warm_start(w.ttft_ms, w.tokens_per_sec, now);
+    }
+}
+
+/// The balances the sellers file states, for every seller (`None`: no credits).
+fn balances(sellers: &Sellers) -> Vec<(String, Option<f64>)> {
+    sellers
+        .snapshot()
+        .sellers
+        .iter()
+        .map(|s| (s.id.to_string(), s.credits))
+        .collect()
+}
+
+/// Hands the store the sellers file's credits now and after every reload.
+fn follow_balances(store: &Store, sellers: &Arc<Sellers>, shutdown: CancellationToken) {
+    store.set_balances(&balances(sellers), store::now_ms());
+    let mut changes = sellers.subscribe();
+    let (store, sellers) = (store.clone(), Arc::clone(sellers));
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            store.set_balances(&balances(&sellers), store::now_ms());
+        }
+    });
 }
 
 /// Starts the simulated demo sellers and describes them as sellers.

@@ -40,6 +40,8 @@ pub struct Config {
     pub probe_interval: Option<Duration>,
     /// What a client may make the server wait for or hold.
     pub server: ServerLimits,
+    /// The request log and history: on or off, retention, batching.
+    pub store: crate::store::StoreConfig,
 }
 
 /// Limits on clients, so idle, lazy or hostile ones cannot tie the server up.
@@ -188,6 +190,7 @@ impl Config {
             load_spread: true,
             probe_interval: Some(Duration::from_secs(60)),
             server: ServerLimits::default(),
+            store: crate::store::StoreConfig::default(),
         }
     }
 
@@ -196,6 +199,7 @@ impl Config {
     pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
         self.timeouts = self.timeouts.with_env(&env)?;
         self.server = self.server.with_env(&env)?;
+        self.store = self.store.with_env(&env)?;
         Ok(self)
     }
 

@@ -5,8 +5,12 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::pool::StatsSnapshot;
 use crate::proxy::Proxy;
+use crate::sellers::Prices;
+use crate::store::CreditState;
 
 /// One seller as the API shows it (never its key).
 #[derive(Debug, Serialize)]
@@ -30,8 +34,43 @@ pub struct SellerView {
     pub priority: i32,
     /// Concurrency limit.
     pub max_concurrency: Option<u32>,
+    /// List prices per model the file sets (per million tokens).
+    pub prices: BTreeMap<String, Prices>,
+    /// The prepaid balance and what is spent of it, if the file sets `credits`.
+    pub credits: Option<CreditView>,
     /// Live statistics.
     pub stats: StatsSnapshot,
+}
+
+/// A seller's credits as the API shows them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditView {
+    /// The balance the sellers file states.
+    pub balance: f64,
+    /// Spent since that balance was set.
+    pub spent: f64,
+    /// Balance minus spent.
+    pub remaining: f64,
+    /// When the balance was set, in ms since the Unix epoch.
+    pub since_ms: i64,
+    /// At least 80 % spent.
+    pub low: bool,
+    /// Nothing left: the seller is not tried ("credits exhausted").
+    pub exhausted: bool,
+}
+
+impl From<CreditState> for CreditView {
+    fn from(c: CreditState) -> Self {
+        CreditView {
+            balance: c.balance,
+            spent: c.spent,
+            remaining: c.remaining(),
+            since_ms: c.since_ms,
+            low: c.low(),
+            exhausted: c.exhausted(),
+        }
+    }
 }
 
 /// The sellers file's state.
@@ -74,6 +113,8 @@ pub async fn list(State(p): State<Proxy>) -> Json<SellersView> {
             service_fee_ratio: s.service_fee_ratio,
             priority: s.priority,
             max_concurrency: s.max_concurrency,
+            prices: s.prices.clone(),
+            credits: p.store.credit(s.id.as_str()).map(CreditView::from),
             stats: p.pool.stats(&s.id).snapshot(now, wall),
         })
         .collect();

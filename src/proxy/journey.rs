@@ -86,6 +86,11 @@ impl Journey {
         self.stream = stream;
     }
 
+    /// The model the client asked for.
+    pub fn model_asked(&self) -> &str {
+        &self.model_asked
+    }
+
     fn record(&self, status: u16, outcome: OutcomeClass, now: Instant) -> RequestRecord {
         RequestRecord {
             at_ms: self.at_ms,

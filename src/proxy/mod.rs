@@ -46,6 +46,8 @@ pub struct Proxy {
     pub scheduler: Arc<Scheduler>,
     /// Where each finished request's log row goes.
     pub records: journey::RecordSink,
+    /// The request log and credits (a seller out of credits is not tried).
+    pub store: crate::store::Store,
 }
 
 impl Proxy {
@@ -53,7 +55,23 @@ impl Proxy {
     pub fn candidates(&self, protocol: Protocol, model: &str) -> Vec<scheduler::Candidate> {
         let set = self.sellers.snapshot();
         let (now, wall) = (self.clock.now(), self.clock.wall());
-        scheduler::gather(&self.pool, set.candidates(protocol, model), now, wall)
+        let mut candidates =
+            scheduler::gather(&self.pool, set.candidates(protocol, model), now, wall);
+        for c in &mut candidates {
+            c.excluded = self
+                .store
+                .credit(c.seller.id.as_str())
+                .filter(|credit| credit.exhausted())
+                .map(|credit| {
+                    format!(
+                        "credits exhausted ({:.2} of {:.2} spent; raise `credits` in {} to bring it back)",
+                        credit.spent,
+                        credit.balance,
+                        self.sellers.path().display()
+                    )
+                });
+        }
+        candidates
     }
 
     /// The order in which a request for `model` over `protocol` tries sellers.

@@ -21,7 +21,7 @@ use super::outcome::{classify, Outcome, OutcomeClass, SHUTTING_DOWN};
 use super::respond::stream_error_event;
 use crate::clock::Clock;
 use crate::pool::{InFlight, SellerStats};
-use crate::protocol::{Protocol, Usage};
+use crate::protocol::Protocol;
 use crate::sellers::Seller;
 
 /// What the request log needs when the body ends.
@@ -128,7 +128,13 @@ impl<S> Tap<S> {
         if let End::Broken(outcome, cause) = end {
             classify(outcome).charge(&self.ctx.stats, cause, now, self.ctx.clock.wall());
         }
-        let usage = Usage::default();
+        let usage = self.meter.usage();
+        let cost = if outcome == OutcomeClass::ClientError && usage.is_empty() {
+            // The seller refused the request itself: nothing was generated.
+            Some(0.0)
+        } else {
+            crate::sellers::cost(&f.seller, f.journey.model_asked(), &f.model_sent, &usage)
+        };
         let answer = Answered {
             seller: &f.seller,
             model_sent: &f.model_sent,
@@ -136,7 +142,7 @@ impl<S> Tap<S> {
             outcome,
             sample,
             usage,
-            cost: None,
+            cost,
         };
         (f.sink)(f.journey.answered(&f.trail, answer, now));
     }
