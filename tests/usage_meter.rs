@@ -40,7 +40,7 @@ fn long_request(protocol: Protocol, stream: bool) -> Value {
 }
 
 async fn output_tokens(h: &Harness) -> u64 {
-    h.stats("s1").await["output_tokens"].as_u64().unwrap_or(0)
+    h.stats("s1").await["outputTokens"].as_u64().unwrap_or(0)
 }
 
 #[tokio::test]

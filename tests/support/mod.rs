@@ -73,6 +73,18 @@ impl Harness {
     pub async fn start_with(sellers_yaml: &str, adjust: impl FnOnce(&mut Config)) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("sellers.yaml"), sellers_yaml).expect("write sellers");
+        Self::start_in(dir, adjust).await
+    }
+
+    /// Stops gracefully and starts again on the same data dir.
+    pub async fn restart(self) -> Harness {
+        let Harness { running, dir, .. } = self;
+        running.stop().await.expect("a clean stop");
+        Self::start_in(dir, |_| {}).await
+    }
+
+    /// Starts on an existing data dir (its sellers file, store, token).
+    pub async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Harness {
         let mut config = Config::new(dir.path().to_path_buf());
         config.port = 0;
         config.ui_dir = None;
@@ -143,6 +155,31 @@ impl Harness {
             .json()
             .await
             .expect("api/sellers json")
+    }
+
+    /// `GET path` with the access token, as JSON (any status).
+    pub async fn api(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.running.token())
+            .send()
+            .await
+            .expect("the API answers")
+            .json()
+            .await
+            .expect("the API answers JSON")
+    }
+
+    /// The request log, newest first, once every finished request is written.
+    pub async fn rows(&self) -> Vec<Value> {
+        tokio::time::timeout(HANG, self.running.store().flush())
+            .await
+            .expect("the store writes");
+        let page = self.api("/api/requests?limit=500").await;
+        page["requests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("no requests in {page}"))
     }
 
     /// The stats object of seller `id` from `/api/sellers`.
