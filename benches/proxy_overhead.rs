@@ -1,6 +1,9 @@
 //! What TokenBuddy costs on the wire: the proxy (the real `tokenbuddy serve`
 //! process) and a simulated seller on loopback, compared in the same run
-//! against a direct connection to the same seller.
+//! against a direct connection to the same seller — and the store (the
+//! request log in SQLite) on against off, in the same run: CPU per request,
+//! TTFT, sustained writes at 2,000 requests/s, database size, and the rows
+//! a SIGKILL under load loses.
 //!
 //! Run: `cargo bench --bench proxy_overhead` (add `-- --quick` for a short run).
 //! Prints figures and ratios; asserts nothing (speed is measured, not tested).
@@ -26,7 +29,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn start(sellers: &[(&str, String)]) -> Proxy {
+    fn start(sellers: &[(&str, String)], env: &[(&str, &str)]) -> Proxy {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut yaml = String::from("sellers:\n");
         for (id, url) in sellers {
@@ -38,6 +41,7 @@ impl Proxy {
             .args(["serve", "--port", "0"])
             .env("TOKENBUDDY_DATA_DIR", dir.path())
             .env("TOKENBUDDY_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -61,6 +65,31 @@ impl Proxy {
             ready,
             _dir: dir,
         }
+    }
+
+    /// The data dir (token, sellers, database).
+    fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// `GET /api/store`.
+    async fn store(&self, client: &reqwest::Client) -> serde_json::Value {
+        client
+            .get(format!("{}/api/store", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("api/store")
+            .json()
+            .await
+            .expect("api/store json")
+    }
+
+    fn kill9(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 
     fn proc_file(&self, name: &str) -> String {
@@ -184,6 +213,79 @@ async fn load(
     (elapsed, ttfts, rates)
 }
 
+/// Sends `rate` requests per second for `span`, open loop (a slow answer
+/// does not slow the sender), at most `cap` in flight; returns (answered in
+/// full, failed, elapsed).
+/// An open-loop load: how fast, how long, how many in flight at most.
+#[derive(Clone, Copy)]
+struct Pace {
+    rate: u64,
+    span: Duration,
+    cap: usize,
+}
+
+async fn open_loop(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    Pace { rate, span, cap }: Pace,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) -> (u64, u64, Duration) {
+    let model = "fast";
+    let permits = Arc::new(tokio::sync::Semaphore::new(cap));
+    let ok = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let total = rate * span.as_secs();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sent = 0u64;
+    let mut tasks = tokio::task::JoinSet::new();
+    while sent < total {
+        tick.tick().await;
+        if stop.as_ref().is_some_and(|s| *s.borrow()) {
+            break;
+        }
+        // Requests due by now, at `rate`.
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due.min(total) {
+            sent += 1;
+            let permit = Arc::clone(&permits)
+                .acquire_owned()
+                .await
+                .expect("semaphore");
+            let (client, url, token, model) = (
+                client.clone(),
+                format!("{base}/v1/chat/completions"),
+                token.to_string(),
+                model.to_string(),
+            );
+            let (ok, failed) = (Arc::clone(&ok), Arc::clone(&failed));
+            tasks.spawn(async move {
+                let body = serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+                let answered = async {
+                    let resp = client.post(url).bearer_auth(token).json(&body).send().await.ok()?;
+                    resp.status().is_success().then_some(())?;
+                    resp.bytes().await.ok()
+                };
+                match answered.await {
+                    Some(_) => ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    None => failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                };
+                drop(permit);
+            });
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    let elapsed = started.elapsed();
+    while tasks.join_next().await.is_some() {}
+    (
+        ok.load(std::sync::atomic::Ordering::Relaxed),
+        failed.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed,
+    )
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -211,7 +313,9 @@ fn main() {
         })
         .await
         .expect("sim");
-        let proxy = Proxy::start(&[("fast", fast.base_url()), ("paced", paced.base_url())]);
+        let sellers = [("fast", fast.base_url()), ("paced", paced.base_url())];
+        let proxy = Proxy::start(&sellers, &[]);
+        let bare = Proxy::start(&sellers, &[("TOKENBUDDY_STORE", "off")]);
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(256)
             .build()
@@ -229,18 +333,22 @@ fn main() {
         // Warm connection pools on both paths.
         load(&client, &fast.base_url(), "k", "fast", 4, 50).await;
         load(&client, &proxy.url, &proxy.token, "fast", 4, 50).await;
+        load(&client, &bare.url, &bare.token, "fast", 4, 50).await;
 
         let reqs = n(1000);
         let (_, direct, _) = load(&client, &fast.base_url(), "k", "fast", 1, reqs).await;
         let (_, proxied, _) = load(&client, &proxy.url, &proxy.token, "fast", 1, reqs).await;
+        let (_, unstored, _) = load(&client, &bare.url, &bare.token, "fast", 1, reqs).await;
         println!("\n## c=1, 32-token streams, {reqs} requests: TTFT");
         for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
-            let (d, x) = (pct(&direct, p), pct(&proxied, p));
+            let (d, x, off) = (pct(&direct, p), pct(&proxied, p), pct(&unstored, p));
             println!(
-                "{name}: direct {:.3} ms, proxied {:.3} ms, added {:.3} ms",
+                "{name}: direct {:.3} ms, proxied {:.3} ms, added {:.3} ms; store off {:.3} ms, so the store adds {:.3} ms",
                 ms(d),
                 ms(x),
-                ms(x) - ms(d)
+                ms(x) - ms(d),
+                ms(off),
+                ms(x) - ms(off)
             );
         }
 
@@ -252,6 +360,9 @@ fn main() {
             let (p_el, _, _) = load(&client, &proxy.url, &proxy.token, "fast", c, total).await;
             let cpu = proxy.cpu() - cpu0;
             loaded_rss = loaded_rss.max(proxy.rss_mb());
+            let off0 = bare.cpu();
+            let (b_el, _, _) = load(&client, &bare.url, &bare.token, "fast", c, total).await;
+            let off = bare.cpu() - off0;
             let (d_rps, p_rps) = (
                 total as f64 / d_el.as_secs_f64(),
                 total as f64 / p_el.as_secs_f64(),
@@ -262,6 +373,12 @@ fn main() {
                 p_rps / d_rps
             );
             println!("proxy CPU per request: {:.3} ms", ms(cpu) / total as f64);
+            println!(
+                "store off: {:.0} req/s, CPU per request {:.3} ms, so the store adds {:.3} ms CPU per request",
+                total as f64 / b_el.as_secs_f64(),
+                ms(off) / total as f64,
+                (ms(cpu) - ms(off)) / total as f64
+            );
         }
 
         // Warm both paths' connection pools to the paced seller: agents keep
@@ -286,7 +403,64 @@ fn main() {
             ms(pct(&p_ttft, 0.99)) - ms(pct(&d_ttft, 0.99))
         );
         println!("\nloaded RSS (max seen): {loaded_rss:.1} MB");
+        drop(bare);
+
+        // The store under a steady 2,000 requests/s: short whole-body
+        // answers, so the 2 cores can carry the load at all.
+        let span = Duration::from_secs(if quick { 5 } else { 30 });
+        let rate = 2000;
+        let before = proxy.store(&client).await;
+        let (ok, failed, elapsed) =
+            open_loop(&client, &proxy.url, &proxy.token, Pace { rate, span, cap: 512 }, None).await;
+        // Let the writer's last batch land.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = proxy.store(&client).await;
+        let count = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(0);
+        println!("\n## store: {rate} requests/s for {} s", span.as_secs());
+        println!(
+            "answered {ok}, failed {failed}, achieved {:.0} req/s; records written {}, dropped {}, batches {}",
+            (ok + failed) as f64 / elapsed.as_secs_f64(),
+            count(&after, "written") - count(&before, "written"),
+            count(&after, "dropped") - count(&before, "dropped"),
+            count(&after, "batches") - count(&before, "batches"),
+        );
+        let rows = count(&after, "rows").max(1);
+        println!(
+            "database: {} rows in {:.1} MB (with its WAL), {:.0} MB per million requests",
+            rows,
+            count(&after, "sizeBytes") as f64 / 1e6,
+            count(&after, "sizeBytes") as f64 / rows as f64
+        );
         drop(proxy);
+
+        // SIGKILL under load: how many answered requests have no row.
+        let mut victim = Proxy::start(&sellers, &[]);
+        load(&client, &victim.url, &victim.token, "fast", 4, 50).await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let loader = {
+            let (client, url, token) = (client.clone(), victim.url.clone(), victim.token.clone());
+            tokio::spawn(async move {
+                let pace = Pace { rate: 1000, span: Duration::from_secs(3600), cap: 256 };
+                open_loop(&client, &url, &token, pace, Some(stop_rx)).await
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        victim.kill9();
+        let _ = stop_tx.send(true);
+        let (answered, _, _) = loader.await.expect("loader");
+        // 50 warm-up requests were answered too.
+        let answered = answered + 50;
+        let db = rusqlite::Connection::open(victim.dir().join("tokenbuddy.db")).expect("open the database");
+        let kept: i64 = db
+            .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+            .expect("count rows");
+        let kept = kept as u64;
+        println!("\n## SIGKILL at 1,000 requests/s after 3 s");
+        println!(
+            "answered {answered}, rows kept {kept}, lost {} (the writer batches up to 100 ms)",
+            answered.saturating_sub(kept)
+        );
+        drop(victim);
         fast.shutdown().await;
         paced.shutdown().await;
     });

@@ -136,6 +136,15 @@ async fn every_captured_request_is_forwarded_and_named_for_its_tool() {
                 assert_eq!(values, vec![value], "{what}: {name} upstream");
             }
             assert_eq!(identify(&received), agent, "{what}: as the seller got it");
+            // And the request log's row names it so.
+            let rows = h.rows().await;
+            assert_eq!(rows.len(), sent, "{what}: one row per request");
+            assert_eq!(
+                rows[0]["agent"],
+                agent.as_str(),
+                "{what}: the row: {}",
+                rows[0]
+            );
         }
     }
 }

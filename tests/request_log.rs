@@ -33,7 +33,10 @@ async fn a_failed_over_request_keeps_both_attempts_and_the_agent() {
     ]))
     .await;
     let resp = h
-        .post("/v1/messages", &request_body(Protocol::AnthropicMessages, "m", true))
+        .post(
+            "/v1/messages",
+            &request_body(Protocol::AnthropicMessages, "m", true),
+        )
         .header("user-agent", CLAUDE_CODE_UA)
         .send()
         .await
@@ -47,8 +50,14 @@ async fn a_failed_over_request_keeps_both_attempts_and_the_agent() {
     assert_eq!(row["agent"], "claude-code");
     assert_eq!(row["protocol"], "anthropic-messages");
     assert_eq!(row["endpoint"], "/v1/messages");
-    assert_eq!((row["modelAsked"].clone(), row["modelSent"].clone()), (json!("m"), json!("m")));
-    assert_eq!((row["seller"].clone(), row["status"].clone()), (json!("up"), json!(200)));
+    assert_eq!(
+        (row["modelAsked"].clone(), row["modelSent"].clone()),
+        (json!("m"), json!("m"))
+    );
+    assert_eq!(
+        (row["seller"].clone(), row["status"].clone()),
+        (json!("up"), json!(200))
+    );
     assert_eq!(row["outcome"], "served");
     assert_eq!(row["stream"], true);
     assert!(num(&row["ttftMs"]) >= 0.0 && num(&row["durationMs"]) >= num(&row["ttftMs"]));
@@ -57,7 +66,10 @@ async fn a_failed_over_request_keeps_both_attempts_and_the_agent() {
     assert_eq!(attempts[0]["seller"], "down");
     assert_eq!(attempts[0]["outcome"], "status");
     assert_eq!(attempts[0]["status"], 503);
-    assert!(attempts[0]["why"].as_str().unwrap().starts_with("HTTP 503"), "{row}");
+    assert!(
+        attempts[0]["why"].as_str().unwrap().starts_with("HTTP 503"),
+        "{row}"
+    );
     assert_eq!(attempts[1]["seller"], "up");
     assert_eq!(attempts[1]["outcome"], "served");
 
@@ -95,12 +107,22 @@ async fn tokens_and_cost_are_what_the_seller_reported_at_the_configured_prices()
     let reported = &answer["usage"];
     let rows = h.rows().await;
     let usage = &rows[0]["usage"];
-    assert_eq!(usage["input"], reported["input_tokens"], "{usage} vs {reported}");
+    assert_eq!(
+        usage["input"], reported["input_tokens"],
+        "{usage} vs {reported}"
+    );
     assert_eq!(usage["output"], reported["output_tokens"]);
     assert_eq!(usage["output"], 12);
     assert_eq!(usage["cacheRead"], reported["cache_read_input_tokens"]);
-    assert!(num(&usage["cacheRead"]) > 0.0, "the prompt was cached: {reported}");
-    let (input, output, cached) = (num(&usage["input"]), num(&usage["output"]), num(&usage["cacheRead"]));
+    assert!(
+        num(&usage["cacheRead"]) > 0.0,
+        "the prompt was cached: {reported}"
+    );
+    let (input, output, cached) = (
+        num(&usage["input"]),
+        num(&usage["output"]),
+        num(&usage["cacheRead"]),
+    );
     let expected = (input * 3.0 + output * 15.0 + cached * 0.3) / 1e6 * 0.5 * 1.1;
     let cost = num(&rows[0]["cost"]);
     assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
@@ -115,12 +137,16 @@ async fn tokens_and_cost_are_what_the_seller_reported_at_the_configured_prices()
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
         .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter(|v| v["usage"].is_object())
-        .last()
+        .rfind(|v| v["usage"].is_object())
         .map(|v| v["usage"].clone())
         .expect("the stream reported usage");
-    let cached = last_usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0);
-    assert_eq!(usage["input"].as_u64(), Some(last_usage["prompt_tokens"].as_u64().unwrap() - cached));
+    let cached = last_usage["prompt_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(
+        usage["input"].as_u64(),
+        Some(last_usage["prompt_tokens"].as_u64().unwrap() - cached)
+    );
     assert_eq!(usage["output"], last_usage["completion_tokens"]);
 
     // A model with no price anywhere: cost unknown, never zero.
@@ -138,11 +164,23 @@ async fn usage_by_seller_model_agent_and_day_sums_the_rows() {
     let a = SimSeller::start(Behavior::default()).await.unwrap();
     let b = SimSeller::start(Behavior::default()).await.unwrap();
     let h = Harness::start(&sellers_file(&[
-        priced("a", &a.base_url(), "    priority: 5\n    prices:\n      m: {input: 1, output: 2}\n"),
-        priced("b", &b.base_url(), "    prices:\n      m: {input: 1, output: 2}\n"),
+        priced(
+            "a",
+            &a.base_url(),
+            "    priority: 5\n    prices:\n      m: {input: 1, output: 2}\n",
+        ),
+        priced(
+            "b",
+            &b.base_url(),
+            "    prices:\n      m: {input: 1, output: 2}\n",
+        ),
     ]))
     .await;
-    let agents = [CLAUDE_CODE_UA, "OpenAI/Python 2.24.0", "QwenCode/0.24.4 (linux; x64)"];
+    let agents = [
+        CLAUDE_CODE_UA,
+        "OpenAI/Python 2.24.0",
+        "QwenCode/0.24.4 (linux; x64)",
+    ];
     for (i, ua) in agents.iter().cycle().take(9).enumerate() {
         let (protocol, model) = match i % 3 {
             0 => (Protocol::AnthropicMessages, "m"),
@@ -166,7 +204,10 @@ async fn usage_by_seller_model_agent_and_day_sums_the_rows() {
     assert_eq!(rows.len(), 9);
     for by in ["seller", "model", "agent", "day"] {
         let usage = h.api(&format!("/api/usage?by={by}")).await;
-        let groups = usage.as_array().or_else(|| usage["rows"].as_array()).unwrap_or_else(|| panic!("{usage}"));
+        let groups = usage
+            .as_array()
+            .or_else(|| usage["rows"].as_array())
+            .unwrap_or_else(|| panic!("{usage}"));
         let total = |f: &dyn Fn(&Value) -> f64| groups.iter().map(f).sum::<f64>();
         assert_eq!(total(&|g| num(&g["requests"])), 9.0, "{by}: {usage}");
         let rows_out: f64 = rows.iter().map(|r| num(&r["usage"]["output"])).sum();
@@ -175,7 +216,10 @@ async fn usage_by_seller_model_agent_and_day_sums_the_rows() {
         assert_eq!(total(&|g| num(&g["inputTokens"])), rows_in, "{by}");
         let rows_cost: f64 = rows.iter().filter_map(|r| r["cost"].as_f64()).sum();
         let cost = total(&|g| g["cost"].as_f64().unwrap_or(0.0));
-        assert!((cost - rows_cost).abs() < 1e-9, "{by}: {cost} vs {rows_cost}");
+        assert!(
+            (cost - rows_cost).abs() < 1e-9,
+            "{by}: {cost} vs {rows_cost}"
+        );
         let unpriced = rows.iter().filter(|r| r["cost"].is_null()).count() as f64;
         assert_eq!(total(&|g| num(&g["unpricedRequests"])), unpriced, "{by}");
         // Each group is the sum of its own rows.
@@ -198,7 +242,10 @@ async fn usage_by_seller_model_agent_and_day_sums_the_rows() {
         .iter()
         .map(|g| g["key"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(keys.contains(&"a".to_string()) && keys.contains(&"b".to_string()), "{by_seller}");
+    assert!(
+        keys.contains(&"a".to_string()) && keys.contains(&"b".to_string()),
+        "{by_seller}"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +285,13 @@ async fn a_seller_out_of_credits_is_left_out_until_the_balance_is_raised() {
     let excluded = plan["excluded"].as_array().unwrap();
     assert_eq!(excluded.len(), 1, "{plan}");
     assert_eq!(excluded[0]["seller"], "cheap");
-    assert!(excluded[0]["reason"].as_str().unwrap().starts_with("credits exhausted"), "{plan}");
+    assert!(
+        excluded[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("credits exhausted"),
+        "{plan}"
+    );
     let resp = h.call(Protocol::OpenAiChat, "m", false).await;
     assert_eq!(seller_of(&resp), "other", "left out while exhausted");
     resp.bytes().await.unwrap();
@@ -294,7 +347,10 @@ async fn history_survives_a_restart_and_warm_starts_the_estimates() {
 
     // The minute history is there for charts, and the rows survived too.
     let history = h.api("/api/history?seller=acme").await;
-    let points = history.as_array().or_else(|| history["points"].as_array()).unwrap_or_else(|| panic!("{history}"));
+    let points = history
+        .as_array()
+        .or_else(|| history["points"].as_array())
+        .unwrap_or_else(|| panic!("{history}"));
     let requests: f64 = points.iter().map(|p| num(&p["requests"])).sum();
     assert_eq!(requests, 3.0, "{history}");
     assert_eq!(h.rows().await.len(), 3);
@@ -309,7 +365,11 @@ async fn a_corrupt_database_is_moved_aside_and_requests_are_still_served() {
         sellers_file(&[priced("acme", &seller.base_url(), "")]),
     )
     .unwrap();
-    std::fs::write(dir.path().join("tokenbuddy.db"), b"this is not a database, just bytes that were there").unwrap();
+    std::fs::write(
+        dir.path().join("tokenbuddy.db"),
+        b"this is not a database, just bytes that were there",
+    )
+    .unwrap();
     let h = Harness::start_in(dir, |_| {}).await;
     let resp = h.call(Protocol::OpenAiChat, "m", false).await;
     assert_eq!(resp.status(), 200);
@@ -317,10 +377,15 @@ async fn a_corrupt_database_is_moved_aside_and_requests_are_still_served() {
     assert_eq!(h.rows().await.len(), 1, "the fresh database keeps requests");
     let status = h.api("/api/store").await;
     let event = &status["lastIntegrityEvent"];
-    let moved = event["movedTo"].as_str().unwrap_or_else(|| panic!("{status}"));
+    let moved = event["movedTo"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{status}"));
     assert!(moved.contains("tokenbuddy.db.corrupt-"), "{status}");
     assert!(std::path::Path::new(moved).exists(), "{moved}");
     assert_eq!(status["inMemory"], false);
     let kept = std::fs::read(moved).unwrap();
-    assert!(kept.starts_with(b"this is not a database"), "the old bytes are kept, not lost");
+    assert!(
+        kept.starts_with(b"this is not a database"),
+        "the old bytes are kept, not lost"
+    );
 }
