@@ -102,19 +102,28 @@ pub fn run(input: &Input<'_>) -> Vec<Check> {
     let listener = listener(input.port);
     let mut checks = vec![port(listener, input.port), token(input.data_dir)];
     checks.extend(sellers(&input.sellers));
-    if let Ok(token) = crate::token::read(input.data_dir) {
-        checks.extend(agents(input, &token, listener));
+    let token = crate::token::read(input.data_dir).ok();
+    if let Some(token) = &token {
+        checks.extend(agents(input, token, listener));
     }
+    checks.extend(store(input, token.as_deref(), listener));
     checks.extend(environment(input.env));
     checks
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
+    http_get_with(port, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`); the whole reply.
+fn http_get_with(port: u16, path: &str, headers: &str) -> Option<String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).ok()?;
     s.set_read_timeout(Some(TIMEOUT)).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
-        .ok()?;
+    s.write_all(
+        format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}\r\n").as_bytes(),
+    )
+    .ok()?;
     let mut body = String::new();
     s.take(64 * 1024).read_to_string(&mut body).ok()?;
     Some(body)
@@ -322,6 +331,103 @@ fn agents(input: &Input<'_>, token: &str, listener: Listener) -> Vec<Check> {
             }
         })
         .collect()
+}
+
+/// The store: what the running TokenBuddy says of it (dropped records, a
+/// database moved aside, memory only), and databases moved aside earlier.
+fn store(input: &Input<'_>, token: Option<&str>, listener: Listener) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let db = input.data_dir.join(crate::store::config::DB_FILE);
+    let live = match (listener, token) {
+        (Listener::Ours, Some(token)) => {
+            let auth = format!("Authorization: Bearer {token}\r\n");
+            http_get_with(input.port, "/api/store", &auth)
+                .and_then(|reply| reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string()))
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        }
+        _ => None,
+    };
+    if let Some(s) = &live {
+        let n = |k: &str| s[k].as_u64().unwrap_or(0);
+        if s["enabled"] == false {
+            checks.push(check(
+                "store",
+                Status::Warn,
+                "the store is off (TOKENBUDDY_STORE=off): no request log, usage or history",
+                "unset TOKENBUDDY_STORE and restart TokenBuddy",
+            ));
+        } else if s["inMemory"] == true {
+            checks.push(check(
+                "store",
+                Status::Warn,
+                format!(
+                    "the request log is kept in memory only ({}): it is lost when TokenBuddy stops",
+                    s["lastIntegrityEvent"]["problem"]
+                        .as_str()
+                        .unwrap_or("the database could not be opened")
+                ),
+                format!(
+                    "make {} a writable file (or remove it) and restart TokenBuddy",
+                    db.display()
+                ),
+            ));
+        } else {
+            checks.push(check(
+                "store",
+                Status::Ok,
+                format!(
+                    "request log: {} rows in {} ({:.1} MB)",
+                    n("rows"),
+                    db.display(),
+                    n("sizeBytes") as f64 / 1e6
+                ),
+                "",
+            ));
+        }
+        if n("dropped") > 0 || n("writeErrors") > 0 {
+            checks.push(check(
+                "store:dropped",
+                Status::Warn,
+                format!(
+                    "{} request records were not kept ({} write errors) since TokenBuddy started",
+                    n("dropped"),
+                    n("writeErrors")
+                ),
+                "check the disk (space, permissions); the log says why",
+            ));
+        }
+    } else if db.exists() {
+        checks.push(check(
+            "store",
+            Status::Ok,
+            format!("request log: {}", db.display()),
+            "",
+        ));
+    }
+    let moved: Vec<String> = std::fs::read_dir(input.data_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("tokenbuddy.db.corrupt-") && !n.ends_with("-wal") && !n.ends_with("-shm")
+        })
+        .collect();
+    if !moved.is_empty() {
+        checks.push(check(
+            "store:moved-aside",
+            Status::Warn,
+            format!(
+                "a database TokenBuddy could not use was moved aside and replaced: {}",
+                moved.join(", ")
+            ),
+            format!(
+                "nothing to do for TokenBuddy; delete the file(s) in {} once you no longer want them",
+                input.data_dir.display()
+            ),
+        ));
+    }
+    checks
 }
 
 fn environment(env: Env<'_>) -> Vec<Check> {

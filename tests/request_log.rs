@@ -388,4 +388,43 @@ async fn a_corrupt_database_is_moved_aside_and_requests_are_still_served() {
         kept.starts_with(b"this is not a database"),
         "the old bytes are kept, not lost"
     );
+
+    // The doctor says so too, next to a healthy store.
+    let (dir, port) = (h.dir.path().to_path_buf(), h.running.addr().port());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tokenbuddy"))
+            .args(["doctor", "--json", "--port", &port.to_string()])
+            .arg("--data-dir")
+            .arg(&dir)
+            .env("HOME", &dir)
+            .output()
+            .expect("doctor runs")
+    })
+    .await
+    .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let checks = report
+        .as_array()
+        .or_else(|| report["checks"].as_array())
+        .unwrap();
+    let find = |id: &str| checks.iter().find(|c| c["id"] == id).cloned();
+    let store = find("store").unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(store["status"], "ok", "{store}");
+    assert!(
+        store["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("request log: 1 rows in "),
+        "{store}"
+    );
+    let aside = find("store:moved-aside").unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(aside["status"], "warn");
+    assert!(
+        aside["message"]
+            .as_str()
+            .unwrap()
+            .contains("tokenbuddy.db.corrupt-"),
+        "{aside}"
+    );
 }
