@@ -183,6 +183,18 @@ enum RouteCommand {
     },
 }
 
+/// What a command that asks the running TokenBuddy needs: its token (from
+/// the data dir) and a runtime to wait on the answer with.
+fn api_client(data_dir: &std::path::Path) -> Result<(String, tokio::runtime::Runtime), String> {
+    let token = tokenbuddy::token::read(data_dir)
+        .map_err(|e| format!("{e} (has TokenBuddy run with this data dir?)"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    Ok((token, runtime))
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();

@@ -29,12 +29,7 @@ pub fn run(data_dir: &Path, tail: &Tail) -> Result<(), String> {
         print_rows(&rows, tail.json, true);
         return Ok(());
     }
-    let token = tokenbuddy::token::read(data_dir)
-        .map_err(|e| format!("{e} (has TokenBuddy run with this data dir?)"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let (token, runtime) = super::api_client(data_dir)?;
     runtime.block_on(follow(data_dir, tail, &token))
 }
 

@@ -21,12 +21,7 @@ pub struct Explain<'a> {
 
 /// Fetches and prints the route plan.
 pub fn explain(data_dir: &Path, what: &Explain<'_>) -> Result<(), String> {
-    let token = tokenbuddy::token::read(data_dir)
-        .map_err(|e| format!("{e} (has TokenBuddy run with this data dir?)"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let (token, runtime) = super::api_client(data_dir)?;
     let base = format!("http://127.0.0.1:{}", what.port);
     let (routing, plan) = runtime.block_on(async {
         let client = reqwest::Client::new();
