@@ -86,9 +86,8 @@ impl Proxy {
     }
 
     fn kill9(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status();
+        // The child's own handle: no `kill` command, and Drop's wait finds it reaped.
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
@@ -120,6 +119,9 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
