@@ -102,7 +102,10 @@ impl App {
             extra = extra.merge(crate::control::demo::router(Arc::new(demo_logs)));
         }
         let extra = extra
-            .merge(crate::control::store::router(store.clone()))
+            .merge(crate::control::store::router(
+                store.clone(),
+                shutdown.clone(),
+            ))
             .merge(crate::control::prometheus::router(metrics));
         let app = server::router(proxy, access, config.ui_dir.clone(), extra);
         let server = tokio::spawn(server::serve(

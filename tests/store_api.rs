@@ -9,11 +9,16 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use store_fixtures::{attempt, config, served, t0, HANG};
 use tokenbuddy::store::Store;
+use tokio_util::sync::CancellationToken;
 
 async fn serve(store: Store) -> String {
+    serve_until(store, CancellationToken::new()).await
+}
+
+async fn serve_until(store: Store, shutdown: CancellationToken) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = tokenbuddy::control::store::router(store);
+    let app = tokenbuddy::control::store::router(store, shutdown);
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
 }
@@ -113,7 +118,8 @@ async fn live_delivers_rows_committed_after_connecting() {
     let store = Store::open(dir.path(), config());
     store.submit(served(t0(), "a", "codex", "before", None));
     store.flush().await;
-    let base = serve(store.clone()).await;
+    let shutdown = CancellationToken::new();
+    let base = serve_until(store.clone(), shutdown.clone()).await;
     let resp = tokio::time::timeout(HANG, reqwest::get(format!("{base}/api/requests/live")))
         .await
         .unwrap()
@@ -153,5 +159,17 @@ async fn live_delivers_rows_committed_after_connecting() {
     );
     assert!(row["id"].as_i64().unwrap() > 1);
     assert_eq!(row["cost"], 0.25);
+
+    // Shutdown ends the stream: a follower does not hold a stopping server up.
+    shutdown.cancel();
+    let rest = tokio::time::timeout(HANG, async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the live stream ended on shutdown");
     store.close().await;
 }

@@ -286,7 +286,7 @@ async fn follow_prints_new_rows_and_ends_on_ctrl_c() {
     let store = filled(dir.path()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let app = tokenbuddy::control::store::router(store.clone());
+    let app = tokenbuddy::control::store::router(store.clone(), Default::default());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let mut child = tokenbuddy(

@@ -7,14 +7,15 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
 use crate::store::query::parse_time;
@@ -26,8 +27,22 @@ use crate::store::{
 /// How often a live client gets a keep-alive comment while nothing happens.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// The store's routes.
-pub fn router(store: Store) -> Router {
+/// What the routes share: the store, and the shutdown that ends live streams
+/// (a connected `requests --follow` must not hold a stopping server up).
+#[derive(Clone)]
+struct Api {
+    store: Store,
+    shutdown: CancellationToken,
+}
+
+impl FromRef<Api> for Store {
+    fn from_ref(api: &Api) -> Store {
+        api.store.clone()
+    }
+}
+
+/// The store's routes; live streams end when `shutdown` fires.
+pub fn router(store: Store, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/api/requests", get(requests))
         .route("/api/requests/live", get(live))
@@ -35,7 +50,7 @@ pub fn router(store: Store) -> Router {
         .route("/api/usage", get(usage))
         .route("/api/history", get(history))
         .route("/api/store", get(status))
-        .with_state(store)
+        .with_state(Api { store, shutdown })
 }
 
 impl From<StoreError> for ApiError {
@@ -155,8 +170,8 @@ async fn status(State(store): State<Store>) -> Json<StoreStatus> {
 
 /// `GET /api/requests/live`: one `request` event per committed row; a
 /// keep-alive comment only while a client is connected.
-async fn live(State(store): State<Store>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = store.subscribe();
+async fn live(State(api): State<Api>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = api.store.subscribe();
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
             Ok(row) => Event::default()
@@ -168,6 +183,7 @@ async fn live(State(store): State<Store>) -> Sse<impl Stream<Item = Result<Event
             Err(RecvError::Closed) => return None,
         };
         Some((Ok(event), rx))
-    });
+    })
+    .take_until(api.shutdown.cancelled_owned());
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
