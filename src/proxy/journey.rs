@@ -17,11 +17,6 @@ use crate::store::record::{Attempt, RequestRecord};
 /// Where finished records go; called once per request, never blocking.
 pub type RecordSink = Arc<dyn Fn(RequestRecord) + Send + Sync>;
 
-/// A sink that keeps nothing.
-pub fn discard() -> RecordSink {
-    Arc::new(|_| {})
-}
-
 /// One request as far as it has come.
 #[derive(Debug, Clone)]
 pub struct Journey {
