@@ -8,8 +8,6 @@
 //! Run: `cargo bench --bench proxy_overhead` (add `-- --quick` for a short run).
 //! Prints figures and ratios; asserts nothing (speed is measured, not tested).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,116 +16,9 @@ use tokenbuddy::protocol::sse::SseSplitter;
 use tokenbuddy::protocol::{event, Protocol};
 use tokenbuddy::sim::{Behavior, SimSeller};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbuddy");
+mod support;
 
-struct Proxy {
-    child: Child,
-    url: String,
-    token: String,
-    ready: Duration,
-    _dir: tempfile::TempDir,
-}
-
-impl Proxy {
-    fn start(sellers: &[(&str, String)], env: &[(&str, &str)]) -> Proxy {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut yaml = String::from("sellers:\n");
-        for (id, url) in sellers {
-            yaml += &format!("  - id: {id}\n    base_url: {url}\n    api_key: k\n    protocols: [openai-chat, openai-responses, anthropic-messages]\n    models: [{id}]\n");
-        }
-        std::fs::write(dir.path().join("sellers.yaml"), yaml).expect("sellers");
-        let started = Instant::now();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0"])
-            .env("TOKENBUDDY_DATA_DIR", dir.path())
-            .env("TOKENBUDDY_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn tokenbuddy");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = lines.next().expect("line").expect("utf-8");
-        let ready = started.elapsed();
-        let url = line
-            .trim_start_matches("TokenBuddy listening on ")
-            .trim()
-            .to_string();
-        std::thread::spawn(move || lines.for_each(drop));
-        let token = std::fs::read_to_string(dir.path().join("token"))
-            .expect("token")
-            .trim()
-            .to_string();
-        Proxy {
-            child,
-            url,
-            token,
-            ready,
-            _dir: dir,
-        }
-    }
-
-    /// The data dir (token, sellers, database).
-    fn dir(&self) -> &std::path::Path {
-        self._dir.path()
-    }
-
-    /// `GET /api/store`.
-    async fn store(&self, client: &reqwest::Client) -> serde_json::Value {
-        client
-            .get(format!("{}/api/store", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("api/store")
-            .json()
-            .await
-            .expect("api/store json")
-    }
-
-    fn kill9(&mut self) {
-        // The child's own handle: no `kill` command, and Drop's wait finds it reaped.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn proc_file(&self, name: &str) -> String {
-        std::fs::read_to_string(format!("/proc/{}/{name}", self.child.id())).unwrap_or_default()
-    }
-
-    /// Resident set size in MB.
-    fn rss_mb(&self) -> f64 {
-        self.proc_file("status")
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    }
-
-    /// User + system CPU time of the proxy process.
-    fn cpu(&self) -> Duration {
-        let stat = self.proc_file("stat");
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the name.
-        let ticks: u64 = fields
-            .get(11..13)
-            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-        Duration::from_secs_f64(ticks as f64 / 100.0)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
+use support::{open_loop, Pace, Proxy};
 
 /// One streamed chat completion; returns (TTFT, tokens/s between first and last delta, deltas).
 async fn one_stream(
@@ -218,76 +109,6 @@ async fn load(
 /// Sends `rate` requests per second for `span`, open loop (a slow answer
 /// does not slow the sender), at most `cap` in flight; returns (answered in
 /// full, failed, elapsed).
-/// An open-loop load: how fast, how long, how many in flight at most.
-#[derive(Clone, Copy)]
-struct Pace {
-    rate: u64,
-    span: Duration,
-    cap: usize,
-}
-
-async fn open_loop(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    Pace { rate, span, cap }: Pace,
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
-) -> (u64, u64, Duration) {
-    let model = "fast";
-    let permits = Arc::new(tokio::sync::Semaphore::new(cap));
-    let ok = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let started = Instant::now();
-    let total = rate * span.as_secs();
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut sent = 0u64;
-    let mut tasks = tokio::task::JoinSet::new();
-    while sent < total {
-        tick.tick().await;
-        if stop.as_ref().is_some_and(|s| *s.borrow()) {
-            break;
-        }
-        // Requests due by now, at `rate`.
-        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
-        while sent < due.min(total) {
-            sent += 1;
-            let permit = Arc::clone(&permits)
-                .acquire_owned()
-                .await
-                .expect("semaphore");
-            let (client, url, token, model) = (
-                client.clone(),
-                format!("{base}/v1/chat/completions"),
-                token.to_string(),
-                model.to_string(),
-            );
-            let (ok, failed) = (Arc::clone(&ok), Arc::clone(&failed));
-            tasks.spawn(async move {
-                let body = serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
-                let answered = async {
-                    let resp = client.post(url).bearer_auth(token).json(&body).send().await.ok()?;
-                    resp.status().is_success().then_some(())?;
-                    resp.bytes().await.ok()
-                };
-                match answered.await {
-                    Some(_) => ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    None => failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                };
-                drop(permit);
-            });
-        }
-        while tasks.try_join_next().is_some() {}
-    }
-    let elapsed = started.elapsed();
-    while tasks.join_next().await.is_some() {}
-    (
-        ok.load(std::sync::atomic::Ordering::Relaxed),
-        failed.load(std::sync::atomic::Ordering::Relaxed),
-        elapsed,
-    )
-}
-
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
