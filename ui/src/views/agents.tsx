@@ -21,15 +21,21 @@ const STATE_CLASS: Record<Agent["state"], string> = {
 interface Pending { agent: Agent; what: "configure" | "restore"; model: string | undefined; change: AgentChange }
 interface Terminal { id: string; name: string; location: string; preferred: boolean; current: boolean }
 
+// The last list and terminals seen, so a revisit shows them at once (no jump) while they refresh.
+let cachedAgents: Agent[] | null = null;
+let cachedTerminals: Terminal[] | null = null;
+
 /** The agents view; `generation` changes when the drift watch reports something. */
 export function Agents({ generation, sellers }: { generation: number; sellers: SellersResponse | null }) {
-  const [agents, setAgents] = useState<Agent[] | null>(null);
+  const [agents, setAgentsState] = useState<Agent[] | null>(cachedAgents);
+  const setAgents = (a: Agent[]): void => setAgentsState((cachedAgents = a));
   const [models, setModels] = useState<Record<string, string>>({});
   const [pending, setPending] = useState<Pending | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [terminals, setTerminals] = useState<Terminal[] | null>(null);
+  const [terminals, setTerminalsState] = useState<Terminal[] | null>(cachedTerminals);
+  const setTerminals = (t: Terminal[]): void => setTerminalsState((cachedTerminals = t));
   const [checks, setChecks] = useState<Check[] | null>(null);
 
   const reload = (): void => void api<Agent[]>("/api/agents").then(setAgents).catch((e: unknown) => setError(`Agents: ${message(e)}`));

@@ -6,27 +6,12 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { fmtCost, fmtCount, fmtPct, fmtRelative, utcDay } from "../format.js";
 import { recentRate, type LiveEvent, type LiveState } from "../live.js";
-import type { Notice, RequestRow, UsageRow } from "../types.js";
+import type { UsageRow } from "../types.js";
+import { failoverNotices } from "../notices.js";
 import { Figure, useNow } from "./bits.js";
 import { ProxySwitch } from "./proxy_switch.js";
 
 const MODE_TEXT = { fixed: "one fixed seller", fixedSet: "a fixed set", fullAuto: "fully automatic" } as const;
-
-/** Failovers read from the request log, for a core that pushes no notices yet. */
-export function failoverNotices(requests: RequestRow[], limit: number): Notice[] {
-  const out: Notice[] = [];
-  for (const r of requests) {
-    if (r.attempts.length < 2) continue;
-    const failed = r.attempts.slice(0, -1).map((a) => `${a.seller}${a.why ? ` (${a.why})` : ""}`).join(", ");
-    const last = r.attempts[r.attempts.length - 1];
-    out.push({
-      atMs: r.atMs, kind: "failover", seller: last?.seller ?? null,
-      message: `Request #${r.id} (${r.modelAsked}): ${failed} failed; ${last?.outcome === "served" ? `served by ${last.seller}` : "no seller could serve it"}.`,
-    });
-    if (out.length >= limit) break;
-  }
-  return out;
-}
 
 /** The overview view. */
 export function Overview({ state, dispatch, go }: { state: LiveState; dispatch: (e: LiveEvent) => void; go: (view: string) => void }) {
@@ -71,7 +56,11 @@ export function Overview({ state, dispatch, go }: { state: LiveState; dispatch: 
         <p class="notice bad" role="alert">The sellers file has an error; the last good version keeps serving: {state.sellers.file.error}</p>
       )}
       <div class="figures">
-        <Figure id="fig-proxy" label="Proxy" value={<ProxySwitch proxy={state.proxy} dispatch={dispatch} />} />
+        {state.proxy ? (
+          <Figure id="fig-proxy" label="Proxy" value={<ProxySwitch proxy={state.proxy} dispatch={dispatch} />} />
+        ) : (
+          <Figure id="fig-proxy" label="Proxy" value="on" hint="pausing needs a newer core (no /api/proxy)" />
+        )}
         <Figure id="fig-routing" label="Routing" value={r ? `${r.scorer}` : "—"}
           hint={r ? <>{MODE_TEXT[r.mode]}{r.mode === "fixed" && r.fixedSeller ? `: ${r.fixedSeller}` : ""} · <button type="button" class="link-button" onClick={() => go("Routing")}>change</button></> : "loading"} />
         <Figure id="fig-rate" label="Requests / min" value={fmtCount(perMin)} hint={`errors ${fmtPct(errorRate)}`} />

@@ -22,6 +22,9 @@ const SCORERS: { id: Scorer; label: string; hint: string }[] = [
 ];
 const PROTOCOLS = ["openai-chat", "openai-responses", "anthropic-messages"];
 
+// The model picked last, kept while the panel is open (the view remounts on every visit).
+let lastModel = "";
+
 function score(v: number): string {
   return v.toFixed(2);
 }
@@ -31,7 +34,10 @@ export function Routing({ state, dispatch }: { state: LiveState; dispatch: (e: L
   const r = state.routing;
   const [error, setError] = useState<string | null>(null);
   const [models, setModels] = useState<string[]>([]);
-  const [model, setModel] = useState("");
+  const [model, setModelState] = useState(lastModel);
+  const setModel = (m: string | ((cur: string) => string)): void =>
+    setModelState((cur) => (lastModel = typeof m === "function" ? m(cur) : m));
+  const recent = state.requests[0]?.modelAsked ?? "";
   const [protocol, setProtocol] = useState("openai-chat");
   const [plan, setPlan] = useState<Plan | null>(null);
   const sellers = state.sellers?.sellers ?? [];
@@ -41,7 +47,7 @@ export function Routing({ state, dispatch }: { state: LiveState; dispatch: (e: L
       .then((m) => {
         const ids = [...new Set([...m.data.map((x) => x.id), ...sellers.flatMap((s) => s.models)])].sort();
         setModels(ids);
-        setModel((cur) => cur || ids[0] || "");
+        setModel((cur) => cur || ids[0] || recent);
       })
       .catch(() => undefined);
     // Once per visit: the model list changes only with the sellers file.
@@ -138,7 +144,7 @@ export function Routing({ state, dispatch }: { state: LiveState; dispatch: (e: L
         <>
           <div class="scroll">
             <table id="plan">
-              <thead><tr><th>#</th><th>Seller</th><th class="num">Total</th><th class="num">TTFT</th><th class="num">Throughput</th><th class="num">Health</th><th class="num">Price</th><th>Inputs</th><th>Missing</th><th>Note</th></tr></thead>
+              <thead><tr><th>#</th><th>Seller</th><th class="num">Total</th><th class="num">TTFT</th><th class="num">Throughput</th><th class="num">Health</th><th class="num">Price</th><th class="num">Inputs (TTFT · tok/s · price)</th><th>Missing</th><th>Note</th></tr></thead>
               <tbody>
                 {plan.ranked.map((c, i) => (
                   <tr key={c.seller}>

@@ -6,23 +6,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError } from "../api.js";
 import type { Seller } from "../types.js";
+import { sellerBody } from "../seller_body.js";
 import { message, Problem } from "./bits.js";
 
 const PROTOCOLS = ["openai-chat", "openai-responses", "anthropic-messages"];
-
-/** The body of POST/PUT /api/sellers, from the form's text fields (pure, for tests). */
-export function sellerBody(f: Record<string, string>, protocols: string[], isNew: boolean): Record<string, unknown> {
-  const num = (k: string): number | undefined => (f[k]?.trim() ? Number(f[k]) : undefined);
-  const body: Record<string, unknown> = {
-    id: f.id?.trim(), name: f.name?.trim() || undefined, baseUrl: f.baseUrl?.trim(), protocols,
-    models: (f.models ?? "").split(",").map((m) => m.trim()).filter(Boolean),
-    discountRatio: num("discountRatio"), serviceFeeRatio: num("serviceFeeRatio"), priority: num("priority"),
-    maxConcurrency: num("maxConcurrency"), credits: num("credits"),
-  };
-  if (f.apiKey?.trim()) body.apiKey = f.apiKey.trim();
-  else if (f.apiKeyEnv?.trim()) body.apiKeyEnv = f.apiKeyEnv.trim();
-  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
-}
 
 function unsupported(e: unknown): boolean {
   return e instanceof ApiError && (e.status === 404 || e.status === 405);

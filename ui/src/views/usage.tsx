@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
-import { toCsv } from "../csv.js";
+import { totalTokens, usageCsv } from "../usage_csv.js";
 import { fmtCost, fmtCount, utcDay } from "../format.js";
 import type { UsageRow } from "../types.js";
 import { message, Problem } from "./bits.js";
@@ -14,19 +14,6 @@ const RANGES = [
   { id: "7d", label: "Last 7 days", days: 6 },
   { id: "30d", label: "Last 30 days", days: 29 },
 ] as const;
-
-/** All tokens of a row. */
-export function totalTokens(r: UsageRow): number {
-  return r.inputTokens + r.outputTokens + r.cacheReadTokens + r.cacheWriteTokens;
-}
-
-/** The CSV of the usage table (pure, for tests). */
-export function usageCsv(by: string, rows: UsageRow[]): string {
-  return toCsv(
-    [by, "requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost", "unpriced_requests"],
-    rows.map((r) => [r.key, r.requests, r.errors, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWriteTokens, r.cost, r.unpricedRequests]),
-  );
-}
 
 /** The usage view. */
 export function Usage() {
