@@ -48,9 +48,9 @@ const skip = (what, why) => {
 };
 
 /** Starts `serve --demo` on `port` (0: any); resolves with its base URL, token and process. */
-async function serve(port = 0) {
-  const child = spawn(bin, ["serve", "--demo", "--port", String(port)], {
-    env: { HOME: home, TOKENBUDDY_DATA_DIR: data, TOKENBUDDY_UI_DIR: join(root, "ui", "dist"), PATH: "/usr/bin:/bin" },
+async function serve(port = 0, { demo = true, dataDir = data } = {}) {
+  const child = spawn(bin, ["serve", ...(demo ? ["--demo"] : []), "--port", String(port)], {
+    env: { HOME: home, TOKENBUDDY_DATA_DIR: dataDir, TOKENBUDDY_UI_DIR: join(root, "ui", "dist"), PATH: "/usr/bin:/bin" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout });
@@ -202,9 +202,8 @@ try {
       assert.ok(written.includes(line), `the comment ${JSON.stringify(line)} stays`);
     }
     // A restart keeps it.
-    const port = new URL(srv.base).port;
     await stop(srv.child);
-    srv = await serve(Number(port));
+    srv = await serve();
     await page.goto(srv.panelUrl);
     await tab("Sellers");
     await page.locator('#sellers tr[data-seller="panel-added"]').waitFor();
@@ -251,6 +250,7 @@ try {
   assert.match(diff, /\+model_provider = "tokenbuddy"/);
   assert.match(diff, /\+model = "panel-model"/);
   assert.equal(readFileSync(config, "utf8"), original, "the diff alone writes nothing");
+  await page.screenshot({ path: join(shots, "agents-diff-light.png"), fullPage: true });
   await page.locator("#agent-diff").getByRole("button", { name: "Apply" }).click();
   await codex.locator(".agent-state").filter({ hasText: /^configured$/ }).waitFor();
   const configured = readFileSync(config, "utf8");
@@ -321,6 +321,18 @@ try {
       }
       await page.screenshot({ path: join(shots, `${view.toLowerCase()}-${scheme}.png`), fullPage: true });
     }
+  }
+
+  // First run: no sellers → how to add one or start the demo.
+  const empty = await serve(0, { demo: false, dataDir: mkdtempSync(join(tmpdir(), "tb-ui-empty-")) });
+  try {
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.goto(empty.panelUrl);
+    await page.locator("#first-run").waitFor();
+    assert.match(await page.locator("#first-run").textContent(), /--demo/);
+    await page.screenshot({ path: join(shots, "overview-first-run-light.png"), fullPage: true });
+  } finally {
+    await stop(empty.child);
   }
 
   assert.deepEqual(errors, [], "no script errors on the page");
