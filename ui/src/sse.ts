@@ -47,6 +47,9 @@ export function backoffMs(n: number, rand: () => number = Math.random): number {
   return Math.round(base * (0.8 + 0.4 * rand()));
 }
 
+/** A stream that stayed open this long resets the backoff; shorter ones keep growing it. */
+export const STABLE_MS = 10_000;
+
 /** What `connect` reports. */
 export interface SseHandlers {
   onOpen(): void;
@@ -67,11 +70,12 @@ export function connect(path: string, token: string, h: SseHandlers): { stop(): 
   const run = async (): Promise<void> => {
     ctrl = new AbortController();
     let status: number | null = null;
+    let openedAt: number | null = null;
     try {
       const resp = await fetch(path, { headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream" }, signal: ctrl.signal });
       status = resp.status;
       if (!resp.ok || !resp.body) throw new Error(`HTTP ${resp.status}`);
-      attempt = 0;
+      openedAt = Date.now();
       h.onOpen();
       const parser = new SseParser();
       const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -85,6 +89,9 @@ export function connect(path: string, token: string, h: SseHandlers): { stop(): 
       // Reported through onDown below.
     }
     if (stopped) return;
+    // Only a stream that lasted resets the backoff: a server that accepts
+    // and closes at once must not be hammered every half second.
+    if (openedAt !== null && Date.now() - openedAt >= STABLE_MS) attempt = 0;
     h.onDown(status);
     if (status === 404 || status === 401) return;
     timer = setTimeout(() => void run(), backoffMs(attempt++));
