@@ -12,6 +12,9 @@
 //   Restore likewise gives back the original bytes.
 // - Requests: rows arrive and expand to their attempt trail.
 // - Usage: a table, and a CSV export.
+// - Another origin (a page on another 127.0.0.1 port, even holding the
+//   token) reads nothing from /api, opens no /api/events, changes nothing.
+// - First run (no sellers): how to add one or start the demo.
 // - A screenshot of every view in light and dark, in $SCREENSHOTS (default
 //   $CARGO_TARGET_DIR/ui-screenshots, else target/ui-screenshots).
 // Parts that need endpoints this core lacks print why they were skipped.
@@ -19,6 +22,7 @@
 // Usage: node tests/ui/panel.mjs <path to tokenbuddy binary>
 
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -323,6 +327,50 @@ try {
     }
   }
 
+  // Another origin (a page from another 127.0.0.1 port) cannot read /api,
+  // open /api/events or change settings — even knowing the token.
+  const evil = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" });
+    res.end("<!doctype html><title>other origin</title>");
+  });
+  await new Promise((r) => evil.listen(0, "127.0.0.1", r));
+  try {
+    const before = (await call("/api/routing")).json;
+    await page.goto(`http://127.0.0.1:${evil.address().port}/`);
+    const results = await page.evaluate(async ({ base, token }) => {
+      const out = {};
+      const tryFetch = async (name, init) => {
+        try {
+          const r = await fetch(`${base}${name.split(" ")[1]}`, init);
+          out[name] = r.type === "opaque" ? "opaque" : `read ${r.status}`;
+        } catch (e) {
+          out[name] = "blocked";
+        }
+      };
+      await tryFetch("GET /api/sellers", { headers: { Authorization: `Bearer ${token}` } });
+      await tryFetch("GET /api/sellers?plain", {});
+      await tryFetch("PUT /api/routing", { method: "PUT", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ mode: "fixed", scorer: "discount", fixedSeller: "demo-flaky", fixedSet: [], fixedFailover: false }) });
+      await tryFetch("POST /api/agents/codex/configure", { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" }, body: "{}" });
+      out["EventSource /api/events"] = await new Promise((resolve) => {
+        const es = new EventSource(`${base}/api/events`);
+        es.onopen = () => { es.close(); resolve("opened"); };
+        es.onerror = () => { es.close(); resolve("blocked"); };
+      });
+      return out;
+    }, { base: srv.base, token: srv.token });
+    assert.deepEqual(results, {
+      "GET /api/sellers": "blocked", "GET /api/sellers?plain": "blocked", "PUT /api/routing": "blocked",
+      "POST /api/agents/codex/configure": "opaque", "EventSource /api/events": "blocked",
+    }, "another origin reads nothing");
+    assert.deepEqual((await call("/api/routing")).json, before, "another origin changed no setting");
+    assert.equal(readFileSync(config, "utf8"), original, "another origin configured no agent");
+    const refused = await fetch(`${srv.base}/api/sellers`, { headers: { Authorization: `Bearer ${srv.token}`, Origin: `http://127.0.0.1:${evil.address().port}` } });
+    assert.equal(refused.status, 403, "the core refuses a foreign Origin outright");
+  } finally {
+    evil.close();
+  }
+
   // First run: no sellers → how to add one or start the demo.
   const empty = await serve(0, { demo: false, dataDir: mkdtempSync(join(tmpdir(), "tb-ui-empty-")) });
   try {
@@ -337,7 +385,7 @@ try {
 
   assert.deepEqual(errors, [], "no script errors on the page");
   failed = false;
-  console.log(`panel: routing, sellers and charts, agents (diff, configure, restore), requests, usage — ok${skipped.length ? `; skipped: ${skipped.join("; ")}` : ""}; screenshots in ${shots}`);
+  console.log(`panel: routing, sellers and charts, agents (diff, configure, restore), requests, usage, cross-origin refused, first run — ok${skipped.length ? `; skipped: ${skipped.join("; ")}` : ""}; screenshots in ${shots}`);
 } catch (e) {
   for (const p of browser.contexts().flatMap((c) => c.pages())) {
     await p.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => undefined);
