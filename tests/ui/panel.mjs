@@ -169,6 +169,13 @@ try {
   await page.locator(".plan-query input").fill("demo-model");
   await page.locator("#plan tbody tr").first().waitFor();
   assert.match(await page.locator("#plan tbody tr").first().textContent(), /demo-fast/);
+  // Fixed on demo-flaky (it fails every fourth request), failover allowed:
+  // a request fails over, for the request log's trail below.
+  await page.locator("#mode select").selectOption("demo-flaky");
+  assert.ok(await page.locator("#mode").getByLabel(/May fail over/).isChecked());
+  await until("mode fixed on demo-flaky", async () => (await call("/api/routing")).json?.fixedSeller === "demo-flaky");
+  await until("a failed-over request", async () =>
+    (await call("/api/requests?limit=20")).json.requests.some((r) => r.attempts.length > 1));
   await page.locator("#mode").getByLabel(/^Fully automatic/).check();
   await page.locator("#scorer").getByLabel(/^Balanced/).check();
   await until("routing back to fullAuto/balanced", async () => {
@@ -291,16 +298,14 @@ try {
   const ids = await page.locator("#requests tbody tr[data-request]").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-request"))));
   assert.deepEqual(ids, [...ids].sort((a, b) => b - a), "newest first");
   const failover = (await call("/api/requests?limit=500")).json.requests.find((r) => r.attempts.length > 1);
-  const target = failover ? page.locator(`#requests tr[data-request="${failover.id}"]`) : page.locator("#requests tbody tr[data-request]").first();
-  if (failover) {
-    await page.locator('select[name="status"]').selectOption("failover");
-  } else {
-    skip("a failed-over request's trail", "no request failed over during this run (the trail of a served one is checked)");
-  }
-  await target.getByRole("button").click();
-  const trail = page.locator("#requests tr.trail ol.attempts li");
-  await trail.first().waitFor();
-  if (failover) assert.ok((await trail.count()) >= 2, "a failed-over request shows every attempt");
+  assert.ok(failover, "the run has a failed-over request");
+  await page.locator('select[name="status"]').selectOption("failover");
+  await page.locator(`#requests tr[data-request="${failover.id}"]`).getByRole("button").click();
+  const trail = page.locator(`#requests tr.trail[data-trail="${failover.id}"] ol.attempts li`);
+  await trail.nth(1).waitFor();
+  assert.equal(await trail.count(), failover.attempts.length, "a failed-over request shows every attempt");
+  assert.match(await trail.first().textContent(), /demo-flaky/);
+  assert.match(await trail.first().textContent(), /503/);
   await page.locator('select[name="status"]').selectOption("");
   await page.locator('select[name="agent"]').selectOption("demo");
   assert.ok((await page.locator("#requests tbody tr[data-request]").count()) > 0);
@@ -330,6 +335,7 @@ try {
       if (view === "Usage") await page.locator("#usage tbody tr th").first().waitFor();
       if (view === "Requests") {
         const first = page.locator("#requests tbody tr[data-request]").first();
+        await page.locator('select[name="status"]').selectOption("failover");
         if ((await page.locator("#requests tr.trail").count()) === 0) await first.getByRole("button").click();
       }
       await page.screenshot({ path: join(shots, `${view.toLowerCase()}-${scheme}.png`), fullPage: true });

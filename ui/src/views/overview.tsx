@@ -76,7 +76,7 @@ export function Overview({ state, dispatch, go }: { state: LiveState; dispatch: 
         <ul class="plain notices" id="notices">
           {notices.map((n) => (
             <li key={`${n.atMs}-${n.kind}-${n.message}`} class={`notice-${n.kind}`}>
-              <span class="muted num when">{fmtRelative(n.atMs, now)}</span> {n.message}
+              <span class="muted when">{fmtRelative(n.atMs, now)}</span> {n.message}
             </li>
           ))}
         </ul>

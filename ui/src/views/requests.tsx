@@ -5,10 +5,18 @@
 import { memo } from "preact/compat";
 import { useMemo, useState } from "preact/hooks";
 import { fmtCost, fmtMs, fmtTps } from "../format.js";
-import type { RequestRow } from "../types.js";
+import type { Attempt, RequestRow } from "../types.js";
 import { matches, type RequestFilter } from "../request_filter.js";
 
 const SHOWN = 200;
+
+/** One attempt in plain words, without saying the status twice. */
+function attemptText(a: Attempt): string {
+  const what = a.outcome === "served" ? "served" : a.outcome === "status" ? "answered with an error" : a.outcome;
+  const status = a.status !== null ? ` (HTTP ${a.status})` : "";
+  const why = a.why && a.why !== `HTTP ${a.status}` ? ` — ${a.why}` : "";
+  return `${what}${status}${why}`;
+}
 
 const Row = memo(function Row({ r, open, onToggle }: { r: RequestRow; open: boolean; onToggle: (id: number) => void }) {
   const ok = r.status < 400 && r.outcome === "served";
@@ -33,7 +41,7 @@ const Row = memo(function Row({ r, open, onToggle }: { r: RequestRow; open: bool
             <ol class="attempts">
               {r.attempts.map((a, i) => (
                 <li key={i} class={a.outcome === "served" ? "state-ok" : "state-bad"}>
-                  <strong>{a.seller}</strong>: {a.outcome}{a.status !== null ? ` (HTTP ${a.status})` : ""}{a.why ? ` — ${a.why}` : ""}
+                  <strong>{a.seller}</strong>: {attemptText(a)}
                 </li>
               ))}
             </ol>
