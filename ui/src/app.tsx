@@ -20,6 +20,7 @@ const LINK_TEXT: Record<LiveState["link"], string> = {
   live: "live",
   polling: "live (polling: this core has no /api/events)",
   down: "TokenBuddy is not answering; retrying…",
+  denied: "the access token was refused",
 };
 
 function reducer(s: LiveState, e: LiveEvent): LiveState {
@@ -61,6 +62,9 @@ export function App({ token }: { token: string | null }) {
         <span class="spacer" />
         <ProxySwitch proxy={state.proxy} dispatch={dispatch} compact />
       </header>
+      {state.link === "denied" && (
+        <p class="notice bad banner" role="alert">TokenBuddy refused this page's access token (a new install, or another data dir). Open the panel again from the tray, with <code>tokenbuddy open</code>, or from the URL <code>tokenbuddy serve</code> prints.</p>
+      )}
       <nav class="tabs" role="tablist" aria-label="Views" onKeyDown={onTabKey}>
         {VIEWS.map((v) => (
           <button key={v} id={`tab-${v}`} type="button" role="tab" aria-selected={v === view} aria-controls="view"

@@ -75,7 +75,7 @@ export function startFeed(token: string, dispatch: (e: LiveEvent) => void): () =
     onEvent: (e) => handle(e.event, e.data),
     onDown: (status) => {
       if (status === 404) fallback();
-      else dispatch({ type: "link", data: "down" });
+      else dispatch({ type: "link", data: status === 401 ? "denied" : "down" });
     },
   });
   stops.push(() => events.stop());

@@ -14,8 +14,8 @@ export interface DriftEntry { id: string; state?: string; [k: string]: unknown }
 
 /** Everything the panel shows live. */
 export interface LiveState {
-  /** `live`: /api/events; `polling`: the fallback without it; `down`: no answer. */
-  link: "connecting" | "live" | "polling" | "down";
+  /** `live`: /api/events; `polling`: the fallback without it; `down`: no answer; `denied`: the token was refused. */
+  link: "connecting" | "live" | "polling" | "down" | "denied";
   sellers: SellersResponse | null;
   routing: RoutingSettings | null;
   /** null while the core has no /api/proxy. */

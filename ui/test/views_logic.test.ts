@@ -53,3 +53,12 @@ describe("failover notices from the log", () => {
     expect(n[0]?.message).toBe("Request #7 (m): a (bad gateway) failed; served by b.");
   });
 });
+
+import { p95BySeller } from "../src/history.js";
+
+describe("p95 from history", () => {
+  it("takes each seller's highest per-minute p95 and skips minutes without one", () => {
+    const pt = (seller: string, p: number | null) => ({ seller, atMs: 0, requests: 1, errors: 0, ttftMs: 1, ttftP95Ms: p, ttftSamples: 1, outputTokens: 0, tokensPerSec: null });
+    expect(p95BySeller([pt("a", 120), pt("a", 300), pt("b", null), pt("c", 90)])).toEqual({ a: 300, c: 90 });
+  });
+});

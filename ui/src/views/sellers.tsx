@@ -6,7 +6,7 @@
 // numbers changed (the page must stay light with 50 sellers).
 
 import { memo } from "preact/compat";
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { SellerChart, type Columns } from "../chart.js";
 import { fmtCost, fmtLeft, fmtMs, fmtPct, fmtTps } from "../format.js";
@@ -14,6 +14,7 @@ import type { LiveState } from "../live.js";
 import type { HistoryPoint, Seller } from "../types.js";
 import { toColumns, WINDOW_MS, type ChartWindow } from "../window.js";
 import { message, useNow } from "./bits.js";
+import { p95BySeller } from "../history.js";
 import { SellerForm } from "./seller_form.js";
 
 const RANGES = [
@@ -34,13 +35,15 @@ function health(s: Seller, now: number): { text: string; cls: string } {
   return { text: s.stats.waiting > 0 ? `ready (${s.stats.waiting} waiting)` : "ready", cls: "state-ok" };
 }
 
-function sameSeller(a: { s: Seller; now: number }, b: { s: Seller; now: number }): boolean {
+interface RowProps { s: Seller; now: number; p95: number | null }
+
+function sameSeller(a: RowProps, b: RowProps): boolean {
   // The clock matters only while a cooldown counts down.
   const clock = a.s.stats.cooldown || b.s.stats.cooldown ? a.now === b.now : true;
-  return clock && JSON.stringify(a.s) === JSON.stringify(b.s);
+  return clock && a.p95 === b.p95 && JSON.stringify(a.s) === JSON.stringify(b.s);
 }
 
-const Row = memo(function Row({ s, now }: { s: Seller; now: number }) {
+const Row = memo(function Row({ s, now, p95 }: RowProps) {
   const h = health(s, now);
   const st = s.stats;
   const price = s.discountRatio * (1 + s.serviceFeeRatio);
@@ -51,7 +54,7 @@ const Row = memo(function Row({ s, now }: { s: Seller; now: number }) {
       <td>{st.circuit}</td>
       <td class="num">{fmtMs(st.ttftLastMs)}</td>
       <td class="num">{fmtMs(st.ttftEwmaMs)}</td>
-      <td class="num">{fmtMs(st.ttftP95Ms ?? null)}</td>
+      <td class="num" title="highest per-minute p95 over the last 15 minutes">{fmtMs(st.ttftP95Ms ?? p95)}</td>
       <td class="num">{fmtTps(st.tokensPerSec)}</td>
       <td class="num">{st.inFlight} / {s.maxConcurrency ?? "∞"}</td>
       <td class="num">{fmtPct(st.errorRate)}</td>
@@ -99,6 +102,16 @@ const Detail = memo(function Detail({ s, window, onEdit }: { s: Seller; window: 
 export function Sellers({ state }: { state: LiveState }) {
   const now = useNow(1000);
   const [editing, setEditing] = useState<Seller | "new" | null>(null);
+  const [p95, setP95] = useState<Record<string, number>>({});
+  const fetched = useRef(0);
+  const newest = state.requests[0]?.id ?? 0;
+  useEffect(() => {
+    // p95 comes from the store's minute history: refreshed as requests
+    // arrive, at most every 15 s, and never while nothing happens.
+    if (fetched.current !== 0 && Date.now() - fetched.current < 15_000) return;
+    fetched.current = Date.now();
+    void api<HistoryPoint[]>(`/api/history?from=${Date.now() - WINDOW_MS}&step=900`).then((pts) => setP95(p95BySeller(pts))).catch(() => undefined);
+  }, [newest]);
   const data = state.sellers;
   if (!data) return <p class="muted">Loading sellers…</p>;
   return (
@@ -114,12 +127,12 @@ export function Sellers({ state }: { state: LiveState }) {
         <table id="sellers">
           <thead>
             <tr>
-              <th>Seller</th><th>Health</th><th>Circuit</th><th class="num">TTFT last</th><th class="num">TTFT avg</th><th class="num">TTFT p95</th>
+              <th>Seller</th><th>Health</th><th>Circuit</th><th class="num">TTFT last</th><th class="num">TTFT avg</th><th class="num">TTFT p95 (15 min)</th>
               <th class="num">Tokens/s (10 min)</th><th class="num">In flight / max</th><th class="num">Errors</th><th class="num">Price</th><th class="num">Credits left</th>
             </tr>
           </thead>
           <tbody>
-            {data.sellers.map((s) => <Row key={s.id} s={s} now={now} />)}
+            {data.sellers.map((s) => <Row key={s.id} s={s} now={now} p95={p95[s.id] ?? null} />)}
             {data.sellers.length === 0 && <tr><td colSpan={11} class="muted">No sellers yet: add one, or start with <code>--demo</code>.</td></tr>}
           </tbody>
         </table>
