@@ -187,8 +187,12 @@ try {
   await tab("Sellers");
   await page.locator("#sellers tbody tr[data-seller]").nth(2).waitFor();
   assert.equal(await page.locator("#sellers tbody tr[data-seller]").count(), 3);
+  const points = () => page.evaluate(() => [...document.querySelectorAll(".seller-detail .chart")]
+    .reduce((n, c) => n + (c.querySelector("canvas") ? Number(c.getAttribute("data-points")) : 0), 0));
   await page.waitForFunction(() => [...document.querySelectorAll(".seller-detail .chart")]
     .some((c) => Number(c.getAttribute("data-points")) >= 2 && c.querySelector("canvas")));
+  const seen = await points();
+  await until("the charts to move (new points while the page is open)", async () => (await points()) > seen);
 
   // The seller form, when the core can write sellers.
   const sellersApi = await call("/api/sellers/ui-probe-none", "DELETE");
@@ -385,6 +389,10 @@ try {
   } finally {
     evil.close();
   }
+
+  // A wrong token is called that, not "retrying".
+  await page.goto(`${srv.base}/#token=${"0".repeat(64)}`);
+  await page.locator(".banner").filter({ hasText: "refused this page's access token" }).waitFor();
 
   // First run: no sellers → how to add one or start the demo.
   const empty = await serve(0, { demo: false, dataDir: mkdtempSync(join(tmpdir(), "tb-ui-empty-")) });

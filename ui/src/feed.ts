@@ -4,7 +4,7 @@
 // the request log from /api/requests/live. Either way the reducer sees the
 // same events.
 
-import { api, apiOptional } from "./api.js";
+import { api, ApiError, apiOptional } from "./api.js";
 import type { LiveEvent } from "./live.js";
 import { connect } from "./sse.js";
 import type { Notice, ProxyState, RequestPage, RoutingSettings, SellersResponse, StoreStatus } from "./types.js";
@@ -40,8 +40,8 @@ export function startFeed(token: string, dispatch: (e: LiveEvent) => void): () =
       try {
         dispatch({ type: "sellers", data: await api<SellersResponse>("/api/sellers") });
         dispatch({ type: "link", data: "polling" });
-      } catch {
-        dispatch({ type: "link", data: "down" });
+      } catch (e) {
+        dispatch({ type: "link", data: e instanceof ApiError && e.status === 401 ? "denied" : "down" });
       }
     };
     void (async () => {
