@@ -7,9 +7,11 @@
 import { api, ApiError, apiOptional } from "./api.js";
 import type { LiveEvent } from "./live.js";
 import { connect } from "./sse.js";
-import type { Notice, ProxyState, RequestPage, RoutingSettings, SellersResponse, StoreStatus } from "./types.js";
+import type { Notice, ProxyState, RequestPage, RequestRow, RoutingSettings, SellersResponse, StoreStatus } from "./types.js";
 
 const POLL_MS = 2000;
+/** Request rows arriving together are applied together, at most this often (100 requests/s must not mean 100 renders/s). */
+const REQUEST_BATCH_MS = 250;
 
 /** Starts the feed; returns a function that stops it. */
 export function startFeed(token: string, dispatch: (e: LiveEvent) => void): () => void {
@@ -22,6 +24,18 @@ export function startFeed(token: string, dispatch: (e: LiveEvent) => void): () =
     if (notices) dispatch({ type: "notices", data: notices });
   };
 
+  let batch: RequestRow[] = [];
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  const flush = (): void => {
+    flushTimer = null;
+    const rows = batch;
+    batch = [];
+    if (rows.length > 0) dispatch({ type: "requests", data: rows });
+  };
+  stops.push(() => {
+    if (flushTimer) clearTimeout(flushTimer);
+  });
+
   const handle = (name: string, data: string): void => {
     let parsed: unknown;
     try {
@@ -29,7 +43,12 @@ export function startFeed(token: string, dispatch: (e: LiveEvent) => void): () =
     } catch {
       return;
     }
-    const known = ["snapshot", "sellers", "routing", "proxy", "request", "agents", "notice"];
+    if (name === "request") {
+      batch.push(parsed as RequestRow);
+      flushTimer ??= setTimeout(flush, REQUEST_BATCH_MS);
+      return;
+    }
+    const known = ["snapshot", "sellers", "routing", "proxy", "agents", "notice"];
     if (known.includes(name)) dispatch({ type: name, data: parsed } as LiveEvent);
   };
 

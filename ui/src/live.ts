@@ -75,15 +75,35 @@ function mergeRequests(existing: RequestRow[], incoming: RequestRow[]): RequestR
   return [...fresh, ...existing].sort((a, b) => b.id - a.id).slice(0, MAX_REQUESTS);
 }
 
+/**
+ * `next` with every seller that did not change replaced by the previous
+ * object, so memoised rows compare by identity (50 sellers, 2 updates/s).
+ */
+export function shareSellers(prev: SellersResponse | null, next: SellersResponse): SellersResponse {
+  if (!prev) return next;
+  const old = new Map(prev.sellers.map((s) => [s.id, s]));
+  let same = prev.sellers.length === next.sellers.length;
+  const sellers = next.sellers.map((s, i) => {
+    const o = old.get(s.id);
+    const keep = o && JSON.stringify(o) === JSON.stringify(s) ? o : s;
+    if (keep !== prev.sellers[i]) same = false;
+    return keep;
+  });
+  const file = JSON.stringify(prev.file) === JSON.stringify(next.file) ? prev.file : next.file;
+  return same && file === prev.file ? prev : { sellers, file };
+}
+
 /** Applies one event at `nowMs`. */
 export function reduce(s: LiveState, e: LiveEvent, nowMs: number): LiveState {
   switch (e.type) {
     case "snapshot":
       // A (re)connect: the snapshot replaces the pushed state; the request
       // log and charts keep what they have (rows are immutable, unique by id).
-      return { ...s, link: "live", sellers: e.data.sellers, routing: e.data.routing, proxy: e.data.proxy ?? s.proxy, store: e.data.store ?? s.store };
-    case "sellers":
-      return { ...s, sellers: e.data };
+      return { ...s, link: "live", sellers: shareSellers(s.sellers, e.data.sellers), routing: e.data.routing, proxy: e.data.proxy ?? s.proxy, store: e.data.store ?? s.store };
+    case "sellers": {
+      const sellers = shareSellers(s.sellers, e.data);
+      return sellers === s.sellers ? s : { ...s, sellers };
+    }
     case "routing":
       return { ...s, routing: e.data };
     case "proxy":

@@ -71,3 +71,24 @@ describe("recentRate", () => {
     expect(recentRate([], now)).toEqual({ perMin: 0, errorRate: null });
   });
 });
+
+import { shareSellers } from "../src/live.js";
+
+describe("shareSellers", () => {
+  it("keeps unchanged sellers' objects, replaces changed ones, and returns prev when nothing changed", () => {
+    const a = sellers(["a", "b"]);
+    const b = sellers(["a", "b"]);
+    expect(shareSellers(a, b)).toBe(a);
+    const c = sellers(["a", "b"]);
+    c.sellers[1]!.stats.inFlight = 3;
+    const shared = shareSellers(a, c);
+    expect(shared).not.toBe(a);
+    expect(shared.sellers[0]).toBe(a.sellers[0]);
+    expect(shared.sellers[1]).toBe(c.sellers[1]);
+    expect(shareSellers(a, sellers(["a"])).sellers).toHaveLength(1);
+  });
+  it("a sellers event with nothing new leaves the state object as it was", () => {
+    const s = reduce(initialState(), { type: "sellers", data: sellers(["a"]) }, 0);
+    expect(reduce(s, { type: "sellers", data: sellers(["a"]) }, 0)).toBe(s);
+  });
+});

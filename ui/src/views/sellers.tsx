@@ -40,7 +40,8 @@ interface RowProps { s: Seller; now: number; p95: number | null }
 function sameSeller(a: RowProps, b: RowProps): boolean {
   // The clock matters only while a cooldown counts down.
   const clock = a.s.stats.cooldown || b.s.stats.cooldown ? a.now === b.now : true;
-  return clock && a.p95 === b.p95 && JSON.stringify(a.s) === JSON.stringify(b.s);
+  // The reducer keeps an unchanged seller's object (shareSellers), so identity is enough.
+  return clock && a.p95 === b.p95 && a.s === b.s;
 }
 
 const Row = memo(function Row({ s, now, p95 }: RowProps) {
