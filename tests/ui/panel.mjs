@@ -142,8 +142,31 @@ try {
   // Live link: /api/events when the core has it, else the polling fallback.
   const events = await fetch(`${srv.base}/api/events`, { headers: { Authorization: `Bearer ${srv.token}` } });
   if (events.status === 404) {
-    skip("live events", "this core has no /api/events (the panel polls /api/sellers and streams /api/requests/live)");
+    skip("live events", "this core has no /api/events (the panel polls /api/sellers and streams /api/requests/live); the panel's side of the contract is checked on a stand-in stream");
     await page.locator(".link-polling").waitFor();
+    // The panel's side of /api/events on a stand-in (the contract's shapes,
+    // from the real endpoints): snapshot, then a notice and a proxy change.
+    const stand = await context.newPage();
+    stand.on("pageerror", (e) => errors.push(String(e)));
+    const [sellers, routingNow, store] = await Promise.all(["/api/sellers", "/api/routing", "/api/store"].map(async (p) => (await call(p)).json));
+    const frame = (event, data) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    const body = ": keep-alive\n\n" + frame("snapshot", { sellers, routing: routingNow, proxy: { enabled: true }, store })
+      + frame("notice", { atMs: Date.now(), kind: "circuitOpened", seller: "demo-flaky", message: "Demo Flaky's circuit opened after 5 failures in a row." })
+      + frame("proxy", { enabled: false });
+    let served = 0;
+    await stand.route("**/api/events", (route) => {
+      served++;
+      assert.equal(route.request().headers().authorization, `Bearer ${srv.token}`, "the token travels in the header");
+      return route.fulfill({ status: 200, headers: { "Content-Type": "text/event-stream" }, body });
+    });
+    await stand.goto(srv.panelUrl);
+    await stand.locator(".link-live").waitFor();
+    await stand.locator("#notices li").filter({ hasText: "circuit opened after 5 failures" }).waitFor();
+    await stand.locator('#fig-proxy button[role=switch][aria-checked="false"]').filter({ hasText: "Paused" }).waitFor();
+    await until("a reconnect after the stand-in stream ended", async () => served >= 2);
+    assert.equal(await stand.locator("#notices li").filter({ hasText: "circuit opened" }).count(), 1, "a resync shows a notice once");
+    assert.ok(!stand.url().includes("token="), "no token in the URL");
+    await stand.close();
   } else {
     await events.body?.cancel();
     await page.locator(".link-live").waitFor();

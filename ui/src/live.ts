@@ -119,8 +119,12 @@ export function reduce(s: LiveState, e: LiveEvent, nowMs: number): LiveState {
     }
     case "agents":
       return { ...s, drift: e.data.drift, agentsGeneration: s.agentsGeneration + 1 };
-    case "notice":
-      return { ...s, notices: [e.data, ...s.notices].slice(0, MAX_NOTICES) };
+    case "notice": {
+      const n = e.data;
+      // A notice seen already (a resync's backfill overlapping the stream) is not shown twice.
+      if (s.notices.some((x) => x.atMs === n.atMs && x.kind === n.kind && x.message === n.message)) return s;
+      return { ...s, notices: [n, ...s.notices].slice(0, MAX_NOTICES) };
+    }
     case "notices":
       return { ...s, notices: [...e.data].sort((a, b) => b.atMs - a.atMs).slice(0, MAX_NOTICES) };
     case "link":

@@ -57,6 +57,7 @@ describe("reduce", () => {
     let s = reduce(initialState(), { type: "notice", data: { atMs: 1, kind: "failover", seller: "a", message: "x" } }, 0);
     s = reduce(s, { type: "notice", data: { atMs: 2, kind: "circuitOpened", seller: "b", message: "y" } }, 0);
     expect(s.notices.map((n) => n.atMs)).toEqual([2, 1]);
+    expect(reduce(s, { type: "notice", data: { atMs: 1, kind: "failover", seller: "a", message: "x" } }, 0)).toBe(s);
     s = reduce(s, { type: "agents", data: { drift: [{ id: "codex", state: "drifted" }] } }, 0);
     expect(s.agentsGeneration).toBe(1);
     expect(s.drift?.[0]?.id).toBe("codex");
