@@ -23,7 +23,7 @@
 
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createInterface } from "node:readline";
@@ -37,6 +37,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = process.env.SCREENSHOTS
   ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "ui-screenshots");
 mkdirSync(shots, { recursive: true });
+rmSync(join(shots, "failure.png"), { force: true });
 
 const home = mkdtempSync(join(tmpdir(), "tb-ui-home-"));
 const data = mkdtempSync(join(tmpdir(), "tb-ui-data-"));
