@@ -100,12 +100,21 @@ async fn count_tokens(
     .await
 }
 
-/// The union of the sellers' declared models, in a shape both the OpenAI
+/// The union of the sellers' declared models (and, for a seller that takes
+/// any model, the models it prices), in a shape both the OpenAI
 /// (`object`, `owned_by`) and Anthropic (`type`, `display_name`, `has_more`)
 /// SDKs read.
 async fn models(State(p): State<Proxy>) -> Response {
     let set = p.sellers.snapshot();
-    let names = set.models();
+    let mut names = set.models();
+    names.extend(
+        set.sellers
+            .iter()
+            .filter(|s| s.models.is_empty())
+            .flat_map(|s| s.prices.keys().map(String::as_str)),
+    );
+    names.sort_unstable();
+    names.dedup();
     let data: Vec<_> = names
         .iter()
         .map(|m| {
