@@ -203,9 +203,9 @@ enum RouteCommand {
         /// fixed, fixedSet or fullAuto.
         #[arg(long)]
         mode: String,
-        /// speed, discount or balanced.
-        #[arg(long, default_value = "balanced")]
-        scorer: String,
+        /// speed, discount or balanced (default: the scorer in force).
+        #[arg(long)]
+        scorer: Option<String>,
         /// The seller of `--mode fixed`.
         #[arg(long, conflicts_with = "set")]
         seller: Option<String>,
@@ -388,7 +388,7 @@ pub fn run() -> ExitCode {
         } => data.resolve().and_then(|dir| {
             let what = route::Set {
                 mode: &mode,
-                scorer: &scorer,
+                scorer: scorer.as_deref(),
                 seller: seller.as_deref(),
                 set: &set,
                 no_failover,

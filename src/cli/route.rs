@@ -94,8 +94,8 @@ async fn answer(base: &str, req: reqwest::RequestBuilder) -> Result<Value, Strin
 pub struct Set<'a> {
     /// `fixed`, `fixedSet` or `fullAuto`.
     pub mode: &'a str,
-    /// `speed`, `discount` or `balanced`.
-    pub scorer: &'a str,
+    /// `speed`, `discount` or `balanced`; `None` keeps the one in force.
+    pub scorer: Option<&'a str>,
     /// The seller of `fixed`.
     pub seller: Option<&'a str>,
     /// The sellers of `fixedSet`.
@@ -110,22 +110,21 @@ pub struct Set<'a> {
 pub fn set(data_dir: &Path, what: &Set<'_>) -> Result<(), String> {
     let (token, runtime) = super::api_client(data_dir)?;
     let base = format!("http://127.0.0.1:{}", what.port);
-    let body = serde_json::json!({
-        "mode": what.mode,
-        "scorer": what.scorer,
-        "fixedSeller": what.seller,
-        "fixedSet": what.set,
-        "fixedFailover": !what.no_failover,
-    });
     let now = runtime.block_on(async {
-        put_json(
-            &reqwest::Client::new(),
-            &base,
-            "/api/routing",
-            &token,
-            &body,
-        )
-        .await
+        let client = reqwest::Client::new();
+        let scorer = match what.scorer {
+            Some(s) => Value::from(s),
+            // Not given: the scorer in force stays.
+            None => get_json(&client, &base, "/api/routing", &token).await?["scorer"].take(),
+        };
+        let body = serde_json::json!({
+            "mode": what.mode,
+            "scorer": scorer,
+            "fixedSeller": what.seller,
+            "fixedSet": what.set,
+            "fixedFailover": !what.no_failover,
+        });
+        put_json(&client, &base, "/api/routing", &token, &body).await
     })?;
     println!("{}", describe(&now));
     Ok(())
