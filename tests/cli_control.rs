@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::process::{self, Served};
-use support::{sellers_file, seller_yaml};
+use support::{seller_yaml, sellers_file};
 use tokenbuddy::protocol::Protocol;
 
 fn cli(served: &Served, args: &[&str]) -> (bool, String, String) {
@@ -49,14 +49,35 @@ fn start() -> (tempfile::TempDir, Served) {
 #[tokio::test]
 async fn route_set_changes_the_running_routing_and_prints_refusals() {
     let (_dir, served) = start();
-    let (ok, out, err) = cli(&served, &["route", "set", "--mode", "fixed", "--scorer", "speed", "--seller", "b", "--no-failover"]);
+    let (ok, out, err) = cli(
+        &served,
+        &[
+            "route",
+            "set",
+            "--mode",
+            "fixed",
+            "--scorer",
+            "speed",
+            "--seller",
+            "b",
+            "--no-failover",
+        ],
+    );
     assert!(ok, "{err}");
-    assert!(out.contains("mode fixed, scorer speed, seller b (no failover)"), "{out}");
+    assert!(
+        out.contains("mode fixed, scorer speed, seller b (no failover)"),
+        "{out}"
+    );
     assert_eq!(
         routing(&served).await,
         json!({"mode": "fixed", "scorer": "speed", "fixedSeller": "b", "fixedSet": [], "fixedFailover": false})
     );
-    let (ok, out, err) = cli(&served, &["route", "set", "--mode", "fixedSet", "--scorer", "discount", "--set", "a,c"]);
+    let (ok, out, err) = cli(
+        &served,
+        &[
+            "route", "set", "--mode", "fixedSet", "--scorer", "discount", "--set", "a,c",
+        ],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("sellers a, c"), "{out}");
     let now = routing(&served).await;
@@ -65,14 +86,24 @@ async fn route_set_changes_the_running_routing_and_prints_refusals() {
     assert_eq!(now["scorer"], "discount");
 
     // Refusals from the API, printed with their reason; nothing changes.
-    let (ok, _, err) = cli(&served, &["route", "set", "--mode", "fixed", "--scorer", "speed"]);
+    let (ok, _, err) = cli(
+        &served,
+        &["route", "set", "--mode", "fixed", "--scorer", "speed"],
+    );
     assert!(!ok);
     assert!(err.starts_with("tokenbuddy: 400 Bad Request: "), "{err}");
     assert!(err.to_lowercase().contains("fixed"), "{err}");
-    let (ok, _, err) = cli(&served, &["route", "set", "--mode", "sometimes", "--scorer", "speed"]);
+    let (ok, _, err) = cli(
+        &served,
+        &["route", "set", "--mode", "sometimes", "--scorer", "speed"],
+    );
     assert!(!ok);
     assert!(err.contains("400") && err.contains("sometimes"), "{err}");
-    assert_eq!(routing(&served).await, now, "a refused change changes nothing");
+    assert_eq!(
+        routing(&served).await,
+        now,
+        "a refused change changes nothing"
+    );
     // No --scorer: the one in force stays.
     let (ok, out, err) = cli(&served, &["route", "set", "--mode", "fullAuto"]);
     assert!(ok, "{err}");
@@ -86,7 +117,10 @@ async fn open_print_gives_the_panel_url_with_the_token() {
     let (ok, out, err) = cli(&served, &["open", "--print"]);
     assert!(ok, "{err}");
     let url = out.trim();
-    assert_eq!(url, format!("http://127.0.0.1:{}/#token={}", served.port, served.token));
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:{}/#token={}", served.port, served.token)
+    );
     // The URL loads the panel.
     let page = reqwest::get(url).await.expect("panel");
     assert_eq!(page.status(), 200);
@@ -101,5 +135,8 @@ async fn open_print_gives_the_panel_url_with_the_token() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("TokenBuddy is not answering on http://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("TokenBuddy is not answering on http://127.0.0.1:1"),
+        "{err}"
+    );
 }
