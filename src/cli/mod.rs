@@ -56,7 +56,7 @@ enum Command {
         demo: bool,
         /// With --demo: the simulated client load, `on` or `off` (0/1 too).
         #[arg(long, env = "TOKENBUDDY_DEMO_LOAD", value_name = "on|off",
-              default_value = "on", value_parser = on_off)]
+              default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
         demo_load: bool,
     },
     /// Switch the running TokenBuddy's proxy off: agents' requests get 503 `paused`.
