@@ -54,7 +54,7 @@ enum Command {
         /// with a light simulated client load (agent "demo") so the panel shows life.
         #[arg(long)]
         demo: bool,
-        /// With --demo: the simulated client load, `on` or `off` (0/1 too).
+        /// With --demo: the simulated client load; `off` (or TOKENBUDDY_DEMO_LOAD=0) turns it off.
         #[arg(long, env = "TOKENBUDDY_DEMO_LOAD", value_name = "on|off",
               default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
         demo_load: bool,
