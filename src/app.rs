@@ -114,6 +114,9 @@ impl App {
             config.server,
             shutdown.clone(),
         ));
+        if config.demo && config.demo_load {
+            sim::demo_load::spawn(format!("http://{addr}"), token.clone(), shutdown.clone());
+        }
         tracing::info!(
             %addr,
             sellers = sellers.snapshot().sellers.len(),
@@ -277,12 +280,16 @@ async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), E
             base_url: sim.base_url(),
             api_key: Secret::new("demo"),
             protocols: Protocol::ALL.to_vec(),
+            // Any model passes through; the demo models are priced.
             models: Vec::new(),
             discount_ratio: d.discount_ratio,
             service_fee_ratio: d.service_fee_ratio,
             priority: 0,
             max_concurrency: None,
-            prices: Default::default(),
+            prices: sim::demo::DEMO_MODELS
+                .iter()
+                .map(|(m, p)| (m.to_string(), *p))
+                .collect(),
             credits: None,
         });
         sims.push((d.id, sim));

@@ -26,7 +26,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Start three simulated sellers in-process and route to them.
     pub demo: bool,
-    /// The built web UI to serve at `/`; `None` serves a placeholder page.
+    /// With `demo`: also run a light simulated client load (agent `demo`)
+    /// through the proxy, so the panel shows life.
+    pub demo_load: bool,
+    /// A development override: serve the web UI from this folder on disk
+    /// instead of the copy embedded in the binary.
     pub ui_dir: Option<PathBuf>,
     /// Upstream time limits.
     pub timeouts: Timeouts,
@@ -184,6 +188,7 @@ impl Config {
             port: DEFAULT_PORT,
             data_dir,
             demo: false,
+            demo_load: false,
             ui_dir: default_ui_dir(),
             timeouts: Timeouts::default(),
             explore_chance: crate::scheduler::EXPLORE_CHANCE,
@@ -215,14 +220,15 @@ pub fn default_data_dir() -> Option<PathBuf> {
         .map(|d| d.data_dir().to_path_buf())
 }
 
-/// The built UI: `TOKENBUDDY_UI_DIR`, else `ui/dist` next to the executable's
-/// share dir, else the source tree's `ui/dist` (development builds).
+/// The environment variable that makes TokenBuddy serve the web UI from a
+/// folder on disk (development: `ui/dist` while rebuilding it).
+pub const UI_DIR_ENV: &str = "TOKENBUDDY_UI_DIR";
+
+/// The development override of the embedded UI: `TOKENBUDDY_UI_DIR`, if set.
 pub fn default_ui_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TOKENBUDDY_UI_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/dist"));
-    source_tree.is_dir().then_some(source_tree)
+    std::env::var_os(UI_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
 #[cfg(test)]

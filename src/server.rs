@@ -1,9 +1,11 @@
-//! The HTTP server: one router for the proxy, the control API and the UI,
-//! bound to loopback, each client served by [`connection`] (TCP_NODELAY,
+//! The HTTP server: one router for the proxy, the control API and the UI
+//! (embedded in the binary, see [`ui`]; `TOKENBUDDY_UI_DIR` serves it from
+//! disk instead), bound to loopback, each client served by [`connection`] (TCP_NODELAY,
 //! read timeouts), connections capped, stopped gracefully.
 
 mod body_deadline;
 mod connection;
+mod ui;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -11,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use serde_json::json;
@@ -41,7 +43,8 @@ pub async fn bind(port: u16) -> Result<TcpListener, Error> {
         .map_err(|source| Error::Bind { addr, source })
 }
 
-/// The whole router; `extra` holds further token-guarded routes (the demo log).
+/// The whole router; `extra` holds further token-guarded routes (the demo log);
+/// `ui_dir` serves the panel from disk instead of the embedded copy.
 pub fn router(proxy: Proxy, access: Arc<Access>, ui_dir: Option<PathBuf>, extra: Router) -> Router {
     let guarded = routes::router(proxy.clone())
         .merge(control::router(proxy))
@@ -61,7 +64,7 @@ pub fn router(proxy: Proxy, access: Arc<Access>, ui_dir: Option<PathBuf>, extra:
                     not_found,
                 )),
         ),
-        None => app.route("/", get(no_ui)).fallback(not_found),
+        None => app.fallback(embedded_ui),
     };
     app.layer(middleware::from_fn_with_state(access, access::host_guard))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -80,11 +83,12 @@ async fn not_found(uri: Uri) -> Response {
     .into_response()
 }
 
-async fn no_ui() -> Html<&'static str> {
-    Html(
-        "<!doctype html><title>TokenBuddy</title><p>TokenBuddy is running. \
-         The control panel is not built: run <code>npm ci && npm run build:ui</code>.</p>",
-    )
+/// The embedded panel's files; anything else is [`not_found`].
+async fn embedded_ui(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    match ui::serve(&method, &uri, &headers) {
+        Some(resp) => resp,
+        None => not_found(uri).await,
+    }
 }
 
 /// Serves until `shutdown` fires, then lets connections finish for a short

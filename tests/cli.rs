@@ -101,7 +101,8 @@ fn serve_prints_port_answers_and_stops_on_sigterm() {
 fn route_explain_lists_candidates_in_order_with_reasons() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = tokenbuddy(dir.path())
-        .args(["serve", "--port", "0", "--demo"])
+        // No simulated client load: the plan must stay unmeasured.
+        .args(["serve", "--port", "0", "--demo", "--demo-load", "off"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -1,6 +1,8 @@
 //! Command-line arguments and what each command does with the core.
 
 mod agents;
+mod open;
+mod pause;
 mod requests;
 mod route;
 mod serve;
@@ -48,9 +50,41 @@ enum Command {
         port: u16,
         #[command(flatten)]
         data: DataDir,
-        /// Also start three simulated sellers and route to them (no API key needed).
+        /// Also start three simulated sellers and route to them (no API key needed),
+        /// with a light simulated client load (agent "demo") so the panel shows life.
         #[arg(long)]
         demo: bool,
+        /// With --demo: the simulated client load; `off` (or TOKENBUDDY_DEMO_LOAD=0) turns it off.
+        #[arg(long, env = "TOKENBUDDY_DEMO_LOAD", value_name = "on|off",
+              default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+        demo_load: bool,
+    },
+    /// Switch the running TokenBuddy's proxy off: agents' requests get 503 `paused`.
+    Pause {
+        /// Port of the running TokenBuddy.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Switch the running TokenBuddy's proxy back on.
+    Resume {
+        /// Port of the running TokenBuddy.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Open the control panel of the running TokenBuddy in the default browser.
+    Open {
+        /// Print the panel's URL (it carries the access token) instead of opening it.
+        #[arg(long)]
+        print: bool,
+        /// Port of the running TokenBuddy.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Print the access token agents must send.
     Token {
@@ -121,7 +155,7 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Ask the running TokenBuddy how it routes.
+    /// Ask the running TokenBuddy how it routes, or change it.
     Route {
         #[command(subcommand)]
         command: RouteCommand,
@@ -164,6 +198,29 @@ enum AgentsCommand {
 
 #[derive(Debug, Subcommand)]
 enum RouteCommand {
+    /// Change the routing of the running TokenBuddy (the next request obeys).
+    Set {
+        /// fixed, fixedSet or fullAuto.
+        #[arg(long)]
+        mode: String,
+        /// speed, discount or balanced (default: the scorer in force).
+        #[arg(long)]
+        scorer: Option<String>,
+        /// The seller of `--mode fixed`.
+        #[arg(long, conflicts_with = "set")]
+        seller: Option<String>,
+        /// The sellers of `--mode fixedSet`, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        set: Vec<String>,
+        /// With `--mode fixed`: never try another seller when the fixed one fails.
+        #[arg(long)]
+        no_failover: bool,
+        /// Port of the running TokenBuddy.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// The sellers a request would try, in order, with score breakdowns and exclusions.
     Explain {
         /// The model the request asks for.
@@ -195,13 +252,36 @@ fn api_client(data_dir: &std::path::Path) -> Result<(String, tokio::runtime::Run
     Ok((token, runtime))
 }
 
+/// An on/off switch as a flag value or environment variable.
+fn on_off(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "1" | "true" | "yes" => Ok(true),
+        "off" | "0" | "false" | "no" => Ok(false),
+        other => Err(format!("`{other}` is not on or off")),
+    }
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     tokenbuddy::logging::init();
     let result = match cli.command {
-        Command::Serve { port, data, demo } => {
-            data.resolve().and_then(|dir| serve::run(port, dir, demo))
+        Command::Serve {
+            port,
+            data,
+            demo,
+            demo_load,
+        } => data
+            .resolve()
+            .and_then(|dir| serve::run(port, dir, demo, demo_load)),
+        Command::Pause { port, data } => {
+            data.resolve().and_then(|dir| pause::run(&dir, port, false))
+        }
+        Command::Resume { port, data } => {
+            data.resolve().and_then(|dir| pause::run(&dir, port, true))
+        }
+        Command::Open { print, port, data } => {
+            data.resolve().and_then(|dir| open::run(&dir, port, print))
         }
         Command::Token { data } => data.resolve().and_then(|dir| {
             tokenbuddy::token::load_or_create(&dir)
@@ -293,6 +373,28 @@ pub fn run() -> ExitCode {
                 json,
             };
             route::explain(&dir, &what)
+        }),
+        Command::Route {
+            command:
+                RouteCommand::Set {
+                    mode,
+                    scorer,
+                    seller,
+                    set,
+                    no_failover,
+                    port,
+                    data,
+                },
+        } => data.resolve().and_then(|dir| {
+            let what = route::Set {
+                mode: &mode,
+                scorer: scorer.as_deref(),
+                seller: seller.as_deref(),
+                set: &set,
+                no_failover,
+                port,
+            };
+            route::set(&dir, &what)
         }),
     };
     match result {

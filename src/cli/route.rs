@@ -1,6 +1,7 @@
 //! `tokenbuddy route explain`: asks the running TokenBuddy how it would route
 //! a request, and prints the candidates in order with their score breakdown,
-//! missing inputs, and every excluded seller with its reason.
+//! missing inputs, and every excluded seller with its reason; `tokenbuddy
+//! route set`: changes the routing of the running TokenBuddy.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -45,20 +46,36 @@ pub fn explain(data_dir: &Path, what: &Explain<'_>) -> Result<(), String> {
     Ok(())
 }
 
-async fn get_json(
+/// `GET` `path` on the running TokenBuddy.
+pub(super) async fn get_json(
     client: &reqwest::Client,
     base: &str,
     path: &str,
     token: &str,
 ) -> Result<Value, String> {
-    let resp = client
-        .get(format!("{base}{path}"))
+    answer(base, client.get(format!("{base}{path}")).bearer_auth(token)).await
+}
+
+/// `PUT` `body` to `path` on the running TokenBuddy.
+pub(super) async fn put_json(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Result<Value, String> {
+    let req = client
+        .put(format!("{base}{path}"))
         .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| {
-            format!("TokenBuddy is not answering on {base}: {e} (start it with `tokenbuddy serve`, or pass --port)")
-        })?;
+        .json(body);
+    answer(base, req).await
+}
+
+/// Sends `req`; an error answer becomes its message.
+async fn answer(base: &str, req: reqwest::RequestBuilder) -> Result<Value, String> {
+    let resp = req.send().await.map_err(|e| {
+        format!("TokenBuddy is not answering on {base}: {e} (start it with `tokenbuddy serve`, or pass --port)")
+    })?;
     let status = resp.status();
     let body: Value = resp
         .json()
@@ -71,6 +88,78 @@ async fn get_json(
         ));
     }
     Ok(body)
+}
+
+/// The routing to set.
+pub struct Set<'a> {
+    /// `fixed`, `fixedSet` or `fullAuto`.
+    pub mode: &'a str,
+    /// `speed`, `discount` or `balanced`; `None` keeps the one in force.
+    pub scorer: Option<&'a str>,
+    /// The seller of `fixed`.
+    pub seller: Option<&'a str>,
+    /// The sellers of `fixedSet`.
+    pub set: &'a [String],
+    /// `fixed` may not fail over.
+    pub no_failover: bool,
+    /// Port of the running TokenBuddy.
+    pub port: u16,
+}
+
+/// `tokenbuddy route set`: `PUT /api/routing` with the whole settings.
+pub fn set(data_dir: &Path, what: &Set<'_>) -> Result<(), String> {
+    let (token, runtime) = super::api_client(data_dir)?;
+    let base = format!("http://127.0.0.1:{}", what.port);
+    let now = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let scorer = match what.scorer {
+            Some(s) => Value::from(s),
+            // Not given: the scorer in force stays.
+            None => get_json(&client, &base, "/api/routing", &token).await?["scorer"].take(),
+        };
+        let body = serde_json::json!({
+            "mode": what.mode,
+            "scorer": scorer,
+            "fixedSeller": what.seller,
+            "fixedSet": what.set,
+            "fixedFailover": !what.no_failover,
+        });
+        put_json(&client, &base, "/api/routing", &token, &body).await
+    })?;
+    println!("{}", describe(&now));
+    Ok(())
+}
+
+/// One line for routing settings.
+fn describe(r: &Value) -> String {
+    let mut line = format!(
+        "Routing: mode {}, scorer {}",
+        r["mode"].as_str().unwrap_or("?"),
+        r["scorer"].as_str().unwrap_or("?")
+    );
+    match r["mode"].as_str() {
+        Some("fixed") => {
+            let _ = write!(
+                line,
+                ", seller {}{}",
+                r["fixedSeller"].as_str().unwrap_or("?"),
+                if r["fixedFailover"].as_bool() == Some(false) {
+                    " (no failover)"
+                } else {
+                    " (may fail over)"
+                }
+            );
+        }
+        Some("fixedSet") => {
+            let names: Vec<&str> = r["fixedSet"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let _ = write!(line, ", sellers {}", names.join(", "));
+        }
+        _ => {}
+    }
+    line
 }
 
 fn encode(s: &str) -> String {

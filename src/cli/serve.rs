@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokenbuddy::{App, Config};
 
 /// Runs the server until a shutdown signal.
-pub fn run(port: u16, data_dir: PathBuf, demo: bool) -> Result<(), String> {
+pub fn run(port: u16, data_dir: PathBuf, demo: bool, demo_load: bool) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -18,6 +18,7 @@ pub fn run(port: u16, data_dir: PathBuf, demo: bool) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         config.port = port;
         config.demo = demo;
+        config.demo_load = demo && demo_load;
         let running = App::start(config).await.map_err(|e| e.to_string())?;
         {
             // Scripts and tests read the port from this exact line.

@@ -18,6 +18,10 @@ pub fn router(proxy: Proxy) -> Router {
     Router::new()
         .route("/api/sellers", get(sellers::list))
         .route("/api/routing", get(routing::get).put(routing::put))
+        .route(
+            "/api/proxy",
+            get(routing::get_proxy).put(routing::put_proxy),
+        )
         .route("/api/route-plan", get(routing::plan))
         .route("/api/scheduler", get(routing::scheduler))
         .with_state(proxy)

@@ -1,10 +1,11 @@
-//! `GET`/`PUT /api/routing` (mode and scorer; the next request obeys) and
-//! `GET /api/route-plan` (the order a request would try sellers in, and why).
+//! `GET`/`PUT /api/routing` (mode and scorer; the next request obeys),
+//! `GET`/`PUT /api/proxy` (the on/off switch) and `GET /api/route-plan`
+//! (the order a request would try sellers in, and why).
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use crate::protocol::Protocol;
@@ -26,6 +27,36 @@ pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSett
         Err(SaveError::Invalid(e)) => Err(ApiError::bad_request(e.to_string())),
         Err(e) => Err(ApiError::internal(e.to_string())),
     }
+}
+
+/// The proxy switch, as `/api/proxy` speaks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProxyState {
+    /// Off: every `/v1/*` generation call answers 503 `paused`.
+    pub enabled: bool,
+}
+
+/// `GET /api/proxy`.
+pub async fn get_proxy(State(p): State<Proxy>) -> Json<ProxyState> {
+    Json(ProxyState {
+        enabled: p.scheduler.proxy_enabled(),
+    })
+}
+
+/// `PUT /api/proxy` with `{"enabled": bool}`; answers the new state.
+pub async fn put_proxy(State(p): State<Proxy>, body: Bytes) -> Result<Json<ProxyState>, ApiError> {
+    let state: ProxyState = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "proxy state: {e} (send {{\"enabled\": true}} or {{\"enabled\": false}})"
+        ))
+    })?;
+    p.scheduler
+        .set_proxy_enabled(state.enabled)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(ProxyState {
+        enabled: p.scheduler.proxy_enabled(),
+    }))
 }
 
 /// `GET /api/scheduler`: what the scheduler did, plus load skew (the busiest

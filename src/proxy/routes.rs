@@ -1,7 +1,9 @@
-//! The `/v1/*` routes agents call.
+//! The `/v1/*` routes agents call. While the proxy is paused every call
+//! that would reach a seller answers 503 `paused`; `/v1/models` still answers.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -9,6 +11,7 @@ use serde_json::json;
 
 use super::forward::Endpoint;
 use super::rejection::{shape_rejections, ClientBody};
+use super::respond::{ProxyError, Shape};
 use super::Proxy;
 use crate::protocol::Protocol;
 
@@ -23,9 +26,32 @@ pub fn router(proxy: Proxy) -> Router {
         .route("/v1/responses", post(responses))
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
+        .route_layer(middleware::from_fn_with_state(proxy.clone(), unless_paused))
         .route("/v1/models", get(models))
         .layer(middleware::from_fn(shape_rejections))
         .with_state(proxy)
+}
+
+/// What a paused proxy answers, in the called protocol's shape.
+pub fn paused(shape: Shape) -> ProxyError {
+    ProxyError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "paused",
+        "TokenBuddy is paused: resume it in the control panel, with `tokenbuddy resume` or PUT /api/proxy {\"enabled\": true}",
+        shape,
+    )
+}
+
+/// Answers `paused` instead of running the call while the proxy is off.
+async fn unless_paused(
+    State(p): State<Proxy>,
+    req: axum::extract::Request,
+    next: Next,
+) -> Response {
+    if p.scheduler.proxy_enabled() {
+        return next.run(req).await;
+    }
+    paused(Shape::for_path(req.uri().path())).into_response()
 }
 
 async fn chat(
@@ -74,12 +100,21 @@ async fn count_tokens(
     .await
 }
 
-/// The union of the sellers' declared models, in a shape both the OpenAI
+/// The union of the sellers' declared models (and, for a seller that takes
+/// any model, the models it prices), in a shape both the OpenAI
 /// (`object`, `owned_by`) and Anthropic (`type`, `display_name`, `has_more`)
 /// SDKs read.
 async fn models(State(p): State<Proxy>) -> Response {
     let set = p.sellers.snapshot();
-    let names = set.models();
+    let mut names = set.models();
+    names.extend(
+        set.sellers
+            .iter()
+            .filter(|s| s.models.is_empty())
+            .flat_map(|s| s.prices.keys().map(String::as_str)),
+    );
+    names.sort_unstable();
+    names.dedup();
     let data: Vec<_> = names
         .iter()
         .map(|m| {

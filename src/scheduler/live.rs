@@ -48,6 +48,8 @@ pub struct Scheduler {
     /// Bumped after every change of the routing settings: bindings made
     /// under older settings are re-planned.
     epoch: AtomicU64,
+    /// Bumped after every routing or proxy change, for whoever shows them live.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Scheduler {
@@ -62,7 +64,31 @@ impl Scheduler {
             spread,
             draws: AtomicU64::new(seed),
             epoch: AtomicU64::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A generation counter bumped on every routing or proxy change (the
+    /// receiver sees the latest; several quick changes may show as one).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Whether the proxy answers generation calls (off: paused).
+    pub fn proxy_enabled(&self) -> bool {
+        self.routing.proxy_enabled()
+    }
+
+    /// Saves and applies the proxy switch; a no-op change writes nothing
+    /// and signals nothing.
+    pub fn set_proxy_enabled(&self, enabled: bool) -> Result<(), SaveError> {
+        if self.routing.proxy_enabled() == enabled {
+            return Ok(());
+        }
+        self.routing.set_proxy_enabled(enabled)?;
+        tracing::info!(enabled, "proxy switched");
+        self.changes.send_modify(|g| *g += 1);
+        Ok(())
     }
 
     /// Saves and applies new routing settings; every conversation is
@@ -72,6 +98,7 @@ impl Scheduler {
         self.routing.set(settings)?;
         // After the store: a request that sees the new epoch sees the new settings.
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.changes.send_modify(|g| *g += 1);
         Ok(())
     }
 
@@ -233,5 +260,30 @@ mod tests {
         assert!((300..700).contains(&explored), "{explored}");
         let off = Scheduler::new(dir.path(), 0.0, true, 42);
         assert!((0..1000).all(|_| !off.explore()));
+    }
+
+    #[test]
+    fn routing_and_proxy_changes_bump_the_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Scheduler::new(dir.path(), 0.0, false, 1);
+        let mut rx = s.subscribe();
+        assert_eq!(*rx.borrow_and_update(), 0);
+        s.set_routing(RoutingSettings::default()).unwrap();
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(*rx.borrow_and_update(), 1);
+        s.set_proxy_enabled(false).unwrap();
+        assert_eq!(*rx.borrow_and_update(), 2);
+        assert!(!s.proxy_enabled());
+        s.set_proxy_enabled(false).unwrap();
+        assert!(!rx.has_changed().unwrap(), "no change, no signal");
+        let bad = RoutingSettings {
+            mode: crate::scheduler::RoutingMode::FixedSet,
+            ..RoutingSettings::default()
+        };
+        assert!(s.set_routing(bad).is_err());
+        assert!(
+            !rx.has_changed().unwrap(),
+            "a refused change signals nothing"
+        );
     }
 }

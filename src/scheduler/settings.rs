@@ -1,7 +1,10 @@
 //! Where the routing settings live: `<data dir>/routing.json`, a file the app
 //! owns. Read at start, replaced atomically on change; the next request obeys.
+//! The same file holds whether the proxy is on (`"proxyEnabled"`, absent = on),
+//! so a pause survives a restart.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -20,12 +23,42 @@ pub enum SaveError {
     Write(#[from] WriteError),
 }
 
+/// The key of the proxy switch inside `routing.json`.
+const PROXY_ENABLED: &str = "proxyEnabled";
+
 /// The live routing settings and their file.
 #[derive(Debug)]
 pub struct RoutingStore {
     path: PathBuf,
     current: ArcSwap<RoutingSettings>,
+    enabled: AtomicBool,
     saving: std::sync::Mutex<()>,
+}
+
+/// What `routing.json` holds: the routing settings and the proxy switch.
+fn parse(bytes: &[u8]) -> Result<(RoutingSettings, bool), String> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let enabled = match value.as_object_mut().and_then(|o| o.remove(PROXY_ENABLED)) {
+        None => true,
+        Some(serde_json::Value::Bool(b)) => b,
+        Some(other) => {
+            return Err(format!(
+                "{PROXY_ENABLED} must be true or false, not {other}"
+            ))
+        }
+    };
+    let settings: RoutingSettings = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    settings.validate().map_err(|e| e.to_string())?;
+    Ok((settings, enabled))
+}
+
+/// The file's text for `settings` and the proxy switch.
+fn render(settings: &RoutingSettings, enabled: bool) -> Result<Vec<u8>, serde_json::Error> {
+    let mut value = serde_json::to_value(settings)?;
+    if let Some(o) = value.as_object_mut() {
+        o.insert(PROXY_ENABLED.into(), serde_json::Value::Bool(enabled));
+    }
+    serde_json::to_vec_pretty(&value)
 }
 
 impl RoutingStore {
@@ -33,28 +66,17 @@ impl RoutingStore {
     /// the defaults (logged), and is only rewritten by an explicit change.
     pub fn open(data_dir: &Path) -> RoutingStore {
         let path = data_dir.join("routing.json");
-        let settings = match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice::<RoutingSettings>(&bytes) {
-                Ok(s) if s.validate().is_ok() => s,
-                Ok(s) => {
-                    let why = s
-                        .validate()
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default();
-                    tracing::warn!(path = %path.display(), "routing settings ignored: {why}; using defaults");
-                    RoutingSettings::default()
-                }
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), "routing settings unreadable ({e}); using defaults");
-                    RoutingSettings::default()
-                }
-            },
-            Err(_) => RoutingSettings::default(),
+        let (settings, enabled) = match std::fs::read(&path) {
+            Ok(bytes) => parse(&bytes).unwrap_or_else(|why| {
+                tracing::warn!(path = %path.display(), "routing settings ignored ({why}); using defaults");
+                (RoutingSettings::default(), true)
+            }),
+            Err(_) => (RoutingSettings::default(), true),
         };
         RoutingStore {
             path,
             current: ArcSwap::from_pointee(settings),
+            enabled: AtomicBool::new(enabled),
             saving: std::sync::Mutex::new(()),
         }
     }
@@ -64,18 +86,36 @@ impl RoutingStore {
         self.current.load_full()
     }
 
+    /// Whether the proxy answers `/v1/*` generation calls (off: paused).
+    pub fn proxy_enabled(&self) -> bool {
+        self.enabled.load(Ordering::SeqCst)
+    }
+
     /// Validates, saves (through the one atomic writer: a unique temp file,
     /// fsync, rename, directory fsync) and applies `settings`.
     pub fn set(&self, settings: RoutingSettings) -> Result<(), SaveError> {
         settings.validate()?;
-        let text = serde_json::to_vec_pretty(&settings).map_err(|e| WriteError::Io {
+        // One save at a time, so the file and the settings in force agree.
+        let _saving = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+        self.save(&settings, self.proxy_enabled())?;
+        self.current.store(Arc::new(settings));
+        Ok(())
+    }
+
+    /// Saves and applies the proxy switch.
+    pub fn set_proxy_enabled(&self, enabled: bool) -> Result<(), SaveError> {
+        let _saving = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+        self.save(&self.get(), enabled)?;
+        self.enabled.store(enabled, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn save(&self, settings: &RoutingSettings, enabled: bool) -> Result<(), SaveError> {
+        let text = render(settings, enabled).map_err(|e| WriteError::Io {
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
-        // One save at a time, so the file and the settings in force agree.
-        let _saving = self.saving.lock().unwrap_or_else(|p| p.into_inner());
         atomic_file::write(&self.path, &text, Perms::Keep)?;
-        self.current.store(Arc::new(settings));
         Ok(())
     }
 }
@@ -125,9 +165,7 @@ mod tests {
                 });
             }
         });
-        let on_disk: RoutingSettings =
-            serde_json::from_slice(&std::fs::read(dir.path().join("routing.json")).unwrap())
-                .unwrap();
+        let (on_disk, _) = parse(&std::fs::read(dir.path().join("routing.json")).unwrap()).unwrap();
         assert_eq!(
             on_disk,
             *store.get(),
@@ -150,5 +188,41 @@ mod tests {
             std::fs::read_to_string(dir.path().join("routing.json")).unwrap(),
             "{not json"
         );
+    }
+
+    #[test]
+    fn the_proxy_switch_survives_a_restart_and_keeps_the_routing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RoutingStore::open(dir.path());
+        assert!(store.proxy_enabled(), "on by default");
+        let s = RoutingSettings {
+            scorer: Scorer::Speed,
+            ..RoutingSettings::default()
+        };
+        store.set(s.clone()).unwrap();
+        store.set_proxy_enabled(false).unwrap();
+        let again = RoutingStore::open(dir.path());
+        assert!(!again.proxy_enabled());
+        assert_eq!(*again.get(), s);
+        again.set(RoutingSettings::default()).unwrap();
+        assert!(
+            !RoutingStore::open(dir.path()).proxy_enabled(),
+            "a routing change keeps the pause"
+        );
+        again.set_proxy_enabled(true).unwrap();
+        assert!(RoutingStore::open(dir.path()).proxy_enabled());
+    }
+
+    #[test]
+    fn a_file_from_before_the_switch_reads_as_on() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("routing.json"),
+            r#"{"mode":"fullAuto","scorer":"speed"}"#,
+        )
+        .unwrap();
+        let store = RoutingStore::open(dir.path());
+        assert!(store.proxy_enabled());
+        assert_eq!(store.get().scorer, Scorer::Speed);
     }
 }

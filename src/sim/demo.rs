@@ -1,8 +1,29 @@
-//! The three sellers `tokenbuddy serve --demo` starts: fast, cheap, flaky.
+//! The three sellers `tokenbuddy serve --demo` starts: fast, cheap, flaky,
+//! and the demo models they price (so cost shows and model pickers have
+//! entries). They still pass any other model through, so an agent pointed
+//! at the demo works with whatever model it asks for.
 
 use std::time::Duration;
 
 use super::behavior::{Behavior, Failure};
+use crate::sellers::Prices;
+
+/// The demo models with their list prices (per million tokens): one for
+/// the OpenAI protocols, one for Anthropic's, one small for any.
+pub const DEMO_MODELS: [(&str, Prices); 3] = [
+    ("gpt-demo", price(2.5, 10.0)),
+    ("claude-demo", price(3.0, 15.0)),
+    ("demo-small", price(0.15, 0.6)),
+];
+
+const fn price(input: f64, output: f64) -> Prices {
+    Prices {
+        input,
+        output,
+        cache_read: None,
+        cache_write: None,
+    }
+}
 
 /// One demo seller: data only; the app starts it.
 #[derive(Debug, Clone)]

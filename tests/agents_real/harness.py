@@ -503,7 +503,8 @@ def serve_demo(root: pathlib.Path):
     env = clean_env(home, TOKENBUDDY_DATA_DIR=str(data))
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [tokenbuddy_bin(), "serve", "--demo", "--port", "0"],
+            # No simulated client load: the tests count the requests the demo sellers get.
+            [tokenbuddy_bin(), "serve", "--demo", "--demo-load", "off", "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=log_file,
             env=env,

@@ -44,7 +44,8 @@ def server():
     data = tempfile.mkdtemp(prefix="tokenbuddy-sdk-")
     env = dict(os.environ, TOKENBUDDY_DATA_DIR=data)
     proc = subprocess.Popen(
-        [_binary(), "serve", "--demo", "--port", "0"],
+        # No simulated client load: the tests count requests.
+        [_binary(), "serve", "--demo", "--demo-load", "off", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
