@@ -6,9 +6,12 @@
 //! `agents` on drift, `notice` as raised.
 //!
 //! Each client has one task holding its receivers and a small bounded
-//! queue to its socket. A client that falls behind (its queue full, or the
-//! store's or notices' broadcast overrun) loses what it missed and gets a
-//! fresh `snapshot` once it reads again: it never holds more memory. With
+//! queue to its socket; while the queue is full the task waits, and what
+//! happens meanwhile stays in the store's and the notices' fixed broadcast
+//! rings (shared by all clients) or is coalesced (sellers, routing,
+//! agents). A client that falls so far behind that a ring overruns loses
+//! what it missed and gets a fresh `snapshot` instead: it never holds more
+//! memory. With
 //! no client connected nothing here runs: no task, no timer, no snapshot.
 //! While one is connected and nothing happens, only the keep-alive wakes.
 
@@ -201,7 +204,7 @@ enum Sent {
 struct Client {
     api: EventsApi,
     tx: mpsc::Sender<Event>,
-    /// It fell behind: resync with a snapshot once it reads again.
+    /// It fell behind a broadcast ring: resync with a snapshot.
     lagged: bool,
     /// Something changed since the last `sellers` event.
     dirty: bool,
@@ -227,15 +230,19 @@ impl Client {
         }
     }
 
-    /// Queues `e`; a full queue marks the client lagging and drops it.
-    fn push(&mut self, e: Event) -> Sent {
-        match self.tx.try_send(e) {
-            Ok(()) => Sent::Ok,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.lagged = true;
-                Sent::Ok
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Sent::Gone,
+    /// Queues `e`, waiting while the client's queue is full (meanwhile
+    /// the sources wait: rows and notices in their fixed broadcast rings,
+    /// whose overrun resyncs the client; the rest are coalesced).
+    async fn push(&mut self, e: Event) -> Sent {
+        tokio::select! {
+            () = self.api.shutdown.cancelled() => Sent::Gone,
+            permit = self.tx.reserve() => match permit {
+                Ok(p) => {
+                    p.send(e);
+                    Sent::Ok
+                }
+                Err(_) => Sent::Gone,
+            },
         }
     }
 
@@ -264,30 +271,30 @@ impl Client {
     }
 
     /// `routing` and `proxy` events for whichever changed.
-    fn settings_changed(&mut self) -> Sent {
+    async fn settings_changed(&mut self) -> Sent {
         let proxy = &self.api.proxy;
         let routing = serde_json::to_value(&*proxy.scheduler.routing.get()).ok();
         let state = Some(proxy_state(proxy));
         if routing != self.routing_sent {
             self.routing_sent = routing.clone();
-            if let Sent::Gone = self.push(event("routing", &routing)) {
+            if let Sent::Gone = self.push(event("routing", &routing)).await {
                 return Sent::Gone;
             }
         }
         if state != self.proxy_sent {
             self.proxy_sent = state.clone();
-            return self.push(event("proxy", &state));
+            return self.push(event("proxy", &state)).await;
         }
         Sent::Ok
     }
 
-    fn agents_changed(&mut self) -> Sent {
+    async fn agents_changed(&mut self) -> Sent {
         let body = Some(agents_body(&self.api.drift));
         if body == self.agents_sent {
             return Sent::Ok;
         }
         self.agents_sent = body.clone();
-        self.push(event("agents", &body))
+        self.push(event("agents", &body)).await
     }
 
     async fn run(mut self) {
@@ -304,7 +311,7 @@ impl Client {
         routing.borrow_and_update();
         drift.borrow_and_update();
         let first = self.snapshot().await;
-        if let Sent::Gone = self.push(first) {
+        if let Sent::Gone = self.push(first).await {
             return;
         }
         // A closed source is left out rather than polled in a loop.
@@ -313,13 +320,6 @@ impl Client {
             (true, true, true, true);
         loop {
             if self.lagged {
-                let permit = tokio::select! {
-                    () = api.shutdown.cancelled() => return,
-                    permit = self.tx.clone().reserve_owned() => match permit {
-                        Ok(p) => p,
-                        Err(_) => return,
-                    },
-                };
                 // Whatever was missed is in the snapshot: skip the backlog.
                 rows = rows.resubscribe();
                 notices = notices.resubscribe();
@@ -329,7 +329,9 @@ impl Client {
                 drift.borrow_and_update();
                 self.lagged = false;
                 let snapshot = self.snapshot().await;
-                permit.send(snapshot);
+                if let Sent::Gone = self.push(snapshot).await {
+                    return;
+                }
                 continue;
             }
             let flush_at = self.last_sellers + SELLERS_GAP;
@@ -340,7 +342,7 @@ impl Client {
                 row = rows.recv(), if rows_open => match row {
                     Ok(row) => {
                         self.dirty = true;
-                        self.push(event("request", &*row))
+                        self.push(event("request", &*row)).await
                     }
                     Err(RecvError::Lagged(_)) => {
                         self.lagged = true;
@@ -352,7 +354,7 @@ impl Client {
                     }
                 },
                 notice = notices.recv(), if notices_open => match notice {
-                    Ok(n) => self.push(event("notice", &*n)),
+                    Ok(n) => self.push(event("notice", &*n)).await,
                     Err(RecvError::Lagged(_)) => {
                         self.lagged = true;
                         Sent::Ok
@@ -374,15 +376,15 @@ impl Client {
                 }
                 changed = routing.changed(), if routing_open => {
                     routing_open = changed.is_ok();
-                    if routing_open { self.settings_changed() } else { Sent::Ok }
+                    if routing_open { self.settings_changed().await } else { Sent::Ok }
                 }
                 changed = drift.changed(), if drift_open => {
                     drift_open = changed.is_ok();
-                    if drift_open { self.agents_changed() } else { Sent::Ok }
+                    if drift_open { self.agents_changed().await } else { Sent::Ok }
                 }
                 () = tokio::time::sleep_until(flush_at.into()), if self.dirty => {
                     let view = self.sellers_view().await;
-                    self.push(event("sellers", &view))
+                    self.push(event("sellers", &view)).await
                 }
                 () = sleep_until_some(cooldown_end), if cooldown_end.is_some() => {
                     // A cooldown ended: the sellers read differently now.
