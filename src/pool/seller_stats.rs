@@ -617,4 +617,40 @@ mod tests {
         stats.record_success(later);
         assert_eq!(stats.circuit(later), "closed");
     }
+
+    #[test]
+    fn the_watch_hears_a_circuit_open_and_close_and_a_block_once_each() {
+        let heard: Arc<Mutex<Vec<(String, PoolChange)>>> = Arc::default();
+        let log = Arc::clone(&heard);
+        let watch = PoolWatch::new(move |id, c| {
+            log.lock().unwrap().push((id.to_string(), c.clone()));
+        });
+        let stats = SellerStats::watched("s".into(), watch);
+        let (t0, w0) = (Instant::now(), SystemTime::now());
+        for _ in 0..4 {
+            stats.record_failure("HTTP 500", Penalty::Health, t0, w0);
+        }
+        stats.record_success(t0);
+        let later = t0 + Duration::from_secs(6);
+        assert!(stats.admit(later), "the half-open trial");
+        stats.record_success(later);
+        stats.record_success(later);
+        let block = Penalty::Block(Duration::from_secs(30));
+        stats.record_failure("HTTP 429", block, later, w0);
+        stats.record_failure(
+            "HTTP 429",
+            Penalty::Block(Duration::from_secs(1)),
+            later,
+            w0,
+        );
+        let heard = heard.lock().unwrap().clone();
+        let changes: Vec<&PoolChange> = heard.iter().map(|(_, c)| c).collect();
+        assert!(heard.iter().all(|(id, _)| id == "s"));
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert!(
+            matches!(changes[0], PoolChange::CircuitOpened { cause } if cause.contains("3 failures in a row"))
+        );
+        assert_eq!(changes[1], &PoolChange::CircuitClosed);
+        assert_eq!(changes[2], &PoolChange::CooldownBegan);
+    }
 }
