@@ -20,9 +20,12 @@ pub enum PoolChange {
     CooldownBegan,
 }
 
+/// The observer's callback.
+type Tell = dyn Fn(&SellerId, &PoolChange) + Send + Sync;
+
 /// Called, outside the stats lock, for every [`PoolChange`].
 #[derive(Clone)]
-pub struct PoolWatch(Arc<dyn Fn(&SellerId, &PoolChange) + Send + Sync>);
+pub struct PoolWatch(Arc<Tell>);
 
 impl PoolWatch {
     /// Wraps `f`; keep it cheap (it runs on the request path).
