@@ -22,10 +22,13 @@ struct Events {
 
 impl Events {
     async fn connect(h: &Harness) -> Events {
-        let resp = h
-            .client
-            .get(h.url("/api/events"))
-            .bearer_auth(h.running.token())
+        Self::connect_to(&h.client, &h.url("/api/events"), h.running.token()).await
+    }
+
+    async fn connect_to(client: &reqwest::Client, url: &str, token: &str) -> Events {
+        let resp = client
+            .get(url)
+            .bearer_auth(token)
             .send()
             .await
             .expect("/api/events answers");
@@ -285,4 +288,66 @@ async fn a_broken_sellers_file_is_a_notice_and_a_sellers_event() {
     }
     let listed = h.api("/api/notices").await;
     assert_eq!(listed[0]["kind"], "sellersFileError");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_agent_is_an_agents_event_and_a_notice() {
+    let home = tempfile::tempdir().expect("home");
+    let data = tempfile::tempdir().expect("data");
+    let config = home.path().join(".codex/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&config, "model = \"gpt-5\"\n").expect("write");
+    let home_dir = home.path().to_string_lossy().into_owned();
+    let codex_home = format!("{home_dir}/.codex");
+    let served = support::process::Served::start(
+        data.path(),
+        &["--demo"],
+        &[("HOME", &home_dir), ("CODEX_HOME", &codex_home)],
+    );
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(served.url("/api/agents/codex/configure"))
+        .bearer_auth(&served.token)
+        .json(&json!({"model": "m1"}))
+        .send()
+        .await
+        .expect("configure");
+    assert_eq!(resp.status(), 200);
+    // Listing the agents (as the panel does) has the watch follow the new file.
+    let resp = client
+        .get(served.url("/api/agents"))
+        .bearer_auth(&served.token)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(resp.status(), 200);
+    let mut ev = Events::connect_to(&client, &served.url("/api/events"), &served.token).await;
+    assert_eq!(ev.next().await.0, "snapshot");
+    // Another program points Codex elsewhere.
+    let theirs = std::fs::read_to_string(&config).expect("read").replace(
+        "model_provider = \"tokenbuddy\"",
+        "model_provider = \"openai\"",
+    );
+    std::fs::write(&config, theirs).expect("write");
+    let seen = ev.until("agents").await;
+    let agents = &seen.last().expect("agents").1;
+    assert_eq!(
+        agents["drift"],
+        json!([{"id": "codex", "state": "drifted"}]),
+        "{agents}"
+    );
+    // The notice is raised as the drift is seen, just before the agents event.
+    let notice = seen
+        .iter()
+        .find(|(name, data)| name == "notice" && data["kind"] == "agentDrifted")
+        .map(|(_, data)| data)
+        .expect("an agentDrifted notice");
+    assert!(
+        notice["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("codex")),
+        "{notice}"
+    );
+    let status = served.stop();
+    assert!(status.success(), "{status:?}");
 }
