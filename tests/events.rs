@@ -264,6 +264,15 @@ async fn an_opened_circuit_is_a_notice() {
             break;
         }
     }
+    // When the cooldown ends (a timer armed for its end) the sellers are
+    // pushed again, half-open, with no traffic to prompt it.
+    loop {
+        let (name, data) = ev.next().await;
+        if name == "sellers" && data["sellers"][0]["stats"]["cooldown"].is_null() {
+            assert_eq!(data["sellers"][0]["stats"]["circuit"], "half-open");
+            break;
+        }
+    }
     let listed = h.api("/api/notices?limit=1").await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
     assert_eq!(listed[0]["kind"], "circuitOpened");
