@@ -360,3 +360,20 @@ async fn a_drifted_agent_is_an_agents_event_and_a_notice() {
     let status = served.stop();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spent_credits_are_a_notice() {
+    let sim = SimSeller::start(Behavior::default()).await.expect("sim");
+    let mut entry = seller_yaml("a", &sim.base_url(), &Protocol::ALL);
+    entry.push_str("    credits: 0.01\n    prices:\n      m: {input: 1000, output: 1000}\n");
+    let h = Harness::start(&sellers_file(&[entry])).await;
+    let mut ev = Events::connect(&h).await;
+    assert_eq!(ev.next().await.0, "snapshot");
+    let resp = h.call(Protocol::OpenAiChat, "m", false).await;
+    assert_eq!(resp.status(), 200);
+    support::read_all(resp).await;
+    let notice = ev.notice("creditsExhausted").await;
+    assert_eq!(notice["seller"], "a");
+    let message = notice["message"].as_str().unwrap_or_default();
+    assert!(message.contains("credits are spent"), "{message}");
+}
