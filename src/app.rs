@@ -5,14 +5,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::control::events::{self, EventsApi, Pulse};
 use crate::control::prometheus::Metrics;
 use crate::error::Error;
-use crate::pool::Pool;
+use crate::notices::{NoticeKind, Notices};
+use crate::pool::{Pool, PoolChange, PoolWatch};
 use crate::protocol::Protocol;
 use crate::proxy::{self, access::Access, Proxy};
 use crate::scheduler::Scheduler;
@@ -60,10 +63,15 @@ impl App {
             source,
         })?;
         let shutdown = CancellationToken::new();
-        let pool = Arc::new(Pool::new());
+        let notices = Arc::new(Notices::new(Arc::clone(&clock)));
+        let pulse = Pulse::default();
+        let pool = Arc::new(Pool::watched(pool_watch(
+            Arc::clone(&notices),
+            pulse.clone(),
+        )));
         let store = Store::open(&config.data_dir, config.store.clone());
         warm_start(&store, &pool, clock.now());
-        follow_balances(&store, &sellers, shutdown.clone());
+        follow_reloads(&store, &sellers, Arc::clone(&notices), shutdown.clone());
         let metrics = Arc::new(Metrics::new());
         let proxy = Proxy {
             sellers: Arc::clone(&sellers),
@@ -72,8 +80,9 @@ impl App {
             clock,
             timeouts: config.timeouts,
             shutdown: shutdown.clone(),
-            records: record_sink(store.clone(), Arc::clone(&metrics)),
+            records: record_sink(store.clone(), Arc::clone(&metrics), Arc::clone(&notices)),
             store: store.clone(),
+            notices: Arc::clone(&notices),
             scheduler: Arc::new(Scheduler::new(
                 &config.data_dir,
                 config.explore_chance,
@@ -90,7 +99,21 @@ impl App {
             drop(proxy::probe::spawn(proxy.clone(), every));
         }
         let demo_logs = demo.iter().map(|(id, sim)| (*id, sim.log())).collect();
-        let drift = Arc::new(crate::agents::watch::DriftWatch::spawn(&config.data_dir));
+        let drift = Arc::new(crate::agents::watch::DriftWatch::spawn_with(
+            &config.data_dir,
+            Some(Arc::clone(&notices)),
+        ));
+        // Until the core's `Scheduler::subscribe()` lands: bumped by a
+        // layer on successful `PUT /api/routing` / `PUT /api/proxy`.
+        let settings_changed = Arc::new(watch::channel(0u64).0);
+        let events_api = EventsApi {
+            proxy: proxy.clone(),
+            drift: Arc::clone(&drift),
+            notices,
+            pulse,
+            routing: settings_changed.subscribe(),
+            shutdown: shutdown.clone(),
+        };
         let mut extra = crate::control::agents::router(crate::control::agents::AgentsApi {
             data_dir: config.data_dir.clone(),
             port: addr.port(),
@@ -106,8 +129,11 @@ impl App {
                 store.clone(),
                 shutdown.clone(),
             ))
-            .merge(crate::control::prometheus::router(metrics));
-        let app = server::router(proxy, access, config.ui_dir.clone(), extra);
+            .merge(crate::control::prometheus::router(metrics))
+            .merge(events::router(events_api));
+        let app = server::router(proxy, access, config.ui_dir.clone(), extra).layer(
+            axum::middleware::from_fn_with_state(settings_changed, events::bump_on_settings_put),
+        );
         let server = tokio::spawn(server::serve(
             listener,
             app,
@@ -205,8 +231,13 @@ impl Running {
 }
 
 /// Where each finished request goes: `/metrics`, then the store. Says
-/// once when a seller's credits cross 80 % spent and when they run out.
-fn record_sink(store: Store, metrics: Arc<Metrics>) -> proxy::journey::RecordSink {
+/// once (in the log and as a notice) when a seller's credits cross 80 %
+/// spent and when they run out.
+fn record_sink(
+    store: Store,
+    metrics: Arc<Metrics>,
+    notices: Arc<Notices>,
+) -> proxy::journey::RecordSink {
     Arc::new(move |record: RequestRecord| {
         metrics.observe(&record);
         let priced = record.seller.clone().zip(record.cost);
@@ -221,8 +252,22 @@ fn record_sink(store: Store, metrics: Arc<Metrics>) -> proxy::journey::RecordSin
         if after.exhausted() && !before.exhausted() {
             tracing::warn!(%seller, balance = after.balance, spent = after.spent,
                 "credits exhausted: the seller is left out until its `credits` are raised in sellers.yaml");
+            notices.raise(
+                NoticeKind::CreditsExhausted,
+                Some(&seller),
+                format!("{seller}'s credits are spent ({:.2} of {:.2}): it is left out until its `credits` are raised in sellers.yaml", after.spent, after.balance),
+            );
         } else if after.low() && !before.low() {
             tracing::warn!(%seller, balance = after.balance, spent = after.spent, "credits 80 % spent");
+            notices.raise(
+                NoticeKind::CreditsLow,
+                Some(&seller),
+                format!(
+                    "{seller}'s credits are 80 % spent ({:.2} of {:.2} left)",
+                    after.remaining(),
+                    after.balance
+                ),
+            );
         }
     })
 }
@@ -246,12 +291,20 @@ fn balances(sellers: &Sellers) -> Vec<(String, Option<f64>)> {
         .collect()
 }
 
-/// Hands the store the sellers file's credits now and after every reload.
-fn follow_balances(store: &Store, sellers: &Arc<Sellers>, shutdown: CancellationToken) {
+/// Hands the store the sellers file's credits now and after every reload,
+/// and raises a `sellersFileError` notice when a reload fails (once per
+/// distinct error).
+fn follow_reloads(
+    store: &Store,
+    sellers: &Arc<Sellers>,
+    notices: Arc<Notices>,
+    shutdown: CancellationToken,
+) {
     store.set_balances(&balances(sellers), store::now_ms());
     let mut changes = sellers.subscribe();
     let (store, sellers) = (store.clone(), Arc::clone(sellers));
     tokio::spawn(async move {
+        let mut told: Option<String> = None;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -261,9 +314,46 @@ fn follow_balances(store: &Store, sellers: &Arc<Sellers>, shutdown: Cancellation
                     }
                 }
             }
+            let error = changes
+                .borrow_and_update()
+                .error
+                .as_ref()
+                .map(|e| e.to_string());
+            if error.is_some() && error != told {
+                notices.raise(
+                    NoticeKind::SellersFileError,
+                    None,
+                    format!(
+                        "{} (the last good set keeps serving)",
+                        error.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
+            told = error;
             store.set_balances(&balances(&sellers), store::now_ms());
         }
     });
+}
+
+/// What the pool's changes do: circuit notices, and a pulse for the
+/// panel's `sellers` events.
+fn pool_watch(notices: Arc<Notices>, pulse: Pulse) -> PoolWatch {
+    PoolWatch::new(move |seller, change| {
+        pulse.touch();
+        match change {
+            PoolChange::CircuitOpened { cause } => notices.raise(
+                NoticeKind::CircuitOpened,
+                Some(seller.as_str()),
+                format!("{seller}'s circuit opened ({cause}): it gets no requests until its cooldown ends"),
+            ),
+            PoolChange::CircuitClosed => notices.raise(
+                NoticeKind::CircuitClosed,
+                Some(seller.as_str()),
+                format!("{seller}'s circuit closed: a trial request succeeded, it is back in rotation"),
+            ),
+            PoolChange::CooldownBegan => {}
+        }
+    })
 }
 
 /// Starts the simulated demo sellers and describes them as sellers.

@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod error;
 pub mod file_watch;
 pub mod logging;
+pub mod notices;
 pub mod pool;
 pub mod protocol;
 pub mod proxy;

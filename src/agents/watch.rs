@@ -13,13 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use notify::{RecursiveMode, Watcher as _};
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::journal::Journal;
 use super::patch;
 use super::spec;
 use crate::atomic_file;
 use crate::file_watch::{self, Signal};
+use crate::notices::{NoticeKind, Notices};
 
 /// What the watch has seen, for `GET /api/agents/drift`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -35,6 +36,10 @@ struct Inner {
     watcher: Option<notify::RecommendedWatcher>,
     dirs: BTreeSet<PathBuf>,
     drift: Drift,
+    /// Carries `drift.generation` to the panel's event stream.
+    changed: watch::Sender<u64>,
+    /// Where a newly drifted agent is told, if anywhere.
+    notices: Option<Arc<Notices>>,
 }
 
 /// Keeps the watch alive; dropping it stops watching.
@@ -86,6 +91,12 @@ pub fn drifted_now(journal: &Journal) -> BTreeSet<String> {
 impl DriftWatch {
     /// Starts watching the files in the journal; call inside a tokio runtime.
     pub fn spawn(data_dir: &Path) -> DriftWatch {
+        Self::spawn_with(data_dir, None)
+    }
+
+    /// Starts watching, raising an `agentDrifted` notice in `notices` for
+    /// every agent that drifts.
+    pub fn spawn_with(data_dir: &Path, notices: Option<Arc<Notices>>) -> DriftWatch {
         let journal = Journal::new(data_dir);
         let inner = Arc::new(Mutex::new(Inner {
             watcher: None,
@@ -94,6 +105,8 @@ impl DriftWatch {
                 generation: 0,
                 drifted: drifted_now(&journal),
             },
+            changed: watch::channel(0).0,
+            notices,
         }));
         let (tx, mut rx) = mpsc::unbounded_channel::<Signal>();
         let names: Arc<Mutex<BTreeSet<OsString>>> = Arc::default();
@@ -191,6 +204,11 @@ impl DriftWatch {
     pub fn drift(&self) -> Drift {
         lock(&self.inner).drift.clone()
     }
+
+    /// Changes whenever an agent drifts or stops drifting (the generation).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        lock(&self.inner).changed.subscribe()
+    }
 }
 
 fn update(inner: &Mutex<Inner>, now: BTreeSet<String>) {
@@ -200,7 +218,15 @@ fn update(inner: &Mutex<Inner>, now: BTreeSet<String>) {
     }
     for id in now.difference(&inner.drift.drifted) {
         tracing::warn!(agent = %id, "an agent's config changed since TokenBuddy configured it (drifted); configure it again to re-apply");
+        if let Some(n) = &inner.notices {
+            n.raise(
+                NoticeKind::AgentDrifted,
+                None,
+                format!("{id}'s config changed since TokenBuddy configured it; configure it again to re-apply"),
+            );
+        }
     }
     inner.drift.drifted = now;
     inner.drift.generation += 1;
+    inner.changed.send_replace(inner.drift.generation);
 }

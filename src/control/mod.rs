@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod prometheus;
 pub mod routing;
 pub mod sellers;

@@ -3,6 +3,7 @@
 
 pub mod breaker;
 pub mod capacity;
+pub mod change;
 pub mod ewma;
 pub mod penalty;
 pub mod seller_stats;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::sellers::SellerId;
+pub use change::{PoolChange, PoolWatch};
 pub use penalty::Penalty;
 pub use seller_stats::{Cooldown, InFlight, ProbeOutcome, Sample, SellerStats, StatsSnapshot};
 
@@ -23,12 +25,22 @@ pub struct Pool {
     // Copy-on-write: lookups on the request path are lock-free; inserting a
     // new seller (rare) copies the map.
     stats: ArcSwap<HashMap<SellerId, Arc<SellerStats>>>,
+    /// Told of circuit and cooldown changes, if anyone asked.
+    watch: Option<PoolWatch>,
 }
 
 impl Pool {
     /// An empty pool.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty pool whose sellers tell `watch` of their changes.
+    pub fn watched(watch: PoolWatch) -> Self {
+        Pool {
+            stats: ArcSwap::default(),
+            watch: Some(watch),
+        }
     }
 
     /// The statistics of `id`, created on first use.
@@ -39,7 +51,10 @@ impl Pool {
         let mut created = None;
         self.stats.rcu(|map| {
             let mut map = HashMap::clone(map);
-            let entry = map.entry(id.clone()).or_default();
+            let entry = map.entry(id.clone()).or_insert_with(|| match &self.watch {
+                Some(w) => Arc::new(SellerStats::watched(id.clone(), w.clone())),
+                None => Arc::default(),
+            });
             created = Some(Arc::clone(entry));
             map
         });

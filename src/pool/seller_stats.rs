@@ -11,9 +11,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::breaker::{Admission, Breaker, BreakerPolicy, BreakerState};
+use super::change::{PoolChange, PoolWatch};
 use super::ewma::Ewma;
 use super::penalty::Penalty;
 use super::window::ThroughputWindow;
+use crate::sellers::SellerId;
 
 /// How fast TTFT samples fade.
 const TTFT_HALF_LIFE: Duration = Duration::from_secs(60);
@@ -69,6 +71,8 @@ pub struct SellerStats {
     /// Requests waiting for a slot now.
     waiting: AtomicU32,
     inner: Mutex<Inner>,
+    /// Who to tell of circuit and cooldown changes, and as which seller.
+    watch: Option<(SellerId, PoolWatch)>,
 }
 
 impl Default for SellerStats {
@@ -90,6 +94,7 @@ impl Default for SellerStats {
                 breaker: Breaker::new(BreakerPolicy::default()),
                 last_error: None,
             }),
+            watch: None,
         }
     }
 }
@@ -175,6 +180,21 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl SellerStats {
+    /// Statistics of seller `id` that tell `watch` of their changes.
+    pub fn watched(id: SellerId, watch: PoolWatch) -> SellerStats {
+        SellerStats {
+            watch: Some((id, watch)),
+            ..SellerStats::default()
+        }
+    }
+
+    /// Tells the watch, if any (called with the lock released).
+    fn tell(&self, change: Option<PoolChange>) {
+        if let (Some((id, watch)), Some(change)) = (&self.watch, change) {
+            watch.tell(id, &change);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not take the router down with it.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -277,8 +297,12 @@ impl SellerStats {
     /// A request reached the seller and was answered well.
     pub fn record_success(&self, now: Instant) {
         let mut s = self.lock();
+        let was_closed = matches!(s.breaker.state(now), BreakerState::Closed);
         s.breaker.on_success(now);
         s.last_success = Some(now);
+        let closed = !was_closed && matches!(s.breaker.state(now), BreakerState::Closed);
+        drop(s);
+        self.tell(closed.then_some(PoolChange::CircuitClosed));
     }
 
     /// Records a background probe started at `started`. A probe that could
@@ -317,21 +341,36 @@ impl SellerStats {
         let mut s = self.lock();
         s.errors += 1;
         s.last_error = Some(cause.to_string());
-        match penalty {
-            Penalty::None => {}
-            Penalty::Health => s.breaker.on_failure(cause, now),
+        let change = match penalty {
+            Penalty::None => None,
+            Penalty::Health => {
+                let was_open = matches!(s.breaker.state(now), BreakerState::Open { .. });
+                s.breaker.on_failure(cause, now);
+                match s.breaker.state(now) {
+                    BreakerState::Open { cause, .. } if !was_open => {
+                        Some(PoolChange::CircuitOpened {
+                            cause: cause.clone(),
+                        })
+                    }
+                    _ => None,
+                }
+            }
             Penalty::Block(d) => {
                 let until = now + d;
                 // Never shorten a block already running.
-                if s.block.as_ref().is_none_or(|c| c.until < until) {
+                let longer = s.block.as_ref().is_none_or(|c| c.until < until);
+                if longer {
                     s.block = Some(Cooldown {
                         cause: cause.to_string(),
                         until,
                         until_wall: wall + d,
                     });
                 }
+                longer.then_some(PoolChange::CooldownBegan)
             }
-        }
+        };
+        drop(s);
+        self.tell(change);
     }
 
     /// Why the seller is out at `now`, if it is: a block, or an open circuit.
@@ -577,5 +616,41 @@ mod tests {
         assert!(!stats.admit(later), "only one trial");
         stats.record_success(later);
         assert_eq!(stats.circuit(later), "closed");
+    }
+
+    #[test]
+    fn the_watch_hears_a_circuit_open_and_close_and_a_block_once_each() {
+        let heard: Arc<Mutex<Vec<(String, PoolChange)>>> = Arc::default();
+        let log = Arc::clone(&heard);
+        let watch = PoolWatch::new(move |id, c| {
+            log.lock().unwrap().push((id.to_string(), c.clone()));
+        });
+        let stats = SellerStats::watched("s".into(), watch);
+        let (t0, w0) = (Instant::now(), SystemTime::now());
+        for _ in 0..4 {
+            stats.record_failure("HTTP 500", Penalty::Health, t0, w0);
+        }
+        stats.record_success(t0);
+        let later = t0 + Duration::from_secs(6);
+        assert!(stats.admit(later), "the half-open trial");
+        stats.record_success(later);
+        stats.record_success(later);
+        let block = Penalty::Block(Duration::from_secs(30));
+        stats.record_failure("HTTP 429", block, later, w0);
+        stats.record_failure(
+            "HTTP 429",
+            Penalty::Block(Duration::from_secs(1)),
+            later,
+            w0,
+        );
+        let heard = heard.lock().unwrap().clone();
+        let changes: Vec<&PoolChange> = heard.iter().map(|(_, c)| c).collect();
+        assert!(heard.iter().all(|(id, _)| id == "s"));
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert!(
+            matches!(changes[0], PoolChange::CircuitOpened { cause } if cause.contains("3 failures in a row"))
+        );
+        assert_eq!(changes[1], &PoolChange::CircuitClosed);
+        assert_eq!(changes[2], &PoolChange::CooldownBegan);
     }
 }

@@ -215,7 +215,13 @@ impl Proxy {
                 Ok(resp) => {
                     failover.served(&self.scheduler, &at, self.clock.now());
                     if !failover.trail().is_empty() {
-                        tracing::info!(trail = %failover.trail_text(), served_by = %at.seller.id, "served after failover");
+                        let trail = failover.trail_text();
+                        tracing::info!(%trail, served_by = %at.seller.id, "served after failover");
+                        self.notices.raise(
+                            crate::notices::NoticeKind::Failover,
+                            Some(at.seller.id.as_str()),
+                            format!("served by {} after {trail}", at.seller.id),
+                        );
                     }
                     return resp;
                 }

@@ -48,6 +48,8 @@ pub struct Proxy {
     pub records: journey::RecordSink,
     /// The request log and credits (a seller out of credits is not tried).
     pub store: crate::store::Store,
+    /// What happened lately, for the panel (failovers are raised here).
+    pub notices: Arc<crate::notices::Notices>,
 }
 
 impl Proxy {
