@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -103,15 +102,12 @@ impl App {
             &config.data_dir,
             Some(Arc::clone(&notices)),
         ));
-        // Until the core's `Scheduler::subscribe()` lands: bumped by a
-        // layer on successful `PUT /api/routing` / `PUT /api/proxy`.
-        let settings_changed = Arc::new(watch::channel(0u64).0);
         let events_api = EventsApi {
             proxy: proxy.clone(),
             drift: Arc::clone(&drift),
             notices,
             pulse,
-            routing: settings_changed.subscribe(),
+            routing: proxy.scheduler.subscribe(),
             shutdown: shutdown.clone(),
         };
         let mut extra = crate::control::agents::router(crate::control::agents::AgentsApi {
@@ -131,9 +127,7 @@ impl App {
             ))
             .merge(crate::control::prometheus::router(metrics))
             .merge(events::router(events_api));
-        let app = server::router(proxy, access, config.ui_dir.clone(), extra).layer(
-            axum::middleware::from_fn_with_state(settings_changed, events::bump_on_settings_put),
-        );
+        let app = server::router(proxy, access, config.ui_dir.clone(), extra);
         let server = tokio::spawn(server::serve(
             listener,
             app,

@@ -212,6 +212,20 @@ async fn a_routing_change_is_pushed() {
     let routing = &seen.last().expect("routing").1;
     assert_eq!(routing["scorer"], "discount");
     assert_eq!(routing, &h.api("/api/routing").await);
+
+    // Pausing the proxy is pushed too, with the state `GET /api/proxy` gives.
+    let resp = h
+        .client
+        .put(h.url("/api/proxy"))
+        .bearer_auth(h.running.token())
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .expect("PUT /api/proxy");
+    assert_eq!(resp.status(), 200);
+    let seen = ev.until("proxy").await;
+    assert_eq!(seen.last().expect("proxy").1, json!({"enabled": false}));
+    assert_eq!(h.api("/api/proxy").await, json!({"enabled": false}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +324,8 @@ async fn a_drifted_agent_is_an_agents_event_and_a_notice() {
     let codex_home = format!("{home_dir}/.codex");
     let served = support::process::Served::start(
         data.path(),
-        &["--demo"],
+        // No demo load: its failover notices would crowd the stream.
+        &["--demo", "--demo-load", "off"],
         &[("HOME", &home_dir), ("CODEX_HOME", &codex_home)],
     );
     let client = reqwest::Client::new();

@@ -20,11 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
@@ -85,7 +82,7 @@ pub struct EventsApi {
     /// Sellers may have changed.
     pub pulse: Pulse,
     /// Bumped on every routing or proxy on/off change (the core's
-    /// `Scheduler::subscribe()` once it exists; see [`bump_on_settings_put`]).
+    /// `Scheduler::subscribe()`).
     pub routing: watch::Receiver<u64>,
     /// Ends every stream on shutdown.
     pub shutdown: CancellationToken,
@@ -97,23 +94,6 @@ pub fn router(api: EventsApi) -> Router {
         .route("/api/events", get(events))
         .route("/api/notices", get(notices))
         .with_state(api)
-}
-
-/// Until the core's `Scheduler::subscribe()` lands: bumps `signal` after a
-/// successful `PUT /api/routing` or `PUT /api/proxy`, the only ways those
-/// settings change at run time.
-pub async fn bump_on_settings_put(
-    State(signal): State<Arc<watch::Sender<u64>>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let watched =
-        req.method() == Method::PUT && matches!(req.uri().path(), "/api/routing" | "/api/proxy");
-    let resp = next.run(req).await;
-    if watched && resp.status().is_success() {
-        signal.send_modify(|n| *n = n.wrapping_add(1));
-    }
-    resp
 }
 
 /// The query of `/api/notices`.
@@ -159,8 +139,8 @@ struct Snapshot {
 
 /// The proxy's on/off state as `GET /api/proxy` shows it. Until the core's
 /// switch lands the proxy is always on.
-fn proxy_state(_proxy: &Proxy) -> Value {
-    json!({"enabled": true})
+fn proxy_state(proxy: &Proxy) -> Value {
+    json!({"enabled": proxy.scheduler.proxy_enabled()})
 }
 
 /// The body of `event: agents`: every drifted agent with its state.
