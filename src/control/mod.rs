@@ -8,7 +8,7 @@ pub mod routing;
 pub mod sellers;
 pub mod store;
 
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::Router;
 
 use crate::proxy::Proxy;
@@ -16,7 +16,11 @@ use crate::proxy::Proxy;
 /// `/api/*` routes (access checks are layered on by the server).
 pub fn router(proxy: Proxy) -> Router {
     Router::new()
-        .route("/api/sellers", get(sellers::list))
+        .route("/api/sellers", get(sellers::list).post(sellers::add))
+        .route(
+            "/api/sellers/{id}",
+            put(sellers::edit).delete(sellers::remove),
+        )
         .route("/api/routing", get(routing::get).put(routing::put))
         .route("/api/route-plan", get(routing::plan))
         .route("/api/scheduler", get(routing::scheduler))

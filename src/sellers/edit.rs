@@ -531,8 +531,9 @@ fn value_text(t: &str, old: Option<&Field>, v: &Value, nl: &str) -> String {
     }
 }
 
-fn current(before: &Seller, key: &str) -> Option<Value> {
-    let spec = SellerSpec {
+/// The spec that describes `before` as it is (its key kept as it is).
+pub fn spec_of(before: &Seller) -> SellerSpec {
+    SellerSpec {
         id: before.id.to_string(),
         name: (before.name != before.id.as_str()).then(|| before.name.clone()),
         base_url: before.base_url.clone(),
@@ -544,8 +545,11 @@ fn current(before: &Seller, key: &str) -> Option<Value> {
         priority: (before.priority != 0).then_some(before.priority),
         max_concurrency: before.max_concurrency,
         credits: before.credits,
-    };
-    fields(&spec)
+    }
+}
+
+fn current(before: &Seller, key: &str) -> Option<Value> {
+    fields(&spec_of(before))
         .into_iter()
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| v)

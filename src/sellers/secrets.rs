@@ -182,7 +182,7 @@ fn keychain_answers() -> bool {
     *ANSWERS.get_or_init(|| {
         let answers = keychain::get("probe").is_ok();
         if !answers {
-            tracing::info!(
+            tracing::debug!(
                 "no OS keychain answers; sellers' keys go to {SECRETS_FILE} in the data dir (0600)"
             );
         }
