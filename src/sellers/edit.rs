@@ -13,7 +13,9 @@
 //!   goes after the entry's last one, a field back at its default is removed.
 //! - **Remove** removes the entry's lines plus the comment lines directly
 //!   above its `-` at the same indentation (no blank line between): that is
-//!   how a comment naming a seller is laid out. Removing the last seller
+//!   how a comment naming a seller is laid out; and the blank lines that
+//!   separated it from its neighbour (above it, or below the first entry).
+//!   An entry whose anchor another part uses is refused. Removing the last seller
 //!   leaves `sellers: []` (a list that is gone or blank would keep the last
 //!   good set serving).
 //!
@@ -700,7 +702,8 @@ fn remove(t: &str, at: usize) -> Result<String, EditError> {
             _ => (list[at - 1].end, item.end),
         }
     } else if list.len() == 1 {
-        (field.colon_end, field.value.end)
+        // Up to the end of the line: a comment after the entry was its own.
+        (field.colon_end, text::line_end(t, field.value.end))
     } else {
         let mut start = text::line_start(t, item.start);
         let dash = text::indent_of(t, item.start);
@@ -714,10 +717,28 @@ fn remove(t: &str, at: usize) -> Result<String, EditError> {
                 break;
             }
         }
-        let end = text::line_end(t, item.end);
+        let blank = |from: usize, to: usize| t[from..to].trim().is_empty();
+        let mut end = text::line_end(t, item.end);
         if at == 0 {
-            (start, end + text::break_at(t, end))
+            // The blank lines after the first entry separated it from the next.
+            end += text::break_at(t, end);
+            while end < t.len() {
+                let next = text::line_end(t, end);
+                if !blank(end, next) || next == t.len() {
+                    break;
+                }
+                end = next + text::break_at(t, next);
+            }
+            (start, end)
         } else {
+            // The blank lines above an entry separated it from the one before.
+            while start > 0 {
+                let prev = text::line_start(t, start - 1);
+                if !blank(prev, start) {
+                    break;
+                }
+                start = prev;
+            }
             (start - text::break_before(t, start), end)
         }
     };
@@ -778,7 +799,7 @@ mod tests {
             "{edited}"
         );
         let removed = run(BLOCK, Change::Remove("a".into())).unwrap();
-        assert_eq!(removed, "# mine\nsellers:\n\n  - id: b\n    base_url: http://b.example\n    api_key_env: B_KEY\n    protocols:\n      - openai-chat\n");
+        assert_eq!(removed, "# mine\nsellers:\n  - id: b\n    base_url: http://b.example\n    api_key_env: B_KEY\n    protocols:\n      - openai-chat\n");
         let none = run(&removed, Change::Remove("b".into())).unwrap();
         assert_eq!(none, "# mine\nsellers: []\n");
         assert_eq!(
