@@ -288,6 +288,22 @@ fn body(bytes: &Bytes) -> Result<SellerBody, ApiError> {
 /// Saves off the async threads, then reloads so the answer (and the next
 /// request) sees the new set at once.
 async fn save(p: &Proxy, change: Change, key: Option<Secret>) -> Result<write::Saved, ApiError> {
+    // A variable this process lacks would leave a file that does not load.
+    if let Change::Add(SellerSpec {
+        key: KeySource::Env(var),
+        ..
+    })
+    | Change::Edit(SellerSpec {
+        key: KeySource::Env(var),
+        ..
+    }) = &change
+    {
+        if std::env::var(var).map_or(true, |v| v.trim().is_empty()) {
+            return Err(ApiError::bad_request(format!(
+                "apiKeyEnv: {var} is not set in TokenBuddy's environment (set it and restart TokenBuddy, or give apiKey)"
+            )));
+        }
+    }
     let path = p.sellers.path().to_path_buf();
     let saved = tokio::task::spawn_blocking(move || write::save(&path, change, key.as_ref()))
         .await
