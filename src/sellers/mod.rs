@@ -7,6 +7,7 @@ pub mod file;
 pub mod price;
 pub mod secrets;
 pub mod seller;
+pub mod spec;
 pub mod store;
 pub mod watch;
 pub mod write;
