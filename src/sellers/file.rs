@@ -739,6 +739,16 @@ sellers:
     }
 
     #[test]
+    fn api_key_ref_reads_the_stored_key() {
+        let text = "sellers:\n  - id: a\n    base_url: http://x.example\n    api_key_ref: a-key\n    protocols: [openai-chat]\n";
+        let stored = |name: &str| (name == "a-key").then(|| "sk-stored".to_string());
+        let got = parse_with(Path::new("/d/sellers.yaml"), text, &env, &stored).unwrap();
+        assert_eq!(got[0].api_key.expose(), "sk-stored");
+        let err = parse_str(text).unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+    }
+
+    #[test]
     fn missing_file_is_no_sellers() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(load(&dir.path().join("sellers.yaml")).unwrap(), vec![]);

@@ -627,6 +627,29 @@ mod tests {
     }
 
     #[test]
+    fn outline_gives_lists_and_their_mappings_with_spans() {
+        let text = "s:\n  - {a: 1}\n  - b: x  # c\n    d: [1, 2]\nf: [y]\n";
+        let Some(Span {
+            shape: Shape::BlockMap(root),
+            ..
+        }) = outline(text).unwrap()
+        else {
+            panic!("root")
+        };
+        let Shape::BlockSeq(items) = &root[0].value.shape else {
+            panic!("{:?}", root[0])
+        };
+        assert_eq!(&text[items[0].start..items[0].end], "{a: 1}");
+        assert!(matches!(items[0].shape, Shape::FlowMap(_)));
+        let Shape::BlockMap(fields) = &items[1].shape else {
+            panic!("{:?}", items[1])
+        };
+        assert_eq!(&text[fields[0].key_start..fields[0].value.end], "b: x");
+        assert_eq!(&text[fields[1].colon_end..fields[1].value.end], " [1, 2]");
+        assert!(matches!(root[1].value.shape, Shape::FlowSeq(ref v) if v.len() == 1));
+    }
+
+    #[test]
     fn refuses_lists_flow_mappings_aliases_and_broken_files() {
         let mut d = YamlDoc::parse("a: 1\n").unwrap();
         assert!(
