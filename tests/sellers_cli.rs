@@ -124,51 +124,58 @@ fn add_list_edit_remove_in_place_without_a_server() {
 
 #[test]
 fn concurrent_adds_from_separate_processes_all_land() {
-    let data = tempfile::tempdir().unwrap();
-    let path = data.path().join("sellers.yaml");
-    std::fs::write(&path, ORIGINAL).unwrap();
-    let ids: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
-    let children: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            command(data.path())
-                .env("TOKENBUDDY_KEYSTORE", "file")
-                .args([
-                    "sellers",
-                    "add",
-                    id,
-                    "--base-url",
-                    "http://x.example",
-                    "--protocol",
-                    "openai-chat",
-                    "--api-key",
-                    &format!("sk-{id}"),
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for c in children {
-        ok(&c.wait_with_output().unwrap());
-    }
-    let file = std::fs::read_to_string(&path).unwrap();
-    assert!(file.starts_with(ORIGINAL), "{file}");
-    for id in &ids {
-        assert!(
-            file.contains(&format!("- id: {id}\n")),
-            "{id} was lost:\n{file}"
+    // Found by this test: with no secrets.json yet, two first writers both
+    // saw "missing" and the later rename dropped the other's key.
+    for existing in [Some(ORIGINAL), None] {
+        let data = tempfile::tempdir().unwrap();
+        let path = data.path().join("sellers.yaml");
+        if let Some(text) = existing {
+            std::fs::write(&path, text).unwrap();
+        }
+        let ids: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
+        let children: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                command(data.path())
+                    .env("TOKENBUDDY_KEYSTORE", "file")
+                    .args([
+                        "sellers",
+                        "add",
+                        id,
+                        "--base-url",
+                        "http://x.example",
+                        "--protocol",
+                        "openai-chat",
+                        "--api-key",
+                        &format!("sk-{id}"),
+                    ])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for c in children {
+            ok(&c.wait_with_output().unwrap());
+        }
+        let file = std::fs::read_to_string(&path).unwrap();
+        assert!(file.starts_with(existing.unwrap_or("sellers:\n")), "{file}");
+        for id in &ids {
+            assert!(
+                file.contains(&format!("- id: {id}\n")),
+                "{id} was lost:\n{file}"
+            );
+        }
+        let secrets: Value = serde_json::from_str(
+            &std::fs::read_to_string(data.path().join("secrets.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            secrets["keys"].as_object().unwrap().len(),
+            ids.len(),
+            "{secrets}"
         );
     }
-    let secrets: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.path().join("secrets.json")).unwrap())
-            .unwrap();
-    assert_eq!(
-        secrets["keys"].as_object().unwrap().len(),
-        ids.len(),
-        "{secrets}"
-    );
 }
 
 #[test]
@@ -271,4 +278,34 @@ async fn a_running_tokenbuddy_reloads_what_the_cli_wrote() {
         .and_then(|r| r.header("authorization").map(str::to_string));
     assert_eq!(auth.as_deref(), Some(format!("Bearer {KEY}").as_str()));
     assert!(served.stop().success());
+}
+
+#[test]
+fn a_stored_key_another_seller_still_names_is_kept() {
+    // Found in review: removing one of two sellers that share an
+    // `api_key_ref` (a hand edit) removed the key the other still uses.
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("sellers.yaml");
+    let entry = |id: &str| {
+        format!("  - id: {id}\n    base_url: http://{id}.example\n    api_key_ref: shared\n    protocols: [openai-chat]\n")
+    };
+    std::fs::write(&path, format!("sellers:\n{}{}", entry("a"), entry("b"))).unwrap();
+    std::fs::write(
+        data.path().join("secrets.json"),
+        r#"{"keys": {"shared": "sk-shared"}}"#,
+    )
+    .unwrap();
+    ok(&run(data.path(), &["remove", "a"], None));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("sellers:\n{}", entry("b"))
+    );
+    let secrets = std::fs::read_to_string(data.path().join("secrets.json")).unwrap();
+    assert!(secrets.contains("sk-shared"), "b still names it: {secrets}");
+    ok(&run(data.path(), &["remove", "b"], None));
+    let secrets = std::fs::read_to_string(data.path().join("secrets.json")).unwrap();
+    assert!(
+        !secrets.contains("sk-shared"),
+        "no one names it now: {secrets}"
+    );
 }

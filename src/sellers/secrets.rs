@@ -158,6 +158,11 @@ impl Secrets {
         &self,
         change: impl Fn(&mut BTreeMap<String, String>) -> bool,
     ) -> Result<(), SecretError> {
+        // Compare-and-swap needs a file to compare: two first writers would
+        // both see "missing" and the later rename would drop the other's key.
+        if !self.path().exists() {
+            atomic_file::create_new(&self.path(), b"{\n  \"keys\": {}\n}", Perms::Private)?;
+        }
         let mut tries = 0;
         loop {
             let (snapshot, mut file) = self.read()?;

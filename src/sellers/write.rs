@@ -66,6 +66,21 @@ pub fn save(path: &Path, change: Change, key: Option<&Secret>) -> Result<Saved, 
     let mut tries = 0;
     loop {
         let snapshot = atomic_file::read(path)?;
+        if snapshot.bytes.is_none() {
+            // Compare-and-swap needs a file to compare (two first writers
+            // would both see "missing"): create an empty list, first writer
+            // wins, then edit that — once the change is known to apply.
+            edit::apply(path, "", &change)?;
+            atomic_file::create_new(path, b"sellers: []\n", Perms::Keep)?;
+            tries += 1;
+            if tries > TRIES {
+                return Err(WriteError::Changed {
+                    path: path.to_path_buf(),
+                }
+                .into());
+            }
+            continue;
+        }
         let bytes = snapshot.bytes.clone().unwrap_or_default();
         let text = String::from_utf8(bytes).map_err(|_| {
             EditError::Broken(super::FileError {
@@ -103,7 +118,14 @@ pub fn save(path: &Path, change: Change, key: Option<&Secret>) -> Result<Saved, 
                     Change::Remove(_) => None,
                     _ => stored_ref(&new, path, &id),
                 };
-                if let Some(old) = before_ref.filter(|r| after_ref.as_ref() != Some(r)) {
+                // A key another seller still names (a hand edit may share one) stays.
+                let still_named = |r: &String| {
+                    edit::parse_for_check(path, &new).is_ok_and(|all| {
+                        all.iter()
+                            .any(|s| s.api_key.expose().strip_prefix("ref:") == Some(r.as_str()))
+                    })
+                };
+                if let Some(old) = before_ref.filter(|r| !still_named(r)) {
                     if let Err(e) = secrets.remove(&old) {
                         tracing::warn!("seller \"{id}\": its old stored key was not removed: {e}");
                     }
