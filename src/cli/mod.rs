@@ -5,6 +5,7 @@ mod open;
 mod pause;
 mod requests;
 mod route;
+mod sellers;
 mod serve;
 mod usage;
 
@@ -155,6 +156,16 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// List, add, edit or remove sellers in sellers.yaml (in place; keys kept outside the file).
+    Sellers {
+        #[command(subcommand)]
+        command: Option<SellersCommand>,
+        /// Print JSON (the list).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Ask the running TokenBuddy how it routes, or change it.
     Route {
         #[command(subcommand)]
@@ -191,6 +202,43 @@ enum AgentsCommand {
         /// Show the diff; write nothing.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SellersCommand {
+    /// The sellers in the file, with where each key comes from (never the key).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Append a seller to sellers.yaml.
+    Add {
+        /// Its id: letters, digits, '.', '_' or '-'.
+        id: String,
+        #[command(flatten)]
+        fields: sellers::Fields,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Change a seller's fields (only those given).
+    Edit {
+        /// The seller.
+        id: String,
+        #[command(flatten)]
+        fields: sellers::Fields,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove a seller and its stored key.
+    Remove {
+        /// The seller.
+        id: String,
         #[command(flatten)]
         data: DataDir,
     },
@@ -356,6 +404,28 @@ pub fn run() -> ExitCode {
             };
             usage::run(&dir, &since, &by, format)
         }),
+        Command::Sellers {
+            command: None,
+            json,
+            data,
+        } => data.resolve().and_then(|dir| sellers::list(&dir, json)),
+        Command::Sellers {
+            command: Some(command),
+            ..
+        } => match command {
+            SellersCommand::List { json, data } => {
+                data.resolve().and_then(|dir| sellers::list(&dir, json))
+            }
+            SellersCommand::Add { id, fields, data } => data
+                .resolve()
+                .and_then(|dir| sellers::add(&dir, &id, fields)),
+            SellersCommand::Edit { id, fields, data } => data
+                .resolve()
+                .and_then(|dir| sellers::edit(&dir, &id, fields)),
+            SellersCommand::Remove { id, data } => {
+                data.resolve().and_then(|dir| sellers::remove(&dir, &id))
+            }
+        },
         Command::Route {
             command:
                 RouteCommand::Explain {

@@ -9,7 +9,7 @@ pub mod routing;
 pub mod sellers;
 pub mod store;
 
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::Router;
 
 use crate::proxy::Proxy;
@@ -17,7 +17,11 @@ use crate::proxy::Proxy;
 /// `/api/*` routes (access checks are layered on by the server).
 pub fn router(proxy: Proxy) -> Router {
     Router::new()
-        .route("/api/sellers", get(sellers::list))
+        .route("/api/sellers", get(sellers::list).post(sellers::add))
+        .route(
+            "/api/sellers/{id}",
+            put(sellers::edit).delete(sellers::remove),
+        )
         .route("/api/routing", get(routing::get).put(routing::put))
         .route(
             "/api/proxy",

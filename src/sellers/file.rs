@@ -1,4 +1,5 @@
-//! Reading `sellers.yaml`, the user's own file (never rewritten by us).
+//! Reading `sellers.yaml`, the user's own file (written only when the user
+//! asks, in place: `edit.rs`).
 //!
 //! ```yaml
 //! # sellers.yaml — every field but id, base_url, a key and protocols is optional
@@ -6,7 +7,7 @@
 //!   - id: acme                      # unique; letters, digits, . _ -
 //!     name: Acme AI                 # display name, defaults to the id
 //!     base_url: https://api.acme.example/v1   # with or without a trailing /v1
-//!     api_key_env: ACME_API_KEY     # or `api_key: sk-...` (exactly one of the two)
+//!     api_key_env: ACME_API_KEY     # or `api_key: sk-...`, or `api_key_ref: acme` (exactly one of the three)
 //!     protocols: [openai-chat, openai-responses, anthropic-messages]
 //!     models:                       # empty or absent: any model, passed through
 //!       - gpt-4o                    # served under the same name
@@ -23,6 +24,10 @@
 //! A model without a `prices` entry is priced from the table TokenBuddy
 //! ships (`prices.yaml`, USD), else its cost is unknown. Changing `credits`
 //! starts the count of spend against it over.
+//!
+//! `api_key_ref: <name>` names a key kept outside the file, in the OS
+//! keychain or the data dir's `secrets.json` (`secrets.rs`); the panel and
+//! `tokenbuddy sellers add|edit --api-key` store it there and write the ref.
 //!
 //! Every error is one line naming the file, the line and the problem; a key's
 //! value never appears in one.
@@ -67,6 +72,8 @@ struct RawSeller {
     api_key: Option<Spanned<String>>,
     #[serde(default)]
     api_key_env: Option<Spanned<String>>,
+    #[serde(default)]
+    api_key_ref: Option<Spanned<String>>,
     protocols: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     models: Option<Vec<Spanned<RawModel>>>,
@@ -187,7 +194,8 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
 }
 
 /// Parses a sellers file's bytes (UTF-8), with `api_key_env` variables
-/// from the process environment.
+/// from the process environment and `api_key_ref` keys from the secrets
+/// store of the directory the file is in (the data dir).
 pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Seller>, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FileError {
         path: path.to_path_buf(),
@@ -200,7 +208,19 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Seller>, FileError> 
         ),
         message: "the file is not UTF-8 text".into(),
     })?;
-    parse(path, text, &|name| std::env::var(name).ok())
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let store = std::cell::OnceCell::new();
+    let stored = |name: &str| {
+        let store = store.get_or_init(|| super::secrets::Secrets::open(dir));
+        match store.get(name) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!("cannot read the key \"{name}\" (api_key_ref): {e}");
+                None
+            }
+        }
+    };
+    parse_with(path, text, &|name| std::env::var(name).ok(), &stored)
 }
 
 /// Whether `text` holds nothing but blank lines, comments and `---`.
@@ -209,11 +229,23 @@ pub fn is_blank(text: &str) -> bool {
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
 }
 
-/// Parses the text of a sellers file; `env` looks up `api_key_env` variables.
+/// Parses the text of a sellers file; `env` looks up `api_key_env`
+/// variables (an `api_key_ref` finds no key: use [`parse_with`]).
 pub fn parse(
     path: &Path,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Seller>, FileError> {
+    parse_with(path, text, env, &|_| None)
+}
+
+/// Parses the text of a sellers file; `env` looks up `api_key_env`
+/// variables, `stored` the keys `api_key_ref` names.
+pub fn parse_with(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    stored: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Seller>, FileError> {
     let fail = |line: Option<u64>, message: String| FileError {
         path: path.to_path_buf(),
@@ -265,15 +297,37 @@ pub fn parse(
             ));
         }
 
-        let api_key = match (raw.api_key, raw.api_key_env) {
-            (Some(key), None) if !key.value.trim().is_empty() => Secret::new(key.value.trim()),
-            (Some(key), None) => {
+        let given: Vec<&str> = [
+            raw.api_key.as_ref().map(|_| "api_key"),
+            raw.api_key_env.as_ref().map(|_| "api_key_env"),
+            raw.api_key_ref.as_ref().map(|_| "api_key_ref"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if given.len() > 1 {
+            let line = [&raw.api_key, &raw.api_key_env, &raw.api_key_ref]
+                .into_iter()
+                .flatten()
+                .map(|k| k.referenced.line())
+                .min();
+            return Err(fail(
+                line,
+                format!(
+                    "seller \"{id}\": give one of api_key, api_key_env or api_key_ref, not {}",
+                    given.join(" and ")
+                ),
+            ));
+        }
+        let api_key = match (raw.api_key, raw.api_key_env, raw.api_key_ref) {
+            (Some(key), _, _) if !key.value.trim().is_empty() => Secret::new(key.value.trim()),
+            (Some(key), _, _) => {
                 return Err(fail(
                     at(&key.referenced),
                     format!("seller \"{id}\": api_key is empty"),
                 ))
             }
-            (None, Some(var)) => match env(var.value.trim()).filter(|v| !v.trim().is_empty()) {
+            (_, Some(var), _) => match env(var.value.trim()).filter(|v| !v.trim().is_empty()) {
                 Some(v) => Secret::new(v.trim()),
                 None => {
                     return Err(fail(
@@ -285,16 +339,22 @@ pub fn parse(
                     ))
                 }
             },
-            (Some(key), Some(_)) => {
-                return Err(fail(
-                    at(&key.referenced),
-                    format!("seller \"{id}\": give either api_key or api_key_env, not both"),
-                ))
-            }
-            (None, None) => {
+            (_, _, Some(name)) => match stored(name.value.trim()).filter(|v| !v.trim().is_empty()) {
+                Some(v) => Secret::new(v.trim()),
+                None => {
+                    return Err(fail(
+                        at(&name.referenced),
+                        format!(
+                            "seller \"{id}\": no stored key named \"{}\" (api_key_ref); store it again with `tokenbuddy sellers edit {id} --api-key -` or in the control panel",
+                            name.value.trim()
+                        ),
+                    ))
+                }
+            },
+            (None, None, None) => {
                 return Err(fail(
                     at(&raw.id.referenced),
-                    format!("seller \"{id}\": missing api_key or api_key_env"),
+                    format!("seller \"{id}\": missing api_key, api_key_env or api_key_ref"),
                 ))
             }
         };
@@ -606,7 +666,9 @@ sellers:
             ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    protocols: [openai]\n".into(), 5, "unknown protocol `openai`"),
             (format!("{}  - id: a\n    base_url: http://y.example\n    api_key: k\n    protocols: [openai-chat]\n", seller("")), 6, "duplicate seller id \"a\" (first defined on line 2)"),
             ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key_env: NOPE\n    protocols: [openai-chat]\n".into(), 4, "environment variable NOPE is not set"),
-            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    api_key_env: ACME_KEY\n    protocols: [openai-chat]\n".into(), 4, "not both"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    api_key_env: ACME_KEY\n    protocols: [openai-chat]\n".into(), 4, "not api_key and api_key_env"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key_env: ACME_KEY\n    api_key_ref: a\n    protocols: [openai-chat]\n".into(), 4, "not api_key_env and api_key_ref"),
+            ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key_ref: gone\n    protocols: [openai-chat]\n".into(), 4, "no stored key named \"gone\""),
             ("sellers:\n  - id: a\n    base_url: http://x.example\n    protocols: [openai-chat]\n".into(), 2, "missing api_key"),
             ("sellers:\n  - id: a\n    base_url: http://x.example\n    api_key: sk-SECRET\n    protocols: []\n".into(), 5, "protocols is empty"),
             ("sellers:\n  - id: a\n    base_url: ftp://x\n    api_key: sk-SECRET\n    protocols: [openai-chat]\n".into(), 3, "must start with http"),
@@ -674,6 +736,16 @@ sellers:
             assert_eq!(got[0].credits, Some(25.0));
             assert_eq!(got[0].prices["sonnet"].cache_write, Some(3.75));
         }
+    }
+
+    #[test]
+    fn api_key_ref_reads_the_stored_key() {
+        let text = "sellers:\n  - id: a\n    base_url: http://x.example\n    api_key_ref: a-key\n    protocols: [openai-chat]\n";
+        let stored = |name: &str| (name == "a-key").then(|| "sk-stored".to_string());
+        let got = parse_with(Path::new("/d/sellers.yaml"), text, &env, &stored).unwrap();
+        assert_eq!(got[0].api_key.expose(), "sk-stored");
+        let err = parse_str(text).unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
     }
 
     #[test]

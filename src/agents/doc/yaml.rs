@@ -22,6 +22,13 @@ enum Kind {
     Scalar,
     /// Block mapping: entries `(key, key start, colon end, value)`.
     Map(Vec<Entry>),
+    /// Flow mapping `{a: 1}` (read for [`outline`]; never edited by key).
+    FlowMap(Vec<Entry>),
+    /// Sequence, block or flow (read for [`outline`]).
+    Seq {
+        flow: bool,
+        items: Vec<Node>,
+    },
     Other,
 }
 
@@ -113,7 +120,7 @@ impl<'t> Reader<'t> {
                             last
                         };
                         let kind = if style == StructureStyle::Flow {
-                            Kind::Other
+                            Kind::FlowMap(entries)
                         } else {
                             Kind::Map(entries)
                         };
@@ -143,22 +150,21 @@ impl<'t> Reader<'t> {
             }
             Event::SequenceStart(style, ..) => {
                 let mut last = start;
+                let mut items = Vec::new();
                 loop {
                     let next = self.next()?;
                     if let Event::SequenceEnd = next.0 {
-                        let end = if style == StructureStyle::Flow {
-                            next.2
-                        } else {
-                            last
-                        };
+                        let flow = style == StructureStyle::Flow;
+                        let end = if flow { next.2 } else { last };
                         return Ok(Node {
-                            kind: Kind::Other,
+                            kind: Kind::Seq { flow, items },
                             start,
                             end,
                         });
                     }
                     let item = self.node(next)?;
                     last = last.max(item.end);
+                    items.push(item);
                 }
             }
             _ => Err(DocError::Unsupported("unexpected YAML structure".into())),
@@ -251,6 +257,95 @@ fn root_mapping(text: &str) -> Result<Option<Node>, DocError> {
             "the file's top level is not a block mapping".into(),
         )),
     }
+}
+
+/// The shape of one YAML node, with byte spans, for editors of a file
+/// whose layout is a list of mappings (the sellers file): the same reader
+/// the key editor uses, exposed read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// A scalar (an empty span is a null written as nothing).
+    Scalar,
+    /// An alias, or anything else not read further.
+    Other,
+    /// A block mapping's entries.
+    BlockMap(Vec<Field>),
+    /// A flow mapping's entries.
+    FlowMap(Vec<Field>),
+    /// A block sequence's items.
+    BlockSeq(Vec<Span>),
+    /// A flow sequence's items.
+    FlowSeq(Vec<Span>),
+}
+
+/// A node and where it is: `start..end` is its text, trailing blanks
+/// trimmed (a flow collection includes its brackets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// What it is.
+    pub shape: Shape,
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// One `key: value` entry of a mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The key as parsed.
+    pub key: String,
+    /// Where the key starts.
+    pub key_start: usize,
+    /// Just after the key's colon.
+    pub colon_end: usize,
+    /// The value.
+    pub value: Span,
+}
+
+fn span_of(node: &Node) -> Span {
+    let fields = |entries: &Vec<Entry>| {
+        entries
+            .iter()
+            .map(|e| Field {
+                key: e.key.clone(),
+                key_start: e.key_start,
+                colon_end: e.colon_end,
+                value: span_of(&e.value),
+            })
+            .collect()
+    };
+    let shape = match &node.kind {
+        Kind::Scalar => Shape::Scalar,
+        Kind::Other => Shape::Other,
+        Kind::Map(entries) => Shape::BlockMap(fields(entries)),
+        Kind::FlowMap(entries) => Shape::FlowMap(fields(entries)),
+        Kind::Seq { flow, items } => {
+            let items = items.iter().map(span_of).collect();
+            if *flow {
+                Shape::FlowSeq(items)
+            } else {
+                Shape::BlockSeq(items)
+            }
+        }
+    };
+    Span {
+        shape,
+        start: node.start,
+        end: node.end,
+    }
+}
+
+/// The document's root node with every span (`None` for an empty
+/// document); the root must be a block mapping, as for [`YamlDoc::parse`].
+pub fn outline(text: &str) -> Result<Option<Span>, DocError> {
+    Ok(root_mapping(text)?.as_ref().map(span_of))
+}
+
+/// How a string is written as a YAML scalar: plain when YAML cannot read it
+/// as anything else, else double-quoted.
+pub fn scalar_text(s: &str) -> String {
+    scalar(s)
 }
 
 impl YamlDoc {
@@ -529,6 +624,29 @@ mod tests {
             d.remove(&["model"]).unwrap();
             assert_eq!(d.render(), text);
         }
+    }
+
+    #[test]
+    fn outline_gives_lists_and_their_mappings_with_spans() {
+        let text = "s:\n  - {a: 1}\n  - b: x  # c\n    d: [1, 2]\nf: [y]\n";
+        let Some(Span {
+            shape: Shape::BlockMap(root),
+            ..
+        }) = outline(text).unwrap()
+        else {
+            panic!("root")
+        };
+        let Shape::BlockSeq(items) = &root[0].value.shape else {
+            panic!("{:?}", root[0])
+        };
+        assert_eq!(&text[items[0].start..items[0].end], "{a: 1}");
+        assert!(matches!(items[0].shape, Shape::FlowMap(_)));
+        let Shape::BlockMap(fields) = &items[1].shape else {
+            panic!("{:?}", items[1])
+        };
+        assert_eq!(&text[fields[0].key_start..fields[0].value.end], "b: x");
+        assert_eq!(&text[fields[1].colon_end..fields[1].value.end], " [1, 2]");
+        assert!(matches!(root[1].value.shape, Shape::FlowSeq(ref v) if v.len() == 1));
     }
 
     #[test]
