@@ -135,8 +135,10 @@ async fn snapshot_then_request_then_sellers_and_a_fresh_snapshot_on_reconnect() 
     let resp = h.call(Protocol::OpenAiChat, "m", true).await;
     assert_eq!(resp.status(), 200);
     support::read_all(resp).await;
-    let seen = ev.until("request").await;
-    let row = &seen.last().expect("the request").1;
+    let seen = ev.until("requests").await;
+    let rows = &seen.last().expect("the request").1;
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    let row = &rows[0];
     assert_eq!(row["seller"], "a");
     assert_eq!(row["status"], 200);
     assert_eq!(row["modelAsked"], "m");
@@ -168,11 +170,16 @@ async fn sellers_events_are_coalesced_with_one_after_the_last_request() {
         support::read_all(resp).await;
     });
     futures_util::future::join_all(calls).await;
-    let (mut requests, mut sellers, mut after_last) = (0, 0, None);
+    let (mut requests, mut batches, mut sellers, mut after_last) = (0, 0, 0, None);
     while after_last.is_none() {
         let (name, data) = ev.next().await;
         match name.as_str() {
-            "request" => requests += 1,
+            "requests" => {
+                let n = data.as_array().map_or(0, Vec::len);
+                assert!(n >= 1, "a requests event carries rows: {data}");
+                requests += n;
+                batches += 1;
+            }
             "snapshot" => panic!("a client that reads along was resynced"),
             "sellers" => {
                 sellers += 1;
@@ -189,7 +196,12 @@ async fn sellers_events_are_coalesced_with_one_after_the_last_request() {
         sellers * 5 <= N,
         "{sellers} sellers events for {N} requests: not coalesced"
     );
-    println!("figures: {N} requests → {sellers} sellers events");
+    // Rows come batched too: a few events, not one per request.
+    assert!(
+        batches * 5 <= N,
+        "{batches} requests events for {N} requests: not batched"
+    );
+    println!("figures: {N} requests → {batches} requests events, {sellers} sellers events");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

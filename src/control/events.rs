@@ -1,6 +1,7 @@
 //! `GET /api/events` (Server-Sent Events for the panel) and `GET
-//! /api/notices`. On connect a `snapshot`, then deltas: `request` rows as
-//! the store commits them, `sellers` coalesced to at most two a second and
+//! /api/notices`. On connect a `snapshot`, then deltas: `requests` (the
+//! rows the store committed, batched: at most four events a second, a row
+//! waits 250 ms at most), `sellers` coalesced to at most two a second and
 //! only after something changed (a request finished, a reload, a circuit or
 //! cooldown change, a cooldown ending), `routing` / `proxy` on change,
 //! `agents` on drift, `notice` as raised.
@@ -37,12 +38,17 @@ use crate::agents::watch::DriftWatch;
 use crate::notices::{Notice, Notices, KEPT};
 use crate::proxy::Proxy;
 use crate::scheduler::RoutingSettings;
-use crate::store::{now_ms, StoreStatus};
+use crate::store::{now_ms, RequestRow, StoreStatus};
 
 /// How often a connected client gets a keep-alive comment while nothing happens.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The shortest gap between two `sellers` events (at most two a second).
 const SELLERS_GAP: Duration = Duration::from_millis(500);
+/// Longest a committed request row waits to share a `requests` event with
+/// others (so 100 requests/s make 4 events a second, not 100).
+const ROWS_GAP: Duration = Duration::from_millis(250);
+/// Most rows one `requests` event carries.
+const ROWS_MAX: usize = 256;
 /// Events queued for one client before it counts as lagging.
 const QUEUE: usize = 32;
 /// `/api/notices` without `limit`.
@@ -189,6 +195,9 @@ struct Client {
     /// Something changed since the last `sellers` event.
     dirty: bool,
     last_sellers: Instant,
+    /// Committed rows not sent yet, and when the first of them came.
+    rows: Vec<Arc<RequestRow>>,
+    rows_since: Option<Instant>,
     cooldown_end: Option<Instant>,
     routing_sent: Option<Value>,
     proxy_sent: Option<Value>,
@@ -203,6 +212,8 @@ impl Client {
             lagged: false,
             dirty: false,
             last_sellers: Instant::now(),
+            rows: Vec::new(),
+            rows_since: None,
             cooldown_end: None,
             routing_sent: None,
             proxy_sent: None,
@@ -224,6 +235,14 @@ impl Client {
                 Err(_) => Sent::Gone,
             },
         }
+    }
+
+    /// Sends the rows held back, as one `requests` event.
+    async fn flush_rows(&mut self) -> Sent {
+        self.rows_since = None;
+        let rows: Vec<Arc<RequestRow>> = std::mem::take(&mut self.rows);
+        let rows: Vec<&RequestRow> = rows.iter().map(|r| &**r).collect();
+        self.push(event("requests", &rows)).await
     }
 
     async fn sellers_view(&mut self) -> SellersView {
@@ -315,6 +334,7 @@ impl Client {
                 continue;
             }
             let flush_at = self.last_sellers + SELLERS_GAP;
+            let rows_at = self.rows_since.map(|t| t + ROWS_GAP);
             let cooldown_end = self.cooldown_end;
             let sent = tokio::select! {
                 () = api.shutdown.cancelled() => return,
@@ -322,7 +342,9 @@ impl Client {
                 row = rows.recv(), if rows_open => match row {
                     Ok(row) => {
                         self.dirty = true;
-                        self.push(event("request", &*row)).await
+                        self.rows.push(row);
+                        self.rows_since.get_or_insert_with(Instant::now);
+                        if self.rows.len() >= ROWS_MAX { self.flush_rows().await } else { Sent::Ok }
                     }
                     Err(RecvError::Lagged(_)) => {
                         self.lagged = true;
@@ -362,7 +384,8 @@ impl Client {
                     drift_open = changed.is_ok();
                     if drift_open { self.agents_changed().await } else { Sent::Ok }
                 }
-                () = tokio::time::sleep_until(flush_at.into()), if self.dirty => {
+                () = sleep_until_some(rows_at), if rows_at.is_some() => self.flush_rows().await,
+                () = tokio::time::sleep_until(flush_at.into()), if self.dirty && self.rows.is_empty() => {
                     let view = self.sellers_view().await;
                     self.push(event("sellers", &view)).await
                 }

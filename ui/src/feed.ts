@@ -43,8 +43,10 @@ export function startFeed(token: string, dispatch: (e: LiveEvent) => void): () =
     } catch {
       return;
     }
-    if (name === "request") {
-      batch.push(parsed as RequestRow);
+    if (name === "request" || name === "requests") {
+      // The core batches rows (`requests`, an array); one row is also taken.
+      if (Array.isArray(parsed)) batch.push(...(parsed as RequestRow[]));
+      else batch.push(parsed as RequestRow);
       flushTimer ??= setTimeout(flush, REQUEST_BATCH_MS);
       return;
     }
