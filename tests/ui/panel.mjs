@@ -36,8 +36,9 @@ if (!bin) throw new Error("usage: node tests/ui/panel.mjs <tokenbuddy binary>");
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = process.env.SCREENSHOTS
   ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "ui-screenshots");
+// Every screenshot there is from this run: none left over from an older one.
+rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
-rmSync(join(shots, "failure.png"), { force: true });
 
 const home = mkdtempSync(join(tmpdir(), "tb-ui-home-"));
 const data = mkdtempSync(join(tmpdir(), "tb-ui-data-"));
@@ -242,6 +243,7 @@ try {
     await form.locator('input[name="id"]').fill("panel-added");
     await form.locator('input[name="baseUrl"]').fill("http://127.0.0.1:9/v1");
     await form.locator('input[name="apiKey"]').fill("sk-panel-secret-123");
+    await page.screenshot({ path: join(shots, "sellers-form-light.png"), fullPage: true });
     await form.getByRole("button", { name: "Add seller" }).click();
     await page.locator('#sellers tr[data-seller="panel-added"]').waitFor();
     const written = readFileSync(file, "utf8");
