@@ -8,9 +8,6 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::{json, Value};
 use support::Harness;
 use tokenbuddy::sim::{Behavior, SimSeller};
@@ -126,45 +123,9 @@ async fn another_origin_gets_403_and_no_cors_grant() {
 /// Runs the page script against TokenBuddy from `page_url`; `None` when the
 /// browser tooling is missing.
 async fn page_results(h: &Harness, page_url: String) -> Option<serde_json::Map<String, Value>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let node_ok = Command::new("node").arg("--version").output().is_ok();
-    if !node_ok
-        || !Path::new(&chromium).exists()
-        || !root.join("node_modules/playwright-core").is_dir()
-    {
-        eprintln!(
-            "skipped the Chromium page: node, {chromium} or node_modules/playwright-core missing"
-        );
-        return None;
-    }
     let script = include_str!("cross_origin_page.mjs");
-    let (tb, token, root) = (
-        h.running.url(),
-        h.running.token().to_string(),
-        root.to_path_buf(),
-    );
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args(["--input-type=module", "-e", script])
-            .arg(page_url)
-            .arg(tb)
-            .arg(token)
-            .env("CHROMIUM", chromium)
-            .current_dir(root)
-            .output()
-    })
-    .await
-    .expect("node task")
-    .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the page script failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Value = serde_json::from_str(stdout.trim()).expect("results JSON");
-    Some(results.as_object().expect("an object").clone())
+    let (tb, token) = (h.running.url(), h.running.token().to_string());
+    support::browser::run_page(script, page_url, tb, token).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,6 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
 use support::process::{self, Served};
@@ -301,18 +300,6 @@ async fn a_page_on_another_port_cannot_call_v1_or_api() {
 /// when Chromium and playwright-core are installed (`scripts/test` installs
 /// them); every call is blocked and none reaches a seller.
 async fn browser_page_is_refused(served: &Served, sim: &SimSeller, other: u16) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let node_ok = Command::new("node").arg("--version").output().is_ok();
-    if !node_ok
-        || !Path::new(&chromium).exists()
-        || !root.join("node_modules/playwright-core").is_dir()
-    {
-        eprintln!(
-            "skipped the Chromium page: node, {chromium} or node_modules/playwright-core missing"
-        );
-        return;
-    }
     // The other origin: a page that is not TokenBuddy's.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", other))
         .await
@@ -327,34 +314,13 @@ async fn browser_page_is_refused(served: &Served, sim: &SimSeller, other: u16) {
         let _ = axum::serve(listener, page).await;
     });
     let script = include_str!("fault_access_page.mjs");
-    let output = tokio::task::spawn_blocking({
-        let (tb, token) = (served.url(""), served.token.clone());
-        let root = root.to_path_buf();
-        move || {
-            Command::new("node")
-                .args(["--input-type=module", "-e", script])
-                .arg(format!("http://127.0.0.1:{other}/"))
-                .arg(tb)
-                .arg(token)
-                .env("CHROMIUM", chromium)
-                .current_dir(root)
-                .output()
-        }
-    })
-    .await
-    .expect("node task")
-    .expect("run node");
+    let page_url = format!("http://127.0.0.1:{other}/");
+    let results =
+        support::browser::run_page(script, page_url, served.url(""), served.token.clone()).await;
     page_server.abort();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the page script failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Value = serde_json::from_str(stdout.trim()).expect("results JSON");
-    let results = results.as_object().expect("an object");
+    let Some(results) = results else { return };
     assert!(results.len() >= 6, "{results:?}");
-    for (call, outcome) in results {
+    for (call, outcome) in &results {
         let outcome = outcome.as_str().unwrap_or_default();
         // A no-cors call resolves, but only to an opaque answer the page cannot read.
         let blocked = outcome.starts_with("rejected") || outcome == "opaque 0";

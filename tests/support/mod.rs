@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod agent_home;
+pub mod browser;
 pub mod load;
 pub mod process;
 pub mod seeded;
