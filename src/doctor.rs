@@ -16,8 +16,9 @@ use crate::agents::state::{Ours, State};
 use crate::sellers::Seller;
 
 /// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = CheckStatus)]
 pub enum Status {
     /// Fine.
     Ok,
@@ -28,7 +29,7 @@ pub enum Status {
 }
 
 /// One check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// What was checked (`port`, `token`, `seller:<id>`, `agent:<id>`, `env:<VAR>`).
     pub id: String,

@@ -21,7 +21,7 @@ pub const KEPT: usize = 200;
 const BROADCAST_CAPACITY: usize = 64;
 
 /// What kind of thing happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum NoticeKind {
     /// A request was served by another seller after one failed it.
@@ -41,7 +41,7 @@ pub enum NoticeKind {
 }
 
 /// One notice, as `/api/notices` and the `notice` event show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Notice {
     /// When, in ms since the Unix epoch.

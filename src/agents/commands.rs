@@ -11,12 +11,13 @@ use super::spec::{self, AgentSpec, Env, Left, Target};
 use crate::sellers::Seller;
 
 /// What configure or restore did, for the API and `--json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Done {
     /// The agent.
     pub id: &'static str,
     /// The file.
+    #[schema(value_type = String)]
     pub path: PathBuf,
     /// Whether the file changed (or would, in a dry run).
     pub changed: bool,

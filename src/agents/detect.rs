@@ -17,7 +17,7 @@ use super::state::{self, Ours, State};
 use crate::atomic_file;
 
 /// One agent as `tokenbuddy agents --json` and `GET /api/agents` show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentReport {
     /// Stable id.
@@ -27,10 +27,12 @@ pub struct AgentReport {
     /// Whether a binary or app was found.
     pub installed: bool,
     /// Where (binary or app path).
+    #[schema(value_type = Option<String>)]
     pub location: Option<PathBuf>,
     /// Its version, when cheap to read.
     pub version: Option<String>,
     /// The config file TokenBuddy edits (`null` for guide-only agents).
+    #[schema(value_type = Option<String>)]
     pub config_path: Option<PathBuf>,
     /// Whether that file exists.
     pub config_exists: bool,

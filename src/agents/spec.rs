@@ -52,7 +52,7 @@ impl Edit {
 
 /// A model setting of the agent that configure leaves as it is, and why: its
 /// requests do not go through TokenBuddy (shown by the CLI and the API).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Left {
     /// Where (a dotted key, or a file).
     pub key: String,

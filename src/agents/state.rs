@@ -18,8 +18,9 @@ pub struct Ours {
 }
 
 /// An agent's configuration state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AgentState)]
 pub enum State {
     /// Not pointed at any TokenBuddy.
     NotConfigured,

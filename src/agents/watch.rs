@@ -23,7 +23,7 @@ use crate::file_watch::{self, Signal};
 use crate::notices::{NoticeKind, Notices};
 
 /// What the watch has seen, for `GET /api/agents/drift`.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Drift {
     /// Bumped whenever an agent drifts or stops drifting.

@@ -87,6 +87,8 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Print the control API's OpenAPI document (what `/api/openapi.json` serves).
+    Openapi,
     /// Print the access token agents must send.
     Token {
         #[command(flatten)]
@@ -330,6 +332,10 @@ pub fn run() -> ExitCode {
         }
         Command::Open { print, port, data } => {
             data.resolve().and_then(|dir| open::run(&dir, port, print))
+        }
+        Command::Openapi => {
+            print!("{}", tokenbuddy::control::openapi::pretty());
+            Ok(())
         }
         Command::Token { data } => data.resolve().and_then(|dir| {
             tokenbuddy::token::load_or_create(&dir)

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::agents::commands::{self, CommandError, Done, Setup};
 use crate::agents::detect::{self, AgentReport};
 use crate::agents::journal::Journal;
@@ -38,18 +40,23 @@ pub struct AgentsApi {
     pub drift: Arc<DriftWatch>,
 }
 
-type Shared = Arc<AgentsApi>;
+/// The routes' state.
+pub type Shared = Arc<AgentsApi>;
+
+/// The routes, described.
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(drift))
+        .routes(routes!(configure))
+        .routes(routes!(restore))
+        .routes(routes!(terminals))
+        .routes(routes!(doctor))
+}
 
 /// The routes.
 pub fn router(api: AgentsApi) -> Router {
-    Router::new()
-        .route("/api/agents", get(list))
-        .route("/api/agents/drift", get(drift))
-        .route("/api/agents/{id}/configure", post(configure))
-        .route("/api/agents/{id}/restore", post(restore))
-        .route("/api/terminals", get(terminals))
-        .route("/api/doctor", get(doctor))
-        .with_state(Arc::new(api))
+    routes().with_state(Arc::new(api)).split_for_parts().0
 }
 
 fn env(name: &str) -> Option<String> {
@@ -80,10 +87,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("agents task failed: {e}")))?
 }
 
+#[utoipa::path(get, path = "/api/agents/drift", operation_id = "agentDrift", tag = "agents",
+    responses((status = 200, description = "Agents whose config changed since TokenBuddy configured them", body = Drift)))]
 async fn drift(State(api): State<Shared>) -> Json<Drift> {
     Json(api.drift.drift())
 }
 
+#[utoipa::path(get, path = "/api/agents", operation_id = "listAgents", tag = "agents",
+    responses((status = 200, description = "Every supported agent: installed, where its config is, its state", body = Vec<AgentReport>)))]
 async fn list(State(api): State<Shared>) -> Result<Json<Vec<AgentReport>>, ApiError> {
     blocking(move || {
         api.drift.refresh();
@@ -102,7 +113,8 @@ async fn list(State(api): State<Shared>) -> Result<Json<Vec<AgentReport>>, ApiEr
 }
 
 /// Body of configure and restore.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = AgentCommand)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Request {
     /// The model to configure (default: the agent's own if served, else a seller's).
@@ -139,6 +151,14 @@ fn failure(e: CommandError) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/agents/{id}/configure", operation_id = "configureAgent", tag = "agents", request_body(content = Option<Request>),
+    params(("id" = String, Path, description = "The agent's id")),
+    responses(
+        (status = 200, description = "What changed in the agent's file (or would, with dryRun)", body = Done),
+        (status = 400, description = "No model to configure", body = ErrorBody),
+        (status = 404, description = "No such agent", body = ErrorBody),
+        (status = 409, description = "The file changed meanwhile", body = ErrorBody),
+        (status = 422, description = "The file cannot be edited safely (it is left untouched)", body = ErrorBody)))]
 async fn configure(
     State(api): State<Shared>,
     Path(id): Path<String>,
@@ -163,6 +183,12 @@ async fn configure(
     .await
 }
 
+#[utoipa::path(post, path = "/api/agents/{id}/restore", operation_id = "restoreAgent", tag = "agents", request_body(content = Option<Request>),
+    params(("id" = String, Path, description = "The agent's id")),
+    responses(
+        (status = 200, description = "What restore put back (or would, with dryRun)", body = Done),
+        (status = 404, description = "No such agent", body = ErrorBody),
+        (status = 409, description = "Not configured by TokenBuddy, or the file changed meanwhile", body = ErrorBody)))]
 async fn restore(
     State(api): State<Shared>,
     Path(id): Path<String>,
@@ -177,6 +203,8 @@ async fn restore(
     .await
 }
 
+#[utoipa::path(get, path = "/api/terminals", operation_id = "listTerminals", tag = "agents",
+    responses((status = 200, description = "Installed terminals, the preferred one marked", body = Vec<TerminalReport>)))]
 async fn terminals(State(_): State<Shared>) -> Result<Json<Vec<TerminalReport>>, ApiError> {
     blocking(move || {
         let path = detect::search_path(&env);
@@ -190,7 +218,18 @@ async fn terminals(State(_): State<Shared>) -> Result<Json<Vec<TerminalReport>>,
     .await
 }
 
-async fn doctor(State(api): State<Shared>) -> Result<Json<Value>, ApiError> {
+/// The set-up checks, as `GET /api/doctor` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DoctorView {
+    /// No check failed.
+    pub ok: bool,
+    /// Every check.
+    pub checks: Vec<crate::doctor::Check>,
+}
+
+#[utoipa::path(get, path = "/api/doctor", operation_id = "doctor", tag = "agents",
+    responses((status = 200, description = "The set-up checks", body = DoctorView)))]
+async fn doctor(State(api): State<Shared>) -> Result<Json<DoctorView>, ApiError> {
     blocking(move || {
         let home = home()?;
         let sellers = current_sellers(&api);
@@ -205,7 +244,7 @@ async fn doctor(State(api): State<Shared>) -> Result<Json<Value>, ApiError> {
         let ok = checks
             .iter()
             .all(|c| c.status != crate::doctor::Status::Fail);
-        Ok(Json(json!({"ok": ok, "checks": checks})))
+        Ok(Json(DoctorView { ok, checks }))
     })
     .await
 }

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::sim::RequestLog;
 
@@ -22,7 +23,7 @@ const SHOWN_HEADERS: &[&str] = &[
 ];
 
 /// One request a demo seller received.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoRequest {
     /// The demo seller's id.
@@ -42,13 +43,18 @@ pub struct DemoRequest {
 /// The demo sellers' logs, by seller id.
 pub type DemoLogs = Arc<Vec<(&'static str, RequestLog)>>;
 
-/// The `/api/demo/requests` route.
-pub fn router(logs: DemoLogs) -> Router {
-    Router::new()
-        .route("/api/demo/requests", get(list))
-        .with_state(logs)
+/// The `/api/demo/requests` route, described.
+pub fn routes() -> OpenApiRouter<DemoLogs> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
+/// The `/api/demo/requests` route.
+pub fn router(logs: DemoLogs) -> Router {
+    routes().with_state(logs).split_for_parts().0
+}
+
+#[utoipa::path(get, path = "/api/demo/requests", operation_id = "listDemoRequests", tag = "demo",
+    responses((status = 200, description = "What reached each demo seller (only with `serve --demo`)", body = Vec<DemoRequest>)))]
 async fn list(State(logs): State<DemoLogs>) -> Json<Vec<DemoRequest>> {
     let all = logs
         .iter()

@@ -1,10 +1,11 @@
 //! The control API's one error type: a status and a message, as JSON
-//! `{"error": {"message": ...}}`.
+//! `{"error": {"message": ...}}` ([`ErrorBody`], in the OpenAPI document).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An `/api` error.
 #[derive(Debug)]
@@ -35,12 +36,27 @@ impl ApiError {
     }
 }
 
+/// How every `/api` error answers: `{"error": {"message": ...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorMessage,
+}
+
+/// An error's words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorMessage {
+    /// What was wrong and how to fix it.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": {"message": self.message}})),
-        )
-            .into_response()
+        let body = ErrorBody {
+            error: ErrorMessage {
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
     }
 }

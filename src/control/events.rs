@@ -23,17 +23,21 @@ use std::time::{Duration, Instant};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use utoipa::IntoParams;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::routing::ProxyState;
 use super::sellers::{self, SellersView};
+use crate::agents::state::State as AgentState;
 use crate::agents::watch::DriftWatch;
 use crate::notices::{Notice, Notices, KEPT};
 use crate::proxy::Proxy;
@@ -94,21 +98,31 @@ pub struct EventsApi {
     pub shutdown: CancellationToken,
 }
 
+/// `/api/events` and `/api/notices`, described.
+pub fn routes() -> OpenApiRouter<EventsApi> {
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(notices))
+}
+
 /// `/api/events` and `/api/notices` (the server layers the token guard on).
 pub fn router(api: EventsApi) -> Router {
-    Router::new()
-        .route("/api/events", get(events))
-        .route("/api/notices", get(notices))
-        .with_state(api)
+    routes().with_state(api).split_for_parts().0
 }
 
 /// The query of `/api/notices`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NoticesQuery {
+    /// How many (default 50, at most the 200 kept).
     limit: Option<usize>,
 }
 
 /// `GET /api/notices?limit=N`: the latest notices, newest first.
+#[utoipa::path(get, path = "/api/notices", operation_id = "listNotices", tag = "events", params(NoticesQuery),
+    responses(
+        (status = 200, description = "The latest notices, newest first", body = Vec<Notice>),
+        (status = 400, description = "A bad limit", body = ErrorBody)))]
 async fn notices(
     State(api): State<EventsApi>,
     q: Result<Query<NoticesQuery>, QueryRejection>,
@@ -120,6 +134,8 @@ async fn notices(
 }
 
 /// `GET /api/events`.
+#[utoipa::path(get, path = "/api/events", operation_id = "events", tag = "events",
+    responses((status = 200, description = "Server-Sent Events: `snapshot` (SnapshotEvent) on connect, then `sellers` (SellersView), `routing` (RoutingSettings), `proxy` (ProxyState), `requests` (RequestRow[]), `agents` (AgentsEvent) and `notice` (Notice)", content_type = "text/event-stream")))]
 async fn events(
     State(api): State<EventsApi>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -133,31 +149,61 @@ async fn events(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
-/// The body of `event: snapshot`.
-#[derive(Serialize)]
+/// The body of `event: snapshot`: everything the panel shows live.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Snapshot {
-    sellers: SellersView,
-    routing: RoutingSettings,
-    proxy: Value,
-    store: StoreStatus,
-}
-
-/// The proxy's on/off state as `GET /api/proxy` shows it. Until the core's
-/// switch lands the proxy is always on.
-fn proxy_state(proxy: &Proxy) -> Value {
-    json!({"enabled": proxy.scheduler.proxy_enabled()})
+#[schema(as = SnapshotEvent)]
+pub struct Snapshot {
+    /// As `GET /api/sellers`.
+    pub sellers: SellersView,
+    /// As `GET /api/routing`.
+    pub routing: RoutingSettings,
+    /// As `GET /api/proxy`.
+    pub proxy: ProxyState,
+    /// As `GET /api/store`.
+    pub store: StoreStatus,
 }
 
 /// The body of `event: agents`: every drifted agent with its state.
-fn agents_body(drift: &DriftWatch) -> Value {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsEvent {
+    /// The agents whose config changed since TokenBuddy configured them.
+    pub drift: Vec<DriftEntry>,
+    /// Bumped whenever an agent drifts or stops drifting.
+    pub generation: u64,
+}
+
+/// One drifted agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftEntry {
+    /// The agent's id.
+    pub id: String,
+    /// Always `drifted` (a refetch of `/api/agents` tells the rest).
+    pub state: AgentState,
+}
+
+/// The proxy's on/off state as `GET /api/proxy` shows it.
+fn proxy_state(proxy: &Proxy) -> ProxyState {
+    ProxyState {
+        enabled: proxy.scheduler.proxy_enabled(),
+    }
+}
+
+fn agents_body(drift: &DriftWatch) -> AgentsEvent {
     let d = drift.drift();
-    let drift: Vec<Value> = d
-        .drifted
-        .iter()
-        .map(|id| json!({"id": id, "state": "drifted"}))
-        .collect();
-    json!({"drift": drift, "generation": d.generation})
+    AgentsEvent {
+        drift: d
+            .drifted
+            .into_iter()
+            .map(|id| DriftEntry {
+                id,
+                state: AgentState::Drifted,
+            })
+            .collect(),
+        generation: d.generation,
+    }
 }
 
 fn event(name: &str, body: &impl Serialize) -> Event {
@@ -199,9 +245,9 @@ struct Client {
     rows: Vec<Arc<RequestRow>>,
     rows_since: Option<Instant>,
     cooldown_end: Option<Instant>,
-    routing_sent: Option<Value>,
-    proxy_sent: Option<Value>,
-    agents_sent: Option<Value>,
+    routing_sent: Option<RoutingSettings>,
+    proxy_sent: Option<ProxyState>,
+    agents_sent: Option<AgentsEvent>,
 }
 
 impl Client {
@@ -257,8 +303,8 @@ impl Client {
         let proxy = self.api.proxy.clone();
         let routing = RoutingSettings::clone(&proxy.scheduler.routing.get());
         let state = proxy_state(&proxy);
-        self.routing_sent = serde_json::to_value(&routing).ok();
-        self.proxy_sent = Some(state.clone());
+        self.routing_sent = Some(routing.clone());
+        self.proxy_sent = Some(state);
         self.agents_sent = Some(agents_body(&self.api.drift));
         let snapshot = Snapshot {
             sellers: self.sellers_view().await,
@@ -272,7 +318,7 @@ impl Client {
     /// `routing` and `proxy` events for whichever changed.
     async fn settings_changed(&mut self) -> Sent {
         let proxy = &self.api.proxy;
-        let routing = serde_json::to_value(&*proxy.scheduler.routing.get()).ok();
+        let routing = Some(RoutingSettings::clone(&proxy.scheduler.routing.get()));
         let state = Some(proxy_state(proxy));
         if routing != self.routing_sent {
             self.routing_sent = routing.clone();
@@ -281,7 +327,7 @@ impl Client {
             }
         }
         if state != self.proxy_sent {
-            self.proxy_sent = state.clone();
+            self.proxy_sent = state;
             return self.push(event("proxy", &state)).await;
         }
         Sent::Ok

@@ -7,18 +7,27 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
 use crate::protocol::Protocol;
 use crate::proxy::Proxy;
+use crate::scheduler::metrics::MetricsView;
 use crate::scheduler::settings::SaveError;
 use crate::scheduler::{Plan, RoutingSettings};
 
 /// `GET /api/routing`.
+#[utoipa::path(get, path = "/api/routing", operation_id = "getRouting", tag = "routing",
+    responses((status = 200, description = "The routing settings in force", body = RoutingSettings)))]
 pub async fn get(State(p): State<Proxy>) -> Json<RoutingSettings> {
     Json(RoutingSettings::clone(&p.scheduler.routing.get()))
 }
 
 /// `PUT /api/routing` with the whole settings object.
+#[utoipa::path(put, path = "/api/routing", operation_id = "setRouting", tag = "routing", request_body = RoutingSettings,
+    responses(
+        (status = 200, description = "Saved; the next request obeys", body = RoutingSettings),
+        (status = 400, description = "Inconsistent settings (the message says which)", body = ErrorBody)))]
 pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSettings>, ApiError> {
     let settings: RoutingSettings = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("routing settings: {e}")))?;
@@ -30,7 +39,7 @@ pub async fn put(State(p): State<Proxy>, body: Bytes) -> Result<Json<RoutingSett
 }
 
 /// The proxy switch, as `/api/proxy` speaks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProxyState {
     /// Off: every `/v1/*` generation call answers 503 `paused`.
@@ -38,6 +47,8 @@ pub struct ProxyState {
 }
 
 /// `GET /api/proxy`.
+#[utoipa::path(get, path = "/api/proxy", operation_id = "getProxy", tag = "routing",
+    responses((status = 200, description = "Whether `/v1` serves", body = ProxyState)))]
 pub async fn get_proxy(State(p): State<Proxy>) -> Json<ProxyState> {
     Json(ProxyState {
         enabled: p.scheduler.proxy_enabled(),
@@ -45,6 +56,10 @@ pub async fn get_proxy(State(p): State<Proxy>) -> Json<ProxyState> {
 }
 
 /// `PUT /api/proxy` with `{"enabled": bool}`; answers the new state.
+#[utoipa::path(put, path = "/api/proxy", operation_id = "setProxy", tag = "routing", request_body = ProxyState,
+    responses(
+        (status = 200, description = "The new state (persisted)", body = ProxyState),
+        (status = 400, description = "Not `{\"enabled\": bool}`", body = ErrorBody)))]
 pub async fn put_proxy(State(p): State<Proxy>, body: Bytes) -> Result<Json<ProxyState>, ApiError> {
     let state: ProxyState = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -59,9 +74,23 @@ pub async fn put_proxy(State(p): State<Proxy>, body: Bytes) -> Result<Json<Proxy
     }))
 }
 
-/// `GET /api/scheduler`: what the scheduler did, plus load skew (the busiest
-/// seller's requests over the mean, among sellers that got any).
-pub async fn scheduler(State(p): State<Proxy>) -> Json<serde_json::Value> {
+/// What the scheduler did, as `GET /api/scheduler` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulerView {
+    /// The scheduler's counters.
+    #[serde(flatten)]
+    pub metrics: MetricsView,
+    /// The busiest seller's requests over the mean, among sellers that got any.
+    pub load_skew: f64,
+    /// Conversations bound to a seller now.
+    pub sessions: usize,
+}
+
+/// `GET /api/scheduler`: what the scheduler did, plus load skew.
+#[utoipa::path(get, path = "/api/scheduler", operation_id = "schedulerStats", tag = "routing",
+    responses((status = 200, description = "Selections, sticky hits, switches and decision times", body = SchedulerView)))]
+pub async fn scheduler(State(p): State<Proxy>) -> Json<SchedulerView> {
     let set = p.sellers.snapshot();
     let counts: Vec<u64> = set
         .sellers
@@ -79,14 +108,16 @@ pub async fn scheduler(State(p): State<Proxy>) -> Json<serde_json::Value> {
         .iter()
         .max()
         .map_or(0.0, |&m| if mean > 0.0 { m as f64 / mean } else { 0.0 });
-    let mut view = serde_json::to_value(p.scheduler.metrics.view()).unwrap_or_default();
-    view["loadSkew"] = serde_json::json!(skew);
-    view["sessions"] = serde_json::json!(p.scheduler.sessions.len());
-    Json(view)
+    Json(SchedulerView {
+        metrics: p.scheduler.metrics.view(),
+        load_skew: skew,
+        sessions: p.scheduler.sessions.len(),
+    })
 }
 
 /// Query of `/api/route-plan`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlanQuery {
     /// The model a request would ask for.
     pub model: String,
@@ -96,6 +127,10 @@ pub struct PlanQuery {
 }
 
 /// `GET /api/route-plan?model=M&protocol=P` (no exploration: the plain ranking).
+#[utoipa::path(get, path = "/api/route-plan", operation_id = "routePlan", tag = "routing", params(PlanQuery),
+    responses(
+        (status = 200, description = "Candidates in order with their scores, and every excluded seller with its reason", body = Plan),
+        (status = 400, description = "Unknown protocol", body = ErrorBody)))]
 pub async fn plan(
     State(p): State<Proxy>,
     Query(q): Query<PlanQuery>,

@@ -11,20 +11,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::sellers::edit::{Change, EditError, KeySource, SellerSpec};
 use crate::sellers::write::{self, SaveError};
 use crate::sellers::{Secret, Seller};
 
 use std::collections::BTreeMap;
 
-use crate::pool::StatsSnapshot;
+use super::stats_view::StatsView;
 use crate::proxy::Proxy;
 use crate::sellers::Prices;
 use crate::store::CreditState;
 
 /// One seller as the API shows it (never its key).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SellerView {
     /// Id.
@@ -50,13 +50,13 @@ pub struct SellerView {
     /// The prepaid balance and what is spent of it, if the file sets `credits`.
     pub credits: Option<CreditView>,
     /// Live statistics.
-    pub stats: StatsSnapshot,
+    pub stats: StatsView,
     /// The name of the key stored outside the file (`api_key_ref`), if so.
     pub key_ref: Option<String>,
 }
 
 /// A seller's credits as the API shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditView {
     /// The balance the sellers file states.
@@ -87,7 +87,7 @@ impl From<CreditState> for CreditView {
 }
 
 /// The sellers file's state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileView {
     /// Path.
@@ -99,7 +99,7 @@ pub struct FileView {
 }
 
 /// The whole answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SellersView {
     /// Sellers in try order.
@@ -142,12 +142,14 @@ fn view(p: &Proxy, s: &Seller, refs: &BTreeMap<String, String>) -> SellerView {
         max_concurrency: s.max_concurrency,
         prices: s.prices.clone(),
         credits: p.store.credit(s.id.as_str()).map(CreditView::from),
-        stats: p.pool.stats(&s.id).snapshot(now, wall),
+        stats: p.pool.stats(&s.id).snapshot(now, wall).into(),
         key_ref: refs.get(s.id.as_str()).cloned(),
     }
 }
 
 /// `GET /api/sellers`.
+#[utoipa::path(get, path = "/api/sellers", operation_id = "listSellers", tag = "sellers",
+    responses((status = 200, description = "Every seller in try order, with live statistics, and the sellers file's state", body = SellersView)))]
 pub async fn list(State(p): State<Proxy>) -> Json<SellersView> {
     let set = p.sellers.snapshot();
     let status = p.sellers.status();
@@ -164,7 +166,7 @@ pub async fn list(State(p): State<Proxy>) -> Json<SellersView> {
 }
 
 /// The body of `POST /api/sellers` and `PUT /api/sellers/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SellerBody {
     /// Unique id (required to add; on edit, absent or the path's).
@@ -248,7 +250,7 @@ impl SellerBody {
 }
 
 /// A saved seller: the seller as it now serves, and where its typed key went.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedView {
     /// The seller.
@@ -342,6 +344,12 @@ fn saved_view(p: &Proxy, id: &str, saved: &write::Saved) -> Result<SavedView, Ap
 }
 
 /// `POST /api/sellers`: adds a seller → 201 with it.
+#[utoipa::path(post, path = "/api/sellers", operation_id = "addSeller", tag = "sellers", request_body = SellerBody,
+    responses(
+        (status = 201, description = "Added to sellers.yaml, in place; serving now", body = SavedView),
+        (status = 400, description = "A field is wrong (the message names it)", body = ErrorBody),
+        (status = 409, description = "The id exists, or the file is broken or changed meanwhile", body = ErrorBody),
+        (status = 422, description = "The file uses a shape TokenBuddy does not edit", body = ErrorBody)))]
 pub async fn add(State(p): State<Proxy>, bytes: Bytes) -> Result<Response, ApiError> {
     let body = body(&bytes)?;
     let id = body
@@ -357,6 +365,13 @@ pub async fn add(State(p): State<Proxy>, bytes: Bytes) -> Result<Response, ApiEr
 }
 
 /// `PUT /api/sellers/{id}`: rewrites a seller's fields → 200 with it.
+#[utoipa::path(put, path = "/api/sellers/{id}", operation_id = "editSeller", tag = "sellers", request_body = SellerBody,
+    params(("id" = String, Path, description = "The seller's id")),
+    responses(
+        (status = 200, description = "Saved in place; serving now", body = SavedView),
+        (status = 400, description = "A field is wrong (the message names it)", body = ErrorBody),
+        (status = 404, description = "No such seller in the file", body = ErrorBody),
+        (status = 409, description = "The file is broken or changed meanwhile", body = ErrorBody)))]
 pub async fn edit(
     State(p): State<Proxy>,
     UrlPath(id): UrlPath<String>,
@@ -376,6 +391,11 @@ pub async fn edit(
 }
 
 /// `DELETE /api/sellers/{id}` → 204; its stored key goes too.
+#[utoipa::path(delete, path = "/api/sellers/{id}", operation_id = "removeSeller", tag = "sellers",
+    params(("id" = String, Path, description = "The seller's id")),
+    responses(
+        (status = 204, description = "Removed from the file, and its stored key with it"),
+        (status = 404, description = "No such seller in the file", body = ErrorBody)))]
 pub async fn remove(
     State(p): State<Proxy>,
     UrlPath(id): UrlPath<String>,

@@ -10,14 +10,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::store::query::parse_time;
 use crate::store::{
     HistoryPoint, HistoryQuery, RequestPage, RequestQuery, RequestRow, Store, StoreError,
@@ -30,7 +32,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// What the routes share: the store, and the shutdown that ends live streams
 /// (a connected `requests --follow` must not hold a stopping server up).
 #[derive(Clone)]
-struct Api {
+pub struct Api {
     store: Store,
     shutdown: CancellationToken,
 }
@@ -41,16 +43,23 @@ impl FromRef<Api> for Store {
     }
 }
 
+/// The store's routes, described.
+pub fn routes() -> OpenApiRouter<Api> {
+    OpenApiRouter::new()
+        .routes(routes!(requests))
+        .routes(routes!(live))
+        .routes(routes!(request))
+        .routes(routes!(usage))
+        .routes(routes!(history))
+        .routes(routes!(status))
+}
+
 /// The store's routes; live streams end when `shutdown` fires.
 pub fn router(store: Store, shutdown: CancellationToken) -> Router {
-    Router::new()
-        .route("/api/requests", get(requests))
-        .route("/api/requests/live", get(live))
-        .route("/api/requests/{id}", get(request))
-        .route("/api/usage", get(usage))
-        .route("/api/history", get(history))
-        .route("/api/store", get(status))
+    routes()
         .with_state(Api { store, shutdown })
+        .split_for_parts()
+        .0
 }
 
 impl From<StoreError> for ApiError {
@@ -74,6 +83,10 @@ fn time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {
 }
 
 /// `GET /api/requests?limit&before&seller&agent&model&status`.
+#[utoipa::path(get, path = "/api/requests", operation_id = "listRequests", tag = "store", params(RequestQuery),
+    responses(
+        (status = 200, description = "A page of the request log, newest first", body = RequestPage),
+        (status = 400, description = "A bad filter or cursor", body = ErrorBody)))]
 async fn requests(
     State(store): State<Store>,
     q: Result<Query<RequestQuery>, QueryRejection>,
@@ -82,6 +95,11 @@ async fn requests(
 }
 
 /// `GET /api/requests/{id}`.
+#[utoipa::path(get, path = "/api/requests/{id}", operation_id = "getRequest", tag = "store",
+    params(("id" = i64, Path, description = "The row's id")),
+    responses(
+        (status = 200, description = "One row with its attempt trail", body = RequestRow),
+        (status = 404, description = "Pruned, or never recorded", body = ErrorBody)))]
 async fn request(
     State(store): State<Store>,
     Path(id): Path<String>,
@@ -96,14 +114,22 @@ async fn request(
 }
 
 /// The query of `GET /api/usage`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UsageParams {
+    /// From: ms since the epoch, a UTC date or an RFC 3339 time (default: 7 days before `to`).
     from: Option<String>,
+    /// Until, inclusive (default: now).
     to: Option<String>,
+    /// `seller` (default), `model`, `agent` or `day`.
     by: Option<String>,
 }
 
 /// `GET /api/usage?from&to&by=seller|model|agent|day`.
+#[utoipa::path(get, path = "/api/usage", operation_id = "usage", tag = "store", params(UsageParams),
+    responses(
+        (status = 200, description = "Tokens and cost per group", body = Vec<UsageRow>),
+        (status = 400, description = "A bad time or grouping", body = ErrorBody)))]
 async fn usage(
     State(store): State<Store>,
     q: Result<Query<UsageParams>, QueryRejection>,
@@ -122,11 +148,16 @@ async fn usage(
 }
 
 /// The query of `GET /api/history`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryParams {
+    /// Only this seller (default: all, one series each).
     seller: Option<String>,
+    /// From (default: an hour before `to`).
     from: Option<String>,
+    /// Until, exclusive (default: now).
     to: Option<String>,
+    /// Seconds (`300`) or a duration (`5m`), at least a minute (default: a minute).
     step: Option<String>,
 }
 
@@ -149,6 +180,10 @@ fn step_ms(s: &str) -> Result<i64, ApiError> {
 }
 
 /// `GET /api/history?seller&from&to&step`.
+#[utoipa::path(get, path = "/api/history", operation_id = "history", tag = "store", params(HistoryParams),
+    responses(
+        (status = 200, description = "Per-step TTFT and throughput of each seller", body = Vec<HistoryPoint>),
+        (status = 400, description = "A bad time or step", body = ErrorBody)))]
 async fn history(
     State(store): State<Store>,
     q: Result<Query<HistoryParams>, QueryRejection>,
@@ -164,12 +199,16 @@ async fn history(
 }
 
 /// `GET /api/store`.
+#[utoipa::path(get, path = "/api/store", operation_id = "storeStatus", tag = "store",
+    responses((status = 200, description = "How the store is doing", body = StoreStatus)))]
 async fn status(State(store): State<Store>) -> Json<StoreStatus> {
     Json(store.status())
 }
 
 /// `GET /api/requests/live`: one `request` event per committed row; a
 /// keep-alive comment only while a client is connected.
+#[utoipa::path(get, path = "/api/requests/live", operation_id = "followRequests", tag = "store",
+    responses((status = 200, description = "Server-Sent Events: one `request` event (a RequestRow) per committed row", content_type = "text/event-stream")))]
 async fn live(State(api): State<Api>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = api.store.subscribe();
     let events = futures_util::stream::unfold(rx, |mut rx| async move {

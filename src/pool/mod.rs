@@ -17,7 +17,10 @@ use arc_swap::ArcSwap;
 use crate::sellers::SellerId;
 pub use change::{PoolChange, PoolWatch};
 pub use penalty::Penalty;
-pub use seller_stats::{Cooldown, InFlight, ProbeOutcome, Sample, SellerStats, StatsSnapshot};
+pub use seller_stats::{
+    Cooldown, CooldownUntil, InFlight, ProbeOutcome, ProbeRecord, Sample, SellerStats,
+    StatsSnapshot,
+};
 
 /// Statistics of every seller ever seen, by id (they survive reloads).
 #[derive(Debug, Default)]

@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-
 use super::breaker::{Admission, Breaker, BreakerPolicy, BreakerState};
 use super::change::{PoolChange, PoolWatch};
 use super::ewma::Ewma;
@@ -57,7 +55,7 @@ struct Inner {
     /// When a real request last succeeded (a newer live result beats a probe).
     last_success: Option<Instant>,
     /// The latest probe.
-    probe: Option<ProbeView>,
+    probe: Option<ProbeRecord>,
     breaker: Breaker,
     last_error: Option<String>,
 }
@@ -110,9 +108,9 @@ impl Drop for InFlight {
     }
 }
 
-/// A point-in-time copy of a seller's statistics, as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+/// A point-in-time copy of a seller's statistics (the control plane's
+/// `StatsView` is how the API shows it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatsSnapshot {
     /// Attempts sent to this seller.
     pub requests: u64,
@@ -131,7 +129,7 @@ pub struct StatsSnapshot {
     /// Output tokens/s over the last 10 minutes.
     pub tokens_per_sec: Option<f64>,
     /// Why the seller is out of rotation now, and until when.
-    pub cooldown: Option<CooldownView>,
+    pub cooldown: Option<CooldownUntil>,
     /// Circuit breaker: `closed`, `open` or `half-open`.
     pub circuit: &'static str,
     /// Time-decayed error rate, 0–1.
@@ -139,7 +137,7 @@ pub struct StatsSnapshot {
     /// The latest failure, for display.
     pub last_error: Option<String>,
     /// The latest background probe.
-    pub probe: Option<ProbeView>,
+    pub probe: Option<ProbeRecord>,
 }
 
 /// What one probe found.
@@ -151,10 +149,9 @@ pub struct ProbeOutcome {
     pub penalty: super::penalty::Penalty,
 }
 
-/// The latest probe as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeView {
+/// The latest probe: when, how long, and what went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRecord {
     /// The seller answered.
     pub ok: bool,
     /// Round trip, in ms.
@@ -165,10 +162,9 @@ pub struct ProbeView {
     pub error: Option<String>,
 }
 
-/// A cooldown as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct CooldownView {
+/// A cooldown: why, and until when on the wall clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CooldownUntil {
     /// Why.
     pub cause: String,
     /// Until when, in ms since the Unix epoch.
@@ -316,7 +312,7 @@ impl SellerStats {
         wall: SystemTime,
     ) {
         let mut s = self.lock();
-        s.probe = Some(ProbeView {
+        s.probe = Some(ProbeRecord {
             ok: outcome.error.is_none(),
             latency_ms: ms(now.saturating_duration_since(started)),
             at_ms: wall
@@ -439,7 +435,7 @@ impl SellerStats {
             ttft_last_ms: s.ttft_last.map(ms),
             ttft_ewma_ms: s.ttft.value(),
             tokens_per_sec: s.throughput.tokens_per_sec(now),
-            cooldown: cooldown.map(|c| CooldownView {
+            cooldown: cooldown.map(|c| CooldownUntil {
                 cause: c.cause,
                 until_ms: c
                     .until_wall

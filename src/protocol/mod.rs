@@ -87,6 +87,19 @@ impl serde::Serialize for Protocol {
     }
 }
 
+// By hand, like its serde impls: the names come from `as_str`.
+impl utoipa::PartialSchema for Protocol {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Protocol::ALL.map(Protocol::as_str)))
+            .description(Some("An API protocol"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Protocol {}
+
 impl<'de> serde::Deserialize<'de> for Protocol {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = std::borrow::Cow::<'de, str>::deserialize(d)?;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Tokens of one response; `None` where the seller did not say.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {
     /// Input tokens not served from a prompt cache.

@@ -64,7 +64,9 @@ impl Outcome {
 /// How one client request ended, as the request log classes it. Derived
 /// from the table above: a request fails over while its outcomes say so,
 /// and ends in exactly one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum OutcomeClass {
     /// A seller's answer reached the client whole.

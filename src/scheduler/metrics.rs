@@ -39,7 +39,7 @@ pub enum Event {
 }
 
 /// A copy for `/api/scheduler`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsView {
     /// Requests planned.

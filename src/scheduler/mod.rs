@@ -48,11 +48,12 @@ pub struct Candidate {
 }
 
 /// A seller in the order to try.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ranked {
     /// The seller.
     #[serde(serialize_with = "seller_id")]
+    #[schema(value_type = String)]
     pub seller: Arc<Seller>,
     /// Its score.
     pub score: Breakdown,
@@ -69,7 +70,7 @@ fn seller_id<S: serde::Serializer>(seller: &Arc<Seller>, s: S) -> Result<S::Ok, 
 }
 
 /// A seller that will not be tried, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Excluded {
     /// Seller id.
@@ -79,7 +80,7 @@ pub struct Excluded {
 }
 
 /// The order in which a request tries sellers.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// Sellers to try, best first.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which sellers a request may go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RoutingMode {
     /// One chosen seller (others only if failover is allowed).
@@ -17,7 +17,7 @@ pub enum RoutingMode {
 }
 
 /// How eligible sellers are ranked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Scorer {
     /// Time to first token and throughput first.
@@ -30,7 +30,7 @@ pub enum Scorer {
 }
 
 /// The routing settings, as stored and as `/api/routing` speaks them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoutingSettings {
     /// Eligibility.

@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::mode::Scorer;
 
 /// What is known about one candidate when it is scored.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Inputs {
     /// Time-decayed TTFT in ms.
@@ -37,7 +37,7 @@ pub struct Inputs {
 }
 
 /// A candidate's score and how it was made.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Breakdown {
     /// Weighted total, 0–1.

@@ -22,8 +22,9 @@ use super::seller::Seller;
 use crate::protocol::Usage;
 
 /// List prices of one model, in currency units per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all(serialize = "camelCase"), deny_unknown_fields)]
+#[schema(rename_all = "camelCase")]
 pub struct Prices {
     /// Uncached input.
     pub input: f64,

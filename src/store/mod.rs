@@ -85,12 +85,13 @@ pub struct Store {
 }
 
 /// How the store is doing (`GET /api/store`, doctor).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreStatus {
     /// Whether the store keeps anything.
     pub enabled: bool,
     /// The database file.
+    #[schema(value_type = Option<String>)]
     pub path: Option<PathBuf>,
     /// Whether it runs in memory (nothing survives a restart).
     pub in_memory: bool,

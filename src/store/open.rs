@@ -15,7 +15,7 @@ use super::config::{StoreConfig, DB_FILE};
 use super::schema;
 
 /// Something that went wrong opening the database, and what was done about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrityEvent {
     /// When (ms since the epoch).
@@ -23,6 +23,7 @@ pub struct IntegrityEvent {
     /// What was wrong.
     pub problem: String,
     /// Where the unusable file was moved, if it was.
+    #[schema(value_type = Option<String>)]
     pub moved_to: Option<PathBuf>,
     /// Whether the store runs in memory for now (nothing survives a restart).
     pub in_memory: bool,

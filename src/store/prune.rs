@@ -10,7 +10,7 @@ use super::config::StoreConfig;
 const CHUNK: i64 = 5_000;
 
 /// What one prune removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PruneReport {
     /// When it ran (ms since the epoch, as given).

@@ -13,7 +13,7 @@ use super::record::RequestRecord;
 pub const DAY_MS: i64 = 86_400_000;
 
 /// One request log row: its id and the record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestRow {
     /// The row's id (increasing; the cursor for paging).
@@ -29,8 +29,9 @@ pub const MAX_LIMIT: usize = 1000;
 pub const DEFAULT_LIMIT: usize = 50;
 
 /// A page of the request log: filters and cursor.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     /// Rows per page ([`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]).
     pub limit: Option<usize>,
@@ -47,7 +48,7 @@ pub struct RequestQuery {
 }
 
 /// A request log page, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestPage {
     /// The rows.
@@ -57,7 +58,7 @@ pub struct RequestPage {
 }
 
 /// How usage is grouped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum UsageBy {
     /// Per seller.
@@ -110,7 +111,7 @@ pub struct UsageQuery {
 }
 
 /// Usage of one group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageRow {
     /// The seller, model, agent or day (`YYYY-MM-DD`, UTC); `None` for
@@ -151,7 +152,7 @@ pub struct HistoryQuery {
 pub const MAX_POINTS: i64 = 10_000;
 
 /// One step of one seller's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPoint {
     /// The seller.

@@ -8,7 +8,7 @@ use crate::protocol::{Protocol, Usage};
 use crate::proxy::outcome::OutcomeClass;
 
 /// One finished client request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestRecord {
     /// When the request arrived, in milliseconds since the Unix epoch.
@@ -51,7 +51,7 @@ pub struct RequestRecord {
 }
 
 /// One seller tried for a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     /// The seller's id.

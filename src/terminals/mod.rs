@@ -17,7 +17,7 @@ const LINUX_EXTRA_DIRS: &[&str] = &[".local/share/flatpak/exports/bin", ".local/
 const LINUX_SYSTEM_DIRS: &[&str] = &["/var/lib/flatpak/exports/bin", "/snap/bin"];
 
 /// One terminal as `tokenbuddy terminals --json` and `GET /api/terminals` show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TerminalReport {
     /// Stable id.
@@ -25,6 +25,7 @@ pub struct TerminalReport {
     /// Display name.
     pub name: &'static str,
     /// Where it was found.
+    #[schema(value_type = String)]
     pub location: PathBuf,
     /// The one TokenBuddy would open.
     pub preferred: bool,

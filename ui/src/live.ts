@@ -2,15 +2,12 @@
 // event to it. Every update returns new objects only where something
 // changed, so keyed, memoised rows re-render only for the seller that moved.
 
-import type { Notice, ProxyState, RequestRow, RoutingSettings, SellersResponse, StoreStatus } from "./types.js";
+import type { AgentsEvent, DriftEntry, Notice, ProxyState, RequestRow, RoutingSettings, SellersResponse, StoreStatus } from "./types.js";
 import { addPoint, emptyWindow, type ChartWindow } from "./window.js";
 
 /** How many request rows and notices the panel keeps in memory. */
 export const MAX_REQUESTS = 500;
 export const MAX_NOTICES = 200;
-
-/** One agent the drift watch reports. */
-export interface DriftEntry { id: string; state?: string; [k: string]: unknown }
 
 /** Everything the panel shows live. */
 export interface LiveState {
@@ -41,7 +38,7 @@ export type LiveEvent =
   | { type: "store"; data: StoreStatus }
   | { type: "request"; data: RequestRow }
   | { type: "requests"; data: RequestRow[] }
-  | { type: "agents"; data: { drift: DriftEntry[] } }
+  | { type: "agents"; data: AgentsEvent }
   | { type: "notice"; data: Notice }
   | { type: "notices"; data: Notice[] }
   | { type: "link"; data: LiveState["link"] };

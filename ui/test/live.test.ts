@@ -4,15 +4,15 @@ import type { RequestRow, RoutingSettings, SellersResponse } from "../src/types.
 
 const sellers = (ids: string[]): SellersResponse => ({
   sellers: ids.map((id) => ({ id, name: id, baseUrl: "", protocols: [], models: [], discountRatio: 1, serviceFeeRatio: 0,
-    priority: 0, maxConcurrency: null, prices: {}, credits: null,
+    priority: 0, maxConcurrency: null, prices: {}, credits: null, keyRef: null,
     stats: { requests: 0, errors: 0, inFlight: 0, waiting: 0, outputTokens: 0, ttftLastMs: null, ttftEwmaMs: null,
-      tokensPerSec: null, cooldown: null, circuit: "closed", errorRate: 0, lastError: null } })),
+      tokensPerSec: null, cooldown: null, circuit: "closed", errorRate: 0, lastError: null, probe: null } })),
   file: { path: "/x/sellers.yaml", generation: 0, error: null },
 });
 const routing: RoutingSettings = { mode: "fullAuto", scorer: "balanced", fixedSeller: null, fixedSet: [], fixedFailover: true };
 const row = (id: number, seller: string, atMs: number, status = 200): RequestRow => ({
   id, atMs, agent: "demo", protocol: "openai-chat", endpoint: "/v1/chat/completions", modelAsked: "m", modelSent: "m",
-  stream: true, seller, status, outcome: status < 400 ? "served" : "failed", ttftMs: 100 + id, durationMs: 900,
+  stream: true, seller, status, outcome: status < 400 ? "served" : "allFailed", ttftMs: 100 + id, durationMs: 900,
   generatingMs: 800, usage: { input: 1, output: 2, cacheRead: null, cacheWrite: null }, tokensPerSec: 30, cost: null,
   attempts: [{ seller, outcome: "served", status, why: null }],
 });
@@ -58,7 +58,7 @@ describe("reduce", () => {
     s = reduce(s, { type: "notice", data: { atMs: 2, kind: "circuitOpened", seller: "b", message: "y" } }, 0);
     expect(s.notices.map((n) => n.atMs)).toEqual([2, 1]);
     expect(reduce(s, { type: "notice", data: { atMs: 1, kind: "failover", seller: "a", message: "x" } }, 0)).toBe(s);
-    s = reduce(s, { type: "agents", data: { drift: [{ id: "codex", state: "drifted" }] } }, 0);
+    s = reduce(s, { type: "agents", data: { drift: [{ id: "codex", state: "drifted" }], generation: 1 } }, 0);
     expect(s.agentsGeneration).toBe(1);
     expect(s.drift?.[0]?.id).toBe("codex");
   });

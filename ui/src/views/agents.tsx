@@ -6,20 +6,19 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
-import type { Agent, AgentChange, Check, SellersResponse } from "../types.js";
+import type { Agent, AgentChange, Check, SellersResponse, Terminal } from "../types.js";
 import { message, Problem } from "./bits.js";
 
 const STATE_TEXT: Record<Agent["state"], string> = {
   notConfigured: "not configured", configured: "configured", stale: "stale", drifted: "drifted",
-  policy: "managed by policy", managed: "managed", unreadable: "unreadable", guide: "set up by hand",
+  policy: "managed by policy", unreadable: "unreadable", guide: "set up by hand",
 };
 const STATE_CLASS: Record<Agent["state"], string> = {
   notConfigured: "muted", configured: "state-ok", stale: "state-cooldown", drifted: "state-cooldown",
-  policy: "state-bad", managed: "state-ok", unreadable: "state-bad", guide: "muted",
+  policy: "state-bad", unreadable: "state-bad", guide: "muted",
 };
 
 interface Pending { agent: Agent; what: "configure" | "restore"; model: string | undefined; change: AgentChange }
-interface Terminal { id: string; name: string; location: string; preferred: boolean; current: boolean }
 
 // The last list and terminals seen, so a revisit shows them at once (no jump) while they refresh.
 let cachedAgents: Agent[] | null = null;
@@ -120,7 +119,7 @@ export function Agents({ generation, sellers }: { generation: number; sellers: S
                     ) : (
                       <div class="actions">
                         <button type="button" disabled={blocked || busy} onClick={() => void preview(a, "configure")}>{a.state === "configured" ? "Re-apply…" : "Configure…"}</button>
-                        <button type="button" disabled={busy || !["configured", "stale", "drifted", "managed"].includes(a.state)} onClick={() => void preview(a, "restore")}>Restore…</button>
+                        <button type="button" disabled={busy || !["configured", "stale", "drifted"].includes(a.state)} onClick={() => void preview(a, "restore")}>Restore…</button>
                       </div>
                     )}
                   </td>

@@ -55,7 +55,7 @@ const Row = memo(function Row({ s, now, p95 }: RowProps) {
       <td>{st.circuit}</td>
       <td class="num">{fmtMs(st.ttftLastMs)}</td>
       <td class="num">{fmtMs(st.ttftEwmaMs)}</td>
-      <td class="num" title="highest per-minute p95 over the last 15 minutes">{fmtMs(st.ttftP95Ms ?? p95)}</td>
+      <td class="num" title="highest per-minute p95 over the last 15 minutes">{fmtMs(p95)}</td>
       <td class="num">{fmtTps(st.tokensPerSec)}</td>
       <td class="num">{st.inFlight} / {s.maxConcurrency ?? "∞"}</td>
       <td class="num">{fmtPct(st.errorRate)}</td>
