@@ -141,6 +141,10 @@ async fn configure_drift_reapply_restore_through_the_api() {
         ORIGINAL,
         "a dry run writes nothing"
     );
+    // The panel is on screens that get shared: its diff hides the token.
+    let diff = dry["diff"].as_str().unwrap_or_default();
+    assert!(!diff.contains(&s.token), "{diff}");
+    assert!(diff.contains("<TokenBuddy access token>"), "{diff}");
 
     let (status, done) = s
         .post("/api/agents/codex/configure", json!({"model": "m1"}))
@@ -148,6 +152,12 @@ async fn configure_drift_reapply_restore_through_the_api() {
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["model"], "m1");
     assert_eq!(s.agent("codex").await["state"], "configured");
+    assert!(
+        std::fs::read_to_string(&config)
+            .expect("read")
+            .contains(&s.token),
+        "the file itself gets the real token"
+    );
     s.drift_until(|d| d["drifted"] == json!([])).await;
 
     // Another program points Codex elsewhere: the watch notices.

@@ -133,6 +133,18 @@ fn request(body: Option<Json<Value>>) -> Result<Request, ApiError> {
     }
 }
 
+/// What the panel shows of the token in a diff: the panel is on screens
+/// that get shared, and the token is in the agent's file anyway.
+pub const TOKEN_SHOWN_AS: &str = "<TokenBuddy access token>";
+
+/// `done` with the access token hidden from its diff.
+fn masked(mut done: Done, token: &str) -> Done {
+    if !token.is_empty() {
+        done.diff = done.diff.replace(token, TOKEN_SHOWN_AS);
+    }
+    done
+}
+
 fn failure(e: CommandError) -> ApiError {
     let status = match &e {
         CommandError::Unknown(_) => StatusCode::NOT_FOUND,
@@ -177,7 +189,7 @@ async fn configure(
             sellers: &sellers,
         };
         commands::configure(&setup, &id, req.model.as_deref(), req.dry_run)
-            .map(Json)
+            .map(|done| Json(masked(done, &api.token)))
             .map_err(failure)
     })
     .await
@@ -197,7 +209,7 @@ async fn restore(
     let req = request(body)?;
     blocking(move || {
         commands::restore(&api.data_dir, &id, req.dry_run)
-            .map(Json)
+            .map(|done| Json(masked(done, &api.token)))
             .map_err(failure)
     })
     .await

@@ -36,7 +36,7 @@ export function Overview({ state, dispatch, go }: { state: LiveState; dispatch: 
         <h2>No sellers yet</h2>
         <p>TokenBuddy routes each request to a <em>seller</em>: an upstream API you have a key for.</p>
         <ol>
-          <li><button type="button" onClick={() => go("Sellers")}>Add a seller</button> in the Sellers view (the key goes to your OS keychain), or edit <code>{state.sellers?.file.path}</code>.</li>
+          <li><button type="button" onClick={() => go("Sellers")}>Add a seller</button> in the Sellers view (the key is kept outside the file: in your OS keychain, or a private file in the data directory), or edit <code>{state.sellers?.file.path}</code>.</li>
           <li>Or try it without a key: restart with <code>tokenbuddy serve --demo</code>, which starts three simulated sellers.</li>
         </ol>
       </section>

@@ -71,7 +71,7 @@ export function SellerForm({ seller, onDone }: { seller: Seller | null; onDone: 
         </label>
         {field("name", "Name (optional)")}
         {field("baseUrl", "Base URL", { required: true, type: "url", placeholder: "https://api.example.com/v1" })}
-        {field("apiKey", isNew ? "API key (stored in the keychain)" : "New API key (blank keeps the stored one)", { type: "password", autoComplete: "off" })}
+        {field("apiKey", isNew ? "API key (kept outside sellers.yaml: OS keychain or a private file)" : "New API key (blank keeps the stored one)", { type: "password", autoComplete: "off" })}
         {field("apiKeyEnv", "…or the environment variable holding it")}
         {field("models", "Models (comma separated; empty = any)")}
         {field("discountRatio", "Discount ratio", { inputMode: "decimal", placeholder: "1" })}
