@@ -84,3 +84,5 @@ export interface AgentChange { id: string; path: string; changed: boolean; diff:
 export interface Check { id: string; status: "ok" | "warn" | "fail"; message: string; fix: string }
 /** The proxy switch. */
 export interface ProxyState { enabled: boolean }
+/** GET/PUT /api/desktop: the desktop app's switches (`present: false` in headless serve). */
+export interface DesktopSettings { present: boolean; autostart: boolean | null; notifications: boolean; restoreAgentsOnQuit: boolean }
