@@ -13,6 +13,7 @@ mod shell;
 mod snapshot;
 mod tray;
 mod tray_host;
+mod web_locale;
 mod window;
 
 use std::process::ExitCode;

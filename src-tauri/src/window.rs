@@ -22,6 +22,7 @@ pub fn show_panel<R: Runtime>(app: &AppHandle<R>, url: &str) -> tauri::Result<()
         .title("TokenBuddy")
         .inner_size(1100.0, 720.0)
         .min_inner_size(640.0, 420.0)
+        .initialization_script(crate::web_locale::SCRIPT)
         .build()?;
     Ok(())
 }
