@@ -98,30 +98,33 @@ fn notice_key(n: &Notice) -> String {
 }
 
 /// Runs the follower until the core shuts down. `apply` puts a new snapshot
-/// on the tray (or, with no tray, does nothing but trace).
+/// on the tray and says whether it did (no tray yet, or none at all: false,
+/// so the next look applies it again).
 pub fn spawn<R: Runtime>(
     app: AppHandle<R>,
     h: Handles,
     mut pokes: watch::Receiver<u64>,
     limit: Arc<std::sync::Mutex<RateLimit>>,
     autostart: impl Fn() -> Option<bool> + Send + Sync + 'static,
-    apply: impl Fn(&Snapshot) + Send + Sync + 'static,
+    apply: impl Fn(&Snapshot) -> bool + Send + Sync + 'static,
 ) {
+    // Subscribed here, not in the task: nothing raised from now on is missed.
+    let mut routing = h.proxy.scheduler.subscribe();
+    let mut notices = h.proxy.notices.subscribe();
+    let mut drift = h.agents.drift.subscribe();
+    let mut desktop = h.desktop.settings.subscribe();
+    let mut sellers = h.proxy.sellers.subscribe();
+    let mut rows = h.proxy.store.subscribe();
+    let shutdown = h.proxy.shutdown.clone();
     let runtime = h.runtime.clone();
     runtime.spawn(async move {
-        let mut routing = h.proxy.scheduler.subscribe();
-        let mut notices = h.proxy.notices.subscribe();
-        let mut drift = h.agents.drift.subscribe();
-        let mut desktop = h.desktop.settings.subscribe();
-        let mut sellers = h.proxy.sellers.subscribe();
-        let mut rows = h.proxy.store.subscribe();
-        let shutdown = h.proxy.shutdown.clone();
         let trace = tracing_menu();
         let mut rate = TokenRate::default();
         let mut traffic = Traffic::default();
         let mut decay: Option<tokio::time::Instant> = None;
         let mut last_update: Option<tokio::time::Instant> = None;
         let mut shown: Option<Snapshot> = None;
+        let mut traced: Option<Snapshot> = None;
         let autostart = Arc::new(autostart);
         let mut first = true;
         loop {
@@ -174,12 +177,14 @@ pub fn spawn<R: Runtime>(
             if shown.as_ref() == Some(&snap) {
                 continue;
             }
-            if trace {
+            if trace && traced.as_ref() != Some(&snap) {
                 println!("{}", snap.trace());
+                traced = Some(snap.clone());
             }
             // Tray calls wait on the UI thread: keep them off the runtime's workers.
-            tokio::task::block_in_place(|| apply(&snap));
-            shown = Some(snap);
+            if tokio::task::block_in_place(|| apply(&snap)) {
+                shown = Some(snap);
+            }
         }
     });
 }

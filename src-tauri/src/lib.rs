@@ -69,6 +69,25 @@ fn setup<R: Runtime>(app: &AppHandle<R>, hidden: bool) -> Result<(), Box<dyn std
     });
     actions::reapply_at_start(&h);
 
+    // The follower first, so no notice raised while the tray and window come up is missed.
+    let autostart_shell = Arc::clone(&shell);
+    let app2 = app.clone();
+    follow::spawn(
+        app.clone(),
+        h.clone(),
+        pokes,
+        Arc::clone(&limit),
+        move || autostart_shell.autostart(),
+        move |snap| {
+            let Some(icon) = app2.tray_by_id(tray::TRAY) else {
+                return false;
+            };
+            if let Err(e) = tray::update(&icon, snap) {
+                tracing::warn!("cannot update the tray: {e}");
+            }
+            true
+        },
+    );
     let tray = if tray_host::present() {
         let first = snapshot::gather(&h, &Traffic::default(), shell.autostart());
         match tray::create(app, &first, actions::run) {
@@ -88,21 +107,6 @@ fn setup<R: Runtime>(app: &AppHandle<R>, hidden: bool) -> Result<(), Box<dyn std
         window::show_panel(app, &url)?;
     }
 
-    let app2 = app.clone();
-    follow::spawn(
-        app.clone(),
-        h,
-        pokes,
-        limit,
-        move || shell.autostart(),
-        move |snap| {
-            if let Some(icon) = app2.tray_by_id(tray::TRAY) {
-                if let Err(e) = tray::update(&icon, snap) {
-                    tracing::warn!("cannot update the tray: {e}");
-                }
-            }
-        },
-    );
     Ok(())
 }
 
