@@ -118,6 +118,7 @@ fn agent<R: Runtime>(
 /// (a notification, the first time only); then stops the core and exits 0.
 fn quit<R: Runtime>(app: &AppHandle<R>, h: &Handles, shared: &Shared<R>) {
     let settings = h.desktop.settings.get();
+    tracing::info!(restore_agents = settings.restore_agents_on_quit, "quitting");
     if settings.restore_agents_on_quit {
         let restored = desktop_agents::restore_all(&h.agents);
         if !restored.is_empty() {

@@ -1,14 +1,15 @@
-//! The tray icon and its menu: built from a [`Snapshot`], rebuilt whole
-//! when the follower sees a change (a menu of a few dozen items; rebuilding
-//! is simpler than patching and happens at most once a second), and what
-//! each item does when clicked.
+//! The tray icon and its menu: built from a [`Snapshot`], brought up to date
+//! when the follower sees a change (at most once a second: items changed in
+//! place, the menu rebuilt only when items come or go), and what each item
+//! does when clicked.
 
 use tauri::image::Image;
 use tauri::menu::{
-    CheckMenuItemBuilder, IsMenuItem, Menu, MenuBuilder, MenuItemBuilder, SubmenuBuilder,
+    CheckMenuItem, CheckMenuItemBuilder, IsMenuItem, Menu, MenuBuilder, MenuItem, MenuItemBuilder,
+    SubmenuBuilder,
 };
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tokenbuddy::desktop::agents::Offer;
 use tokenbuddy::desktop::status::{mode_label, scorer_label, TrayState};
 use tokenbuddy::scheduler::{RoutingMode, Scorer};
@@ -88,108 +89,226 @@ pub fn icon(state: TrayState) -> tauri::Result<Image<'static>> {
     Image::from_bytes(bytes)
 }
 
-/// The menu for `s`.
-pub fn menu<R: Runtime>(app: &AppHandle<R>, s: &Snapshot) -> tauri::Result<Menu<R>> {
-    let status = MenuItemBuilder::with_id("status", &s.status.line)
-        .enabled(false)
-        .build(app)?;
-    let proxy = CheckMenuItemBuilder::with_id("proxy", "Proxy enabled")
-        .checked(s.enabled)
-        .build(app)?;
-
-    let mut mode = SubmenuBuilder::new(app, "Routing mode");
-    mode = mode.item(
-        &CheckMenuItemBuilder::with_id("mode:fullAuto", mode_label(RoutingMode::FullAuto))
-            .checked(s.routing.mode == RoutingMode::FullAuto)
-            .build(app)?,
-    );
-    if !s.routing.fixed_set.is_empty() {
-        let label = format!(
-            "{} ({})",
-            mode_label(RoutingMode::FixedSet),
-            s.routing.fixed_set.join(", ")
-        );
-        mode = mode.item(
-            &CheckMenuItemBuilder::with_id("mode:fixedSet", label)
-                .checked(s.routing.mode == RoutingMode::FixedSet)
-                .build(app)?,
-        );
-    }
-    for seller in &s.sellers {
-        let on = s.routing.mode == RoutingMode::Fixed
-            && s.routing.fixed_seller.as_deref() == Some(seller.as_str());
-        mode = mode.item(
-            &CheckMenuItemBuilder::with_id(format!("fixed:{seller}"), format!("Fixed: {seller}"))
-                .checked(on)
-                .build(app)?,
-        );
-    }
-    let mode = mode.build()?;
-
-    let mut scorer = SubmenuBuilder::new(app, "Scorer");
-    for sc in SCORERS {
-        scorer = scorer.item(
-            &CheckMenuItemBuilder::with_id(scorer_id(sc), scorer_label(sc))
-                .checked(s.routing.scorer == sc)
-                .build(app)?,
-        );
-    }
-    let scorer = scorer.build()?;
-
-    let open = MenuItemBuilder::with_id("open", "Open control panel").build(app)?;
-
-    let mut agents = SubmenuBuilder::new(app, "Configure agent");
-    if s.agents.is_empty() {
-        agents = agents.item(
-            &MenuItemBuilder::with_id("agents:none", "No agent detected")
-                .enabled(false)
-                .build(app)?,
-        );
-    }
-    for a in &s.agents {
-        let (id, label, enabled) = match a.offer {
-            Offer::Configure => (
-                format!("configure:{}", a.id),
-                format!("{} ({}) — configure", a.name, a.state),
-                true,
-            ),
-            Offer::Restore => (
-                format!("restore:{}", a.id),
-                format!("{} ({}) — restore", a.name, a.state),
-                true,
-            ),
-            Offer::Nothing => (
-                format!("agent:{}", a.id),
-                format!("{} ({})", a.name, a.state),
-                false,
-            ),
-        };
-        agents = agents.item(
-            &MenuItemBuilder::with_id(id, label)
-                .enabled(enabled)
-                .build(app)?,
-        );
-    }
-    let agents = agents.build()?;
-
-    let autostart = CheckMenuItemBuilder::with_id("autostart", "Start at login")
-        .checked(s.autostart == Some(true))
-        .enabled(s.autostart.is_some())
-        .build(app)?;
-    let quit = MenuItemBuilder::with_id("quit", "Quit TokenBuddy").build(app)?;
-
-    let items: [&dyn IsMenuItem<R>; 7] =
-        [&status, &proxy, &mode, &scorer, &open, &agents, &autostart];
-    MenuBuilder::new(app)
-        .items(&items[..2])
-        .separator()
-        .items(&items[2..4])
-        .separator()
-        .items(&items[4..])
-        .separator()
-        .item(&quit)
-        .build()
+/// One item as the snapshot wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    id: String,
+    text: String,
+    /// `Some`: a check item.
+    check: Option<bool>,
+    enabled: bool,
 }
+
+fn item(id: impl Into<String>, text: impl Into<String>, enabled: bool) -> Entry {
+    Entry {
+        id: id.into(),
+        text: text.into(),
+        check: None,
+        enabled,
+    }
+}
+
+fn check(id: impl Into<String>, text: impl Into<String>, on: bool) -> Entry {
+    Entry {
+        id: id.into(),
+        text: text.into(),
+        check: Some(on),
+        enabled: true,
+    }
+}
+
+/// The menu's items, by section, for `s`.
+struct Plan {
+    top: Vec<Entry>,
+    mode: Vec<Entry>,
+    scorer: Vec<Entry>,
+    agents: Vec<Entry>,
+    bottom: Vec<Entry>,
+}
+
+impl Plan {
+    fn of(s: &Snapshot) -> Plan {
+        let mut mode = vec![check(
+            "mode:fullAuto",
+            mode_label(RoutingMode::FullAuto),
+            s.routing.mode == RoutingMode::FullAuto,
+        )];
+        if !s.routing.fixed_set.is_empty() {
+            mode.push(check(
+                "mode:fixedSet",
+                format!(
+                    "{} ({})",
+                    mode_label(RoutingMode::FixedSet),
+                    s.routing.fixed_set.join(", ")
+                ),
+                s.routing.mode == RoutingMode::FixedSet,
+            ));
+        }
+        for seller in &s.sellers {
+            let on = s.routing.mode == RoutingMode::Fixed
+                && s.routing.fixed_seller.as_deref() == Some(seller.as_str());
+            mode.push(check(
+                format!("fixed:{seller}"),
+                format!("Fixed: {seller}"),
+                on,
+            ));
+        }
+        let scorer = SCORERS
+            .into_iter()
+            .map(|sc| check(scorer_id(sc), scorer_label(sc), s.routing.scorer == sc))
+            .collect();
+        let mut agents: Vec<Entry> = s
+            .agents
+            .iter()
+            .map(|a| match a.offer {
+                Offer::Configure => item(
+                    format!("configure:{}", a.id),
+                    format!("{} ({}) — configure", a.name, a.state),
+                    true,
+                ),
+                Offer::Restore => item(
+                    format!("restore:{}", a.id),
+                    format!("{} ({}) — restore", a.name, a.state),
+                    true,
+                ),
+                Offer::Nothing => item(
+                    format!("agent:{}", a.id),
+                    format!("{} ({})", a.name, a.state),
+                    false,
+                ),
+            })
+            .collect();
+        if agents.is_empty() {
+            agents.push(item("agents:none", "No agent detected", false));
+        }
+        let mut autostart = check("autostart", "Start at login", s.autostart == Some(true));
+        autostart.enabled = s.autostart.is_some();
+        Plan {
+            top: vec![
+                item("status", &s.status.line, false),
+                check("proxy", "Proxy enabled", s.enabled),
+            ],
+            mode,
+            scorer,
+            agents,
+            bottom: vec![
+                item("open", "Open control panel", true),
+                autostart,
+                item("quit", "Quit TokenBuddy", true),
+            ],
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Entry> {
+        self.top
+            .iter()
+            .chain(&self.mode)
+            .chain(&self.scorer)
+            .chain(&self.agents)
+            .chain(&self.bottom)
+    }
+}
+
+/// A built item, to change in place.
+enum Handle<R: Runtime> {
+    Item(MenuItem<R>),
+    Check(CheckMenuItem<R>),
+}
+
+impl<R: Runtime> Handle<R> {
+    fn build(app: &AppHandle<R>, e: &Entry) -> tauri::Result<Handle<R>> {
+        Ok(match e.check {
+            Some(on) => Handle::Check(
+                CheckMenuItemBuilder::with_id(&e.id, &e.text)
+                    .checked(on)
+                    .enabled(e.enabled)
+                    .build(app)?,
+            ),
+            None => Handle::Item(
+                MenuItemBuilder::with_id(&e.id, &e.text)
+                    .enabled(e.enabled)
+                    .build(app)?,
+            ),
+        })
+    }
+
+    fn as_item(&self) -> &dyn IsMenuItem<R> {
+        match self {
+            Handle::Item(i) => i,
+            Handle::Check(c) => c,
+        }
+    }
+
+    fn set(&self, e: &Entry) -> tauri::Result<()> {
+        match self {
+            Handle::Item(i) => {
+                i.set_text(&e.text)?;
+                i.set_enabled(e.enabled)
+            }
+            Handle::Check(c) => {
+                c.set_text(&e.text)?;
+                c.set_enabled(e.enabled)?;
+                c.set_checked(e.check == Some(true))
+            }
+        }
+    }
+}
+
+/// The menu on the tray and its items, so an update changes them in place
+/// (a menu replaced while open would drop the click the user is making).
+pub struct Built<R: Runtime> {
+    ids: Vec<String>,
+    handles: Vec<Handle<R>>,
+}
+
+/// Builds the menu for `s`.
+pub fn menu<R: Runtime>(app: &AppHandle<R>, s: &Snapshot) -> tauri::Result<(Menu<R>, Built<R>)> {
+    let plan = Plan::of(s);
+    let build = |entries: &[Entry]| -> tauri::Result<Vec<Handle<R>>> {
+        entries.iter().map(|e| Handle::build(app, e)).collect()
+    };
+    let (top, mode, scorer, agents, bottom) = (
+        build(&plan.top)?,
+        build(&plan.mode)?,
+        build(&plan.scorer)?,
+        build(&plan.agents)?,
+        build(&plan.bottom)?,
+    );
+    let mode_menu = SubmenuBuilder::new(app, "Routing mode")
+        .items(&refs(&mode))
+        .build()?;
+    let scorer_menu = SubmenuBuilder::new(app, "Scorer")
+        .items(&refs(&scorer))
+        .build()?;
+    let agents_menu = SubmenuBuilder::new(app, "Configure agent")
+        .items(&refs(&agents))
+        .build()?;
+    let menu = MenuBuilder::new(app)
+        .items(&refs(&top))
+        .separator()
+        .item(&mode_menu)
+        .item(&scorer_menu)
+        .separator()
+        .item(bottom[0].as_item())
+        .item(&agents_menu)
+        .item(bottom[1].as_item())
+        .separator()
+        .item(bottom[2].as_item())
+        .build()?;
+    let ids = plan.all().map(|e| e.id.clone()).collect();
+    let handles = [top, mode, scorer, agents, bottom]
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok((menu, Built { ids, handles }))
+}
+
+fn refs<R: Runtime>(hs: &[Handle<R>]) -> Vec<&dyn IsMenuItem<R>> {
+    hs.iter().map(Handle::as_item).collect()
+}
+
+/// The built menu, kept as managed state.
+pub struct TrayMenu<R: Runtime>(pub std::sync::Mutex<Option<Built<R>>>);
 
 /// Creates the tray icon; clicks go to `on_action`.
 pub fn create<R: Runtime>(
@@ -197,10 +316,11 @@ pub fn create<R: Runtime>(
     s: &Snapshot,
     on_action: impl Fn(&AppHandle<R>, Action) + Send + Sync + 'static,
 ) -> tauri::Result<TrayIcon<R>> {
-    TrayIconBuilder::with_id(TRAY)
+    let (menu, built) = menu(app, s)?;
+    let tray = TrayIconBuilder::with_id(TRAY)
         .icon(icon(s.status.state)?)
         .tooltip(&s.status.tooltip)
-        .menu(&menu(app, s)?)
+        .menu(&menu)
         // Linux shows the menu on any click (the platform gives no left
         // click); elsewhere a left click opens the window.
         .show_menu_on_left_click(false)
@@ -219,13 +339,32 @@ pub fn create<R: Runtime>(
                 crate::window::show(tray.app_handle());
             }
         })
-        .build(app)
+        .build(app)?;
+    app.manage(TrayMenu(std::sync::Mutex::new(Some(built))));
+    Ok(tray)
 }
 
-/// Brings an existing tray icon up to date with `s`.
+/// Brings the tray up to date with `s`: items changed in place while the
+/// menu keeps its shape, the menu rebuilt when items come or go.
 pub fn update<R: Runtime>(tray: &TrayIcon<R>, s: &Snapshot) -> tauri::Result<()> {
     let app = tray.app_handle();
-    tray.set_menu(Some(menu(app, s)?))?;
+    let plan = Plan::of(s);
+    let ids: Vec<String> = plan.all().map(|e| e.id.clone()).collect();
+    if let Some(state) = app.try_state::<TrayMenu<R>>() {
+        let mut built = state.0.lock().unwrap_or_else(|p| p.into_inner());
+        match built.as_ref() {
+            Some(b) if b.ids == ids => {
+                for (h, e) in b.handles.iter().zip(plan.all()) {
+                    h.set(e)?;
+                }
+            }
+            _ => {
+                let (menu, fresh) = menu(app, s)?;
+                tray.set_menu(Some(menu))?;
+                *built = Some(fresh);
+            }
+        }
+    }
     tray.set_icon(Some(icon(s.status.state)?))?;
     tray.set_tooltip(Some(&s.status.tooltip))
 }

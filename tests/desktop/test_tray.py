@@ -209,15 +209,44 @@ class Desktop:
             return None
         return wait_for("the tray icon", find)
 
+    def ready(self, window: bool = True) -> None:
+        """Waits until the tray icon is embedded and (unless started hidden) the window is up,
+        so a later click meets the menu and not a window still coming up."""
+        self.menu_line("the first menu", lambda l: True, 0)
+        self.tray_icon()
+        if window:
+            wait_for("the window", lambda: self.display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+
     def menu(self, *keys: str) -> None:
-        """Opens the tray menu with a click and types `keys` into it."""
+        """Opens the tray menu with a click and types `keys` into it. A click
+        that lands while a window is still coming up can be lost: click again."""
         x, y = self.tray_icon()
-        before = len(self.display.xdo("search", "--onlyvisible", "--name", "").split())
-        self.display.xdo("mousemove", str(x), str(y), "click", "1")
-        # The menu is a new override-redirect window: wait until it is mapped.
-        wait_for("the tray menu", lambda: len(self.display.xdo("search", "--onlyvisible", "--name", "").split()) > before)
+
+        def visible() -> set[str]:
+            return set(self.display.xdo("search", "--onlyvisible", "--name", "").split())
+
+        def menu_up(before: set[str]):
+            # The menu: a new popup just below the panel, at the screen's right edge.
+            for w in visible() - before:
+                g = dict(kv.split("=") for kv in self.display.xdo("getwindowgeometry", "--shell", w).split())
+                if 20 <= int(g["Y"]) <= 60 and int(g["X"]) + int(g["WIDTH"]) >= 1200 and int(g["HEIGHT"]) > 100:
+                    return w
+            return None
+
+        for _ in range(3):
+            before = visible()
+            self.display.xdo("mousemove", str(x), str(y), "click", "1")
+            try:
+                wait_for("the tray menu", lambda: menu_up(before), timeout=5)
+                break
+            except AssertionError:
+                continue
+        else:
+            self.display.screenshot("no-menu.png")
+            raise AssertionError("the tray menu did not open (screenshot no-menu.png)")
         time.sleep(0.3)  # GTK takes the keyboard grab just after mapping
-        self.display.xdo("key", "--delay", "80", *keys)
+        if keys:
+            self.display.xdo("key", "--delay", "80", *keys)
 
     def wait_exit(self, timeout: float = WAIT) -> int:
         try:
@@ -247,6 +276,31 @@ def port_free(port: int) -> bool:
             return True
         except OSError:
             return False
+
+
+class Notifications:
+    """The stand-in notification daemon on a display's bus; `raised` fills as Notify calls arrive."""
+
+    def __init__(self, display: Display):
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "fake_notifications.py")], env=display.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        first = self.proc.stdout.readline().strip()
+        assert first == "ready", f"the notification daemon did not start: {first}"
+        self.raised: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self.raised.append(json.loads(line))
+
+    def wait(self, summary: str) -> dict:
+        return wait_for(f"a notification {summary!r}",
+                        lambda: next((n for n in self.raised if n["summary"] == summary), None))
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
 
 
 @pytest.fixture
@@ -283,6 +337,7 @@ def test_the_tray_menu_drives_the_core_and_follows_it(work, tray_display):
         port = app.port()
         assert app.call("GET", "/healthz")[0] == 200
         assert app.chat() == 200
+        app.ready()
         first = app.menu_line("the first menu", lambda l: "proxy=on" in l, 0)
         assert "codex=not-configured" in first, first
 
@@ -388,33 +443,21 @@ def test_a_circuit_opening_raises_a_desktop_notification(work, tray_display):
     (data / "sellers.yaml").write_text(
         "sellers:\n  - id: dead\n    base_url: http://127.0.0.1:%d/v1\n    api_key: sk-dead\n"
         "    protocols: [openai-chat]\n" % dead)
-    # A stand-in notification daemon records each Notify call; dbus-monitor
-    # shows the same call on the bus (kept for the artifact log).
-    daemon = subprocess.Popen([sys.executable, str(HERE / "fake_notifications.py")], env=tray_display.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert daemon.stdout.readline().strip() == "ready"
-    raised: list[dict] = []
-    threading.Thread(target=lambda: [raised.append(json.loads(l)) for l in daemon.stdout if l.startswith("{")],
-                     daemon=True).start()
+    notes = Notifications(tray_display)
     app = Desktop(tray_display, home, data)
     try:
-        app.menu_line("the tray up", lambda l: True, 0)
+        app.ready()
         status, body = app.call("PUT", "/api/routing", {"mode": "fixed", "fixedSeller": "dead", "fixedFailover": False})
         assert status == 200, body
         for _ in range(5):
             app.chat()
-        try:
-            note = wait_for("a notification about the circuit",
-                            lambda: next((n for n in raised if n["summary"] == "Seller down"), None))
-        except AssertionError as e:
-            raise AssertionError(f"{e}\nnotices: {app.call('GET', '/api/notices')}\nraised: {raised}\n{app.output()}") from None
+        note = notes.wait("Seller down")
         assert "dead's circuit opened" in note["body"], note
-        # The rate limit: more failures of the same kind raise no second one.
-        # (Its timing is unit-tested in the core; here: one circuit, one notification.)
-        assert sum(1 for n in raised if n["summary"] == "Seller down") == 1, raised
+        # One circuit, one notification (the limit's timing is unit-tested in the core).
+        assert sum(1 for n in notes.raised if n["summary"] == "Seller down") == 1, notes.raised
     finally:
         app.stop()
-        daemon.terminate()
+        notes.close()
 
 
 def test_without_a_tray_host_it_keeps_serving_and_shows_the_window(work, bare_display):
@@ -428,3 +471,58 @@ def test_without_a_tray_host_it_keeps_serving_and_shows_the_window(work, bare_di
         wait_for("a rendered panel", lambda: colours(bare_display.screenshot("window-no-tray.png"), "1100x720+0+0") > 100)
     finally:
         app.stop()
+
+
+def test_hidden_start_shows_no_window_until_the_tray_opens_it(work, tray_display):
+    app = Desktop(tray_display, work / "home", work / "data", "--hidden")
+    try:
+        app.ready(window=False)
+        assert app.call("GET", "/healthz")[0] == 200
+        assert not tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$")
+        app.menu(*["Down"] * 4, "Return")  # Open control panel
+        wait_for("the window", lambda: tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+    finally:
+        app.stop()
+
+
+def test_quit_puts_agents_back_when_asked_and_warns_once_when_not(work, tray_display):
+    home, data = work / "home", work / "data"
+    codex = home / ".codex" / "config.toml"
+    codex.parent.mkdir(parents=True)
+    original = 'model = "gpt-5"\n'
+    codex.write_text(original)
+    notes = Notifications(tray_display)
+    try:
+        # Off (the default): Quit with a configured agent warns, once.
+        app = Desktop(tray_display, home, data)
+        app.ready()
+        assert app.call("POST", "/api/agents/codex/configure", {})[0] == 200
+        app.menu("Up", "Return")
+        assert app.wait_exit() == 0, app.output()
+        warned = notes.wait("Agents still point at TokenBuddy")
+        assert "codex" in warned["body"]
+        assert "127.0.0.1" in codex.read_text(), "off: the agent stays configured"
+
+        app = Desktop(tray_display, home, data)
+        app.ready()
+        app.menu("Up", "Return")
+        assert app.wait_exit() == 0, app.output()
+        assert sum(1 for n in notes.raised if n["summary"] == "Agents still point at TokenBuddy") == 1
+
+        # On: Quit restores the file, the next start configures it again.
+        app = Desktop(tray_display, home, data)
+        app.ready()
+        assert app.call("PUT", "/api/desktop", {"restoreAgentsOnQuit": True})[1]["restoreAgentsOnQuit"] is True
+        app.menu("Up", "Return")
+        assert app.wait_exit() == 0, app.output()
+        assert codex.read_text() == original
+        app = Desktop(tray_display, home, data)
+        port = app.port()
+        app.ready()
+        wait_for("codex configured again", lambda: f"127.0.0.1:{port}" in codex.read_text())
+        app.menu("Up", "Return")
+        assert app.wait_exit() == 0, app.output()
+        assert codex.read_text() == original
+    finally:
+        app.stop()
+        notes.close()
