@@ -111,7 +111,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = DesktopStore::open(dir.path());
         assert_eq!(*store.get(), DesktopSettings::default());
-        let mut rx = store.subscribe();
+        let rx = store.subscribe();
         store.update(|s| s.notifications = true).unwrap();
         assert!(!rx.has_changed().unwrap(), "no change, no signal");
         assert!(!dir.path().join("desktop.json").exists());
