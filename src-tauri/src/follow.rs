@@ -127,15 +127,18 @@ pub fn spawn<R: Runtime>(
         let mut traced: Option<Snapshot> = None;
         let autostart = Arc::new(autostart);
         let mut first = true;
+        // Agents are read from their files only after something that can
+        // change them (not on every finished request).
+        let mut agents_stale = true;
         loop {
             if !first {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     r = routing.changed() => if r.is_err() { return },
-                    r = drift.changed() => if r.is_err() { return },
-                    r = desktop.changed() => if r.is_err() { return },
-                    r = sellers.changed() => if r.is_err() { return },
-                    r = pokes.changed() => if r.is_err() { return },
+                    r = drift.changed() => { if r.is_err() { return } agents_stale = true; }
+                    r = desktop.changed() => { if r.is_err() { return } agents_stale = true; }
+                    r = sellers.changed() => { if r.is_err() { return } agents_stale = true; }
+                    r = pokes.changed() => { if r.is_err() { return } agents_stale = true; }
                     r = notices.recv() => match r {
                         Ok(n) => notify(&app, &h, &limit, &notice_key(&n), title(n.kind), &n.message),
                         Err(RecvError::Lagged(_)) => {}
@@ -169,11 +172,15 @@ pub fn spawn<R: Runtime>(
             last_update = Some(tokio::time::Instant::now());
             traffic.tokens_per_min = rate.per_minute(Instant::now());
             let (hh, tt, auto) = (h.clone(), traffic.clone(), Arc::clone(&autostart));
+            let known = (!agents_stale)
+                .then(|| shown.as_ref().or(traced.as_ref()).map(|s| s.agents.clone()))
+                .flatten();
             let Ok(snap) =
-                tokio::task::spawn_blocking(move || snapshot::gather(&hh, &tt, auto())).await
+                tokio::task::spawn_blocking(move || snapshot::gather(&hh, &tt, auto(), known)).await
             else {
                 continue;
             };
+            agents_stale = false;
             if shown.as_ref() == Some(&snap) {
                 continue;
             }

@@ -89,7 +89,7 @@ fn setup<R: Runtime>(app: &AppHandle<R>, hidden: bool) -> Result<(), Box<dyn std
         },
     );
     let tray = if tray_host::present() {
-        let first = snapshot::gather(&h, &Traffic::default(), shell.autostart());
+        let first = snapshot::gather(&h, &Traffic::default(), shell.autostart(), None);
         match tray::create(app, &first, actions::run) {
             Ok(_) => true,
             Err(e) => {

@@ -69,7 +69,8 @@ fn healthy(
             .is_some_and(|c| c.exhausted())
 }
 
-fn agent_items(h: &Handles) -> Vec<AgentItem> {
+/// The detected agents and what a click does (reads config files).
+pub fn agent_items(h: &Handles) -> Vec<AgentItem> {
     let journaled = desktop_agents::configured(&h.agents);
     desktop_agents::list(&h.agents)
         .into_iter()
@@ -85,8 +86,13 @@ fn agent_items(h: &Handles) -> Vec<AgentItem> {
         .collect()
 }
 
-/// Reads the core now.
-pub fn gather(h: &Handles, traffic: &Traffic, autostart: Option<bool>) -> Snapshot {
+/// Reads the core now; `agents` reuses a list read lately (`None`: read it).
+pub fn gather(
+    h: &Handles,
+    traffic: &Traffic,
+    autostart: Option<bool>,
+    agents: Option<Vec<AgentItem>>,
+) -> Snapshot {
     let now = h.proxy.clock.now();
     let wall = h.proxy.clock.wall();
     let set = h.proxy.sellers.snapshot();
@@ -113,7 +119,7 @@ pub fn gather(h: &Handles, traffic: &Traffic, autostart: Option<bool>) -> Snapsh
         enabled,
         routing,
         sellers,
-        agents: agent_items(h),
+        agents: agents.unwrap_or_else(|| agent_items(h)),
         autostart,
     }
 }
