@@ -135,8 +135,11 @@ class Desktop:
             "TOKENBUDDY_DESKTOP_TRACE_MENU": "1",
             # Only system binaries: the agents the menu lists are the ones a test makes.
             "PATH": "/usr/bin:/bin",
+            # A "C" locale, as in CI and minimal systems: WebKit then reports
+            # navigator.language "C", which once left the window blank.
+            "LANG": "C.UTF-8",
         }
-        for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR"):
+        for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR", "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
             env.pop(k, None)
         self.env = env
         self.started = time.monotonic()
@@ -346,6 +349,11 @@ def test_the_tray_menu_drives_the_core_and_follows_it(work, tray_display):
         shot = wait_for("a rendered panel", lambda: (
             lambda p: p if colours(p, "1100x720+0+0") > 100 else None)(tray_display.screenshot("window.png")))
         assert colours(shot, "1100x720+0+0") > 100
+
+        # The menu itself, as an artifact.
+        app.menu()
+        tray_display.screenshot("tray-menu.png")
+        tray_display.xdo("key", "Escape")
 
         # Proxy enabled (the first item): off → /v1 answers 503, on → 200.
         m = app.mark()
