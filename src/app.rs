@@ -40,6 +40,9 @@ pub struct Running {
     server: JoinHandle<()>,
     _watcher: sellers::watch::Watcher,
     demo: Vec<(&'static str, SimSeller)>,
+    proxy: Proxy,
+    agents: crate::control::agents::AgentsApi,
+    desktop: Arc<crate::desktop::Desktop>,
 }
 
 impl App {
@@ -105,18 +108,21 @@ impl App {
         let events_api = EventsApi {
             proxy: proxy.clone(),
             drift: Arc::clone(&drift),
-            notices,
+            notices: Arc::clone(&notices),
             pulse,
             routing: proxy.scheduler.subscribe(),
             shutdown: shutdown.clone(),
         };
-        let mut extra = crate::control::agents::router(crate::control::agents::AgentsApi {
+        let agents_api = crate::control::agents::AgentsApi {
             data_dir: config.data_dir.clone(),
             port: addr.port(),
             token: token.clone(),
             sellers: Arc::clone(&sellers),
             drift,
-        });
+        };
+        let desktop = Arc::new(crate::desktop::Desktop::open(&config.data_dir));
+        let mut extra = crate::control::agents::router(agents_api.clone())
+            .merge(crate::control::desktop::router(Arc::clone(&desktop)));
         if config.demo {
             extra = extra.merge(crate::control::demo::router(Arc::new(demo_logs)));
         }
@@ -127,7 +133,7 @@ impl App {
             ))
             .merge(crate::control::prometheus::router(metrics))
             .merge(events::router(events_api));
-        let app = server::router(proxy, access, config.ui_dir.clone(), extra);
+        let app = server::router(proxy.clone(), access, config.ui_dir.clone(), extra);
         let server = tokio::spawn(server::serve(
             listener,
             app,
@@ -153,6 +159,9 @@ impl App {
             server,
             _watcher: watcher,
             demo,
+            proxy,
+            agents: agents_api,
+            desktop,
         })
     }
 }
@@ -191,6 +200,22 @@ impl Running {
     /// The request log, usage and history.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The proxy's shared parts: sellers, pool, scheduler (routing and the
+    /// proxy switch), notices, store; what the desktop tray reads and drives.
+    pub fn proxy(&self) -> &Proxy {
+        &self.proxy
+    }
+
+    /// What the agent commands need (data dir, port, token, sellers, drift watch).
+    pub fn agents(&self) -> &crate::control::agents::AgentsApi {
+        &self.agents
+    }
+
+    /// The desktop hook and settings (a shell registers itself here).
+    pub fn desktop(&self) -> &Arc<crate::desktop::Desktop> {
+        &self.desktop
     }
 
     /// Begins a graceful stop: streams in flight end with an error event.

@@ -9,6 +9,7 @@ pub mod atomic_file;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod desktop;
 pub mod doctor;
 pub mod error;
 pub mod file_watch;

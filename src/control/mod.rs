@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod demo;
+pub mod desktop;
 pub mod error;
 pub mod events;
 pub mod openapi;

@@ -44,6 +44,7 @@ pub fn document() -> Document {
         super::agents::routes().into_openapi(),
         super::events::routes().into_openapi(),
         super::demo::routes().into_openapi(),
+        super::desktop::routes().into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -57,7 +58,7 @@ pub fn document() -> Document {
 /// `x?: T | null` in the UI instead of `x: T | null`. Request bodies are
 /// the exception: their optional fields may be left out.
 fn require_every_property(doc: &mut Document) {
-    const REQUESTS: &[&str] = &["SellerBody", "AgentCommand"];
+    const REQUESTS: &[&str] = &["SellerBody", "AgentCommand", "DesktopChange"];
     let Some(components) = doc.components.as_mut() else {
         return;
     };

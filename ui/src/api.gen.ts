@@ -84,6 +84,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/desktop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getDesktop"];
+        put: operations["setDesktop"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/doctor": {
         parameters: {
             query?: never;
@@ -536,6 +552,26 @@ export interface components {
                 string,
                 string
             ][];
+        };
+        /** @description `PUT /api/desktop`: any subset of the switches. */
+        DesktopChange: {
+            /** @description Start at login (needs a shell). */
+            autostart?: boolean | null;
+            /** @description Desktop notifications. */
+            notifications?: boolean | null;
+            /** @description Restore configured agents on quit. */
+            restoreAgentsOnQuit?: boolean | null;
+        };
+        /** @description `GET /api/desktop` and the answer of `PUT`. */
+        DesktopView: {
+            /** @description Whether a desktop shell runs this core (false in headless `serve`). */
+            present: boolean;
+            /** @description Start at login (`null` without a shell or when unknown). */
+            autostart: boolean | null;
+            /** @description Desktop notifications on. */
+            notifications: boolean;
+            /** @description When TokenBuddy quits, put configured agents back. */
+            restoreAgentsOnQuit: boolean;
         };
         /** @description The set-up checks, as `GET /api/doctor` answers. */
         DoctorView: {
@@ -1456,6 +1492,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DemoRequest"][];
+                };
+            };
+        };
+    };
+    getDesktop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The desktop app's switches (`present: false` in headless serve) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DesktopView"];
+                };
+            };
+        };
+    };
+    setDesktop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DesktopChange"];
+            };
+        };
+        responses: {
+            /** @description The switches after the change (persisted) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DesktopView"];
+                };
+            };
+            /** @description A bad body, or start at login asked of a headless core */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

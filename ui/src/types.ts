@@ -64,3 +64,5 @@ export type ProxyState = Schemas["ProxyState"];
 export type SnapshotEvent = Schemas["SnapshotEvent"];
 export type AgentsEvent = Schemas["AgentsEvent"];
 export type DriftEntry = Schemas["DriftEntry"];
+/** GET/PUT /api/desktop: the desktop app's switches (`present: false` in headless serve). */
+export type DesktopSettings = Schemas["DesktopView"];

@@ -9,6 +9,7 @@ import { recentRate, type LiveEvent, type LiveState } from "../live.js";
 import type { UsageRow } from "../types.js";
 import { failoverNotices } from "../notices.js";
 import { Figure, useNow } from "./bits.js";
+import { DesktopSwitches } from "./desktop_settings.js";
 import { ProxySwitch } from "./proxy_switch.js";
 
 const MODE_TEXT = { fixed: "one fixed seller", fixedSet: "a fixed set", fullAuto: "fully automatic" } as const;
@@ -81,6 +82,7 @@ export function Overview({ state, dispatch, go }: { state: LiveState; dispatch: 
           ))}
         </ul>
       )}
+      <DesktopSwitches />
     </section>
   );
 }
