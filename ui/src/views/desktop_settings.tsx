@@ -21,7 +21,19 @@ export function DesktopSwitches() {
   const [desktop, setDesktop] = useState<DesktopSettings | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    apiOptional<DesktopSettings>("/api/desktop").then(setDesktop, (e: unknown) => setError(message(e)));
+    // Read again whenever the window comes back: the tray's "Start at login"
+    // may have changed it meanwhile (no timer: nothing is read while unseen).
+    const load = (): void => {
+      if (document.visibilityState === "hidden") return;
+      apiOptional<DesktopSettings>("/api/desktop").then(setDesktop, (e: unknown) => setError(message(e)));
+    };
+    load();
+    window.addEventListener("focus", load);
+    document.addEventListener("visibilitychange", load);
+    return () => {
+      window.removeEventListener("focus", load);
+      document.removeEventListener("visibilitychange", load);
+    };
   }, []);
   if (!desktop?.present) return null;
   const flip = async (key: Key): Promise<void> => {
