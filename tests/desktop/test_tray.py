@@ -481,6 +481,50 @@ def test_without_a_tray_host_it_keeps_serving_and_shows_the_window(work, bare_di
         app.stop()
 
 
+def close_window(display: Display, name: str = "^TokenBuddy$") -> None:
+    """What a window manager does when the user clicks the close button:
+    a WM_DELETE_WINDOW client message to the window (Xvfb runs no WM)."""
+    from Xlib import X, display as xdisplay, protocol
+
+    wid = wait_for("the window", lambda: display.xdo("search", "--onlyvisible", "--name", name))
+    d = xdisplay.Display(display.name)
+    try:
+        window = d.create_resource_object("window", int(wid.split()[0]))
+        protocols, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
+        window.send_event(
+            protocol.event.ClientMessage(window=window, client_type=protocols,
+                                         data=(32, [delete, X.CurrentTime, 0, 0, 0])),
+            event_mask=X.NoEventMask)
+        d.flush()
+    finally:
+        d.close()
+
+
+def test_closing_the_window_hides_it_and_the_proxy_keeps_serving(work, tray_display):
+    app = Desktop(tray_display, work / "home", work / "data")
+    try:
+        app.ready()
+        # A close request sent while the window is still coming up can be
+        # lost (seen once here): ask again, as a user would click again.
+        for _ in range(3):
+            close_window(tray_display)
+            try:
+                wait_for("the window to hide", lambda: not tray_display.xdo(
+                    "search", "--onlyvisible", "--name", "^TokenBuddy$"), timeout=5)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError("the window did not hide on three close requests")
+        assert app.proc.poll() is None, "closing the window must not quit the app"
+        assert app.chat() == 200, "the proxy serves with the window closed"
+        app.menu(*["Down"] * 4, "Return")  # Open control panel
+        wait_for("the window again", lambda: tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+        assert app.chat() == 200
+    finally:
+        app.stop()
+
+
 def test_hidden_start_shows_no_window_until_the_tray_opens_it(work, tray_display):
     app = Desktop(tray_display, work / "home", work / "data", "--hidden")
     try:
