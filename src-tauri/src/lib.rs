@@ -2,8 +2,10 @@
 //! on a background runtime inside `setup()` (after the single-instance
 //! check) and serves as long as the app runs; the tray shows its state and
 //! drives it in-process; the window is the control panel from the core's own
-//! URL; closing it hides it. Without a tray host the window opens instead
-//! and closing it quits. `run_app` takes the builder so a test can pass a
+//! URL. Closing the window closes it for real — its WebKit processes end,
+//! so a closed panel costs no memory — and the app lives on in the tray
+//! ("Open control panel" builds it again). Without a tray host the window
+//! opens instead and closing it quits. `run_app` takes the builder so a test can pass a
 //! mock one.
 
 mod actions;
@@ -19,7 +21,7 @@ mod window;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime, WindowEvent};
+use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime};
 use tokenbuddy::desktop::rate_limit::RateLimit;
 use tokenbuddy::desktop::DesktopShell;
 
@@ -134,16 +136,6 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> ExitCode {
                 .with_denylist(&["boot"])
                 .build(),
         )
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if window.label() == window::MAIN && has_tray(window.app_handle()) {
-                    api.prevent_close();
-                    if let Err(e) = window.hide() {
-                        tracing::warn!("cannot hide the window: {e}");
-                    }
-                }
-            }
-        })
         .setup(move |app| setup(app.handle(), hidden))
         .build(tauri::generate_context!("../tauri.conf.json"));
     let app = match app {

@@ -1,7 +1,8 @@
 //! The main window: the control panel, loaded from the core's own URL so it
-//! talks to `/api` without a second origin. Created on first show; closing
-//! it hides it (the core keeps serving); the window-state plugin keeps its
-//! position and size.
+//! talks to `/api` without a second origin. Created on each show after a
+//! close (closing destroys it and its WebKit processes: hidden, it would
+//! keep its web process — about 350 MB — and a running page); the core keeps serving either way; the
+//! window-state plugin keeps its position and size.
 
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 

@@ -62,6 +62,9 @@ pub enum CommandError {
     /// No model could be picked.
     #[error("{0}")]
     Model(String),
+    /// No home directory to find the agents' files in.
+    #[error("no home directory found (set HOME)")]
+    NoHome,
     /// The patcher refused or failed.
     #[error(transparent)]
     Patch(#[from] PatchError),

@@ -73,10 +73,62 @@ fn current_sellers(api: &AgentsApi) -> Vec<crate::sellers::Seller> {
         .collect()
 }
 
-fn home() -> Result<PathBuf, ApiError> {
+fn home() -> Result<PathBuf, CommandError> {
     directories::BaseDirs::new()
         .map(|d| d.home_dir().to_path_buf())
-        .ok_or_else(|| ApiError::internal("no home directory found"))
+        .ok_or(CommandError::NoHome)
+}
+
+impl AgentsApi {
+    /// Every agent and its state (what `/api/agents` and the tray show).
+    pub fn report(&self) -> Result<Vec<AgentReport>, CommandError> {
+        self.drift.refresh();
+        let ours = Ours {
+            port: self.port,
+            token: self.token.clone(),
+        };
+        Ok(detect::report_all(
+            &home()?,
+            &env,
+            &ours,
+            &Journal::new(&self.data_dir),
+        ))
+    }
+
+    /// Points agent `id` at this TokenBuddy with `model` (default: the
+    /// agent's own if served, else a seller's), or with `dry_run` only says how.
+    /// The one way the API and the tray configure. Blocking file work.
+    pub fn configure(
+        &self,
+        id: &str,
+        model: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Done, CommandError> {
+        let home = home()?;
+        let sellers = current_sellers(self);
+        let setup = Setup {
+            home: &home,
+            env: &env,
+            data_dir: &self.data_dir,
+            port: self.port,
+            token: &self.token,
+            sellers: &sellers,
+        };
+        let done = commands::configure(&setup, id, model, dry_run);
+        if !dry_run {
+            self.drift.refresh();
+        }
+        done
+    }
+
+    /// Puts agent `id`'s config back (or with `dry_run` only says how).
+    pub fn restore(&self, id: &str, dry_run: bool) -> Result<Done, CommandError> {
+        let done = commands::restore(&self.data_dir, id, dry_run);
+        if !dry_run {
+            self.drift.refresh();
+        }
+        done
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -96,20 +148,7 @@ async fn drift(State(api): State<Shared>) -> Json<Drift> {
 #[utoipa::path(get, path = "/api/agents", operation_id = "listAgents", tag = "agents",
     responses((status = 200, description = "Every supported agent: installed, where its config is, its state", body = Vec<AgentReport>)))]
 async fn list(State(api): State<Shared>) -> Result<Json<Vec<AgentReport>>, ApiError> {
-    blocking(move || {
-        api.drift.refresh();
-        let ours = Ours {
-            port: api.port,
-            token: api.token.clone(),
-        };
-        Ok(Json(detect::report_all(
-            &home()?,
-            &env,
-            &ours,
-            &Journal::new(&api.data_dir),
-        )))
-    })
-    .await
+    blocking(move || api.report().map(Json).map_err(failure)).await
 }
 
 /// Body of configure and restore.
@@ -149,6 +188,7 @@ fn failure(e: CommandError) -> ApiError {
     let status = match &e {
         CommandError::Unknown(_) => StatusCode::NOT_FOUND,
         CommandError::Model(_) => StatusCode::BAD_REQUEST,
+        CommandError::NoHome => StatusCode::INTERNAL_SERVER_ERROR,
         CommandError::Patch(
             PatchError::Write(WriteError::Changed { .. }) | PatchError::NotConfigured(_),
         ) => StatusCode::CONFLICT,
@@ -178,17 +218,7 @@ async fn configure(
 ) -> Result<Json<Done>, ApiError> {
     let req = request(body)?;
     blocking(move || {
-        let home = home()?;
-        let sellers = current_sellers(&api);
-        let setup = Setup {
-            home: &home,
-            env: &env,
-            data_dir: &api.data_dir,
-            port: api.port,
-            token: &api.token,
-            sellers: &sellers,
-        };
-        commands::configure(&setup, &id, req.model.as_deref(), req.dry_run)
+        api.configure(&id, req.model.as_deref(), req.dry_run)
             .map(|done| Json(masked(done, &api.token)))
             .map_err(failure)
     })
@@ -208,7 +238,7 @@ async fn restore(
 ) -> Result<Json<Done>, ApiError> {
     let req = request(body)?;
     blocking(move || {
-        commands::restore(&api.data_dir, &id, req.dry_run)
+        api.restore(&id, req.dry_run)
             .map(|done| Json(masked(done, &api.token)))
             .map_err(failure)
     })
@@ -222,7 +252,7 @@ async fn terminals(State(_): State<Shared>) -> Result<Json<Vec<TerminalReport>>,
         let path = detect::search_path(&env);
         Ok(Json(terminals::detect(
             Os::current(),
-            &home()?,
+            &home().map_err(failure)?,
             &env,
             &path,
         )))
@@ -243,7 +273,7 @@ pub struct DoctorView {
     responses((status = 200, description = "The set-up checks", body = DoctorView)))]
 async fn doctor(State(api): State<Shared>) -> Result<Json<DoctorView>, ApiError> {
     blocking(move || {
-        let home = home()?;
+        let home = home().map_err(failure)?;
         let sellers = current_sellers(&api);
         let input = crate::doctor::Input {
             home: &home,

@@ -4,65 +4,27 @@
 //! "put configured agents back" is on. Blocking file work: call it off the
 //! async runtime's workers.
 
-use std::path::PathBuf;
-
-use crate::agents::commands::{self, CommandError, Done, Setup};
-use crate::agents::detect::{self, AgentReport};
-use crate::agents::journal::Journal;
-use crate::agents::state::{Ours, State};
+use crate::agents::commands::{self, CommandError, Done};
+use crate::agents::detect::AgentReport;
+use crate::agents::state::State;
 use crate::control::agents::AgentsApi;
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-fn home() -> Result<PathBuf, CommandError> {
-    directories::BaseDirs::new()
-        .map(|d| d.home_dir().to_path_buf())
-        .ok_or_else(|| CommandError::Model("no home directory found (set HOME)".into()))
-}
 
 /// Every known agent and its state, as `GET /api/agents` reports them.
 pub fn list(api: &AgentsApi) -> Vec<AgentReport> {
-    let Ok(home) = home() else {
-        return Vec::new();
-    };
-    api.drift.refresh();
-    let ours = Ours {
-        port: api.port,
-        token: api.token.clone(),
-    };
-    detect::report_all(&home, &env, &ours, &Journal::new(&api.data_dir))
+    api.report().unwrap_or_else(|e| {
+        tracing::warn!("cannot list the agents: {e}");
+        Vec::new()
+    })
 }
 
 /// Points agent `id` at this TokenBuddy with its default model.
 pub fn configure(api: &AgentsApi, id: &str) -> Result<Done, CommandError> {
-    let home = home()?;
-    let sellers: Vec<_> = api
-        .sellers
-        .snapshot()
-        .sellers
-        .iter()
-        .map(|s| (**s).clone())
-        .collect();
-    let setup = Setup {
-        home: &home,
-        env: &env,
-        data_dir: &api.data_dir,
-        port: api.port,
-        token: &api.token,
-        sellers: &sellers,
-    };
-    let done = commands::configure(&setup, id, None, false);
-    api.drift.refresh();
-    done
+    api.configure(id, None, false)
 }
 
 /// Puts agent `id`'s config back.
 pub fn restore(api: &AgentsApi, id: &str) -> Result<Done, CommandError> {
-    let done = commands::restore(&api.data_dir, id, false);
-    api.drift.refresh();
-    done
+    api.restore(id, false)
 }
 
 /// Whether the tray offers configure, restore, or only shows the state.
@@ -111,7 +73,7 @@ pub fn configured(api: &AgentsApi) -> Vec<String> {
 pub fn restore_all(api: &AgentsApi) -> Vec<String> {
     let mut restored = Vec::new();
     for id in configured(api) {
-        match commands::restore(&api.data_dir, &id, false) {
+        match restore(api, &id) {
             Ok(_) => restored.push(id),
             Err(e) => tracing::warn!(agent = %id, "could not put the agent back on quit: {e}"),
         }

@@ -3,8 +3,9 @@
 - start-up: from spawning the app to the first `/v1/chat/completions` answered
   200 by a demo seller (polled every 100 ms), median of 3 starts;
 - idle: RSS and CPU time (utime+stime from /proc, the app and its WebKit
-  children) over 60 s with no window (a `--hidden` login start: the window
-  has never been created) and, for comparison, with the panel window open.
+  children) over 60 s with the window closed (opened, the panel loaded,
+  then closed as a window manager closes it), with no window ever (a
+  `--hidden` login start) and, for comparison, with the panel window open.
 
 Run: TOKENBUDDY_DESKTOP_BIN=path/to/tokenbuddy-desktop python tests/desktop/figures.py
 """
@@ -19,7 +20,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from test_tray import Desktop, Display, wait_for  # noqa: E402
+from test_tray import Desktop, Display, close_window, wait_for  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -50,7 +51,7 @@ def sample(pid: int) -> tuple[float, float]:
     return cpu, rss / 2**20
 
 
-def run(hidden: bool) -> None:
+def run(hidden: bool, closed: bool = False) -> None:
     work = pathlib.Path(tempfile.mkdtemp(prefix="tb-figures-"))
     (work / "home").mkdir()
     (work / "data").mkdir()
@@ -58,13 +59,17 @@ def run(hidden: bool) -> None:
     try:
         app = Desktop(display, work / "home", work / "data", *(["--hidden"] if hidden else []))
         app.ready(window=not hidden)
-        time.sleep(5)  # let start-up settle before the idle window
+        time.sleep(5)  # let start-up settle (and the panel load) before the idle window
+        if closed:
+            close_window(display)
+            wait_for("the window to hide", lambda: not display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+            time.sleep(2)
         cpu0, _ = sample(app.proc.pid)
         t0 = time.monotonic()
         time.sleep(60)
         cpu1, rss = sample(app.proc.pid)
         secs = time.monotonic() - t0
-        what = "no window (--hidden)" if hidden else "panel window open"
+        what = "no window (--hidden)" if hidden else "window closed" if closed else "panel window open"
         print(f"idle 60 s, {what}: CPU {cpu1 - cpu0:.2f} s ({100 * (cpu1 - cpu0) / secs:.2f} %), "
               f"RSS {rss:.0f} MiB (app + children: {len(tree(app.proc.pid))} processes)")
         app.menu("Up", "Return")
@@ -104,5 +109,6 @@ def startup() -> None:
 
 if __name__ == "__main__":
     startup()
+    run(hidden=False, closed=True)
     run(hidden=True)
     run(hidden=False)

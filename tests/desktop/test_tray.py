@@ -481,6 +481,26 @@ def test_without_a_tray_host_it_keeps_serving_and_shows_the_window(work, bare_di
         app.stop()
 
 
+def descendants(pid: int) -> list[str]:
+    """The names of every process under `pid` (WebKit's helpers, for one)."""
+    kids: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                stat = open(f"/proc/{p}/stat").read()
+            except OSError:
+                continue
+            names[int(p)] = stat[stat.index("(") + 1:stat.rindex(")")]
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(p))
+    out, todo = [], list(kids.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(names.get(p, "?"))
+        todo += kids.get(p, [])
+    return out
+
+
 def close_window(display: Display, name: str = "^TokenBuddy$") -> None:
     """What a window manager does when the user clicks the close button:
     a WM_DELETE_WINDOW client message to the window (Xvfb runs no WM)."""
@@ -500,7 +520,7 @@ def close_window(display: Display, name: str = "^TokenBuddy$") -> None:
         d.close()
 
 
-def test_closing_the_window_hides_it_and_the_proxy_keeps_serving(work, tray_display):
+def test_closing_the_window_ends_its_page_and_the_proxy_keeps_serving(work, tray_display):
     app = Desktop(tray_display, work / "home", work / "data")
     try:
         app.ready()
@@ -518,6 +538,10 @@ def test_closing_the_window_hides_it_and_the_proxy_keeps_serving(work, tray_disp
             raise AssertionError("the window did not hide on three close requests")
         assert app.proc.poll() is None, "closing the window must not quit the app"
         assert app.chat() == 200, "the proxy serves with the window closed"
+        # A closed panel runs no page: its WebKit web process ends (the
+        # network process, shared and small, may stay).
+        wait_for("the page's WebKit process to end", lambda: not any(
+            n.startswith("WebKitWebProc") for n in descendants(app.proc.pid)))
         app.menu(*["Down"] * 4, "Return")  # Open control panel
         wait_for("the window again", lambda: tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
         assert app.chat() == 200
