@@ -37,10 +37,14 @@ export function DesktopSwitches() {
   }, []);
   if (!desktop?.present) return null;
   const flip = async (key: Key): Promise<void> => {
+    // Shown at once (a controlled checkbox snaps back on any re-render until the answer).
+    const before = desktop;
+    setDesktop({ ...desktop, [key]: !desktop[key] });
     try {
-      setDesktop(await api<DesktopSettings>("/api/desktop", "PUT", { [key]: !desktop[key] }));
+      setDesktop(await api<DesktopSettings>("/api/desktop", "PUT", { [key]: !before[key] }));
       setError(null);
     } catch (e) {
+      setDesktop(before);
       setError(message(e));
     }
   };

@@ -67,10 +67,15 @@ export function Routing({ state, dispatch }: { state: LiveState; dispatch: (e: L
   }, [model, protocol, r, stamp]);
 
   const save = async (next: RoutingSettings): Promise<void> => {
+    // Shown at once: the inputs are controlled, so without this a live
+    // update arriving before the answer would snap a clicked radio back.
+    const before = r;
+    dispatch({ type: "routing", data: next });
     try {
       dispatch({ type: "routing", data: await api<RoutingSettings>("/api/routing", "PUT", next) });
       setError(null);
     } catch (e) {
+      if (before) dispatch({ type: "routing", data: before });
       setError(`Routing not changed: ${message(e)}`);
     }
   };
