@@ -106,6 +106,17 @@ def test_models_list_and_wrong_token(server, oai):
         )
 
 
+def test_both_sdks_list_the_demo_models(oai, ant):
+    """The demo sellers declare their models (their simulated `/v1/models`
+    reports sim-small and sim-large, which are not listed: a declaring
+    seller's own list is not added)."""
+    expected = ["claude-demo", "demo-small", "gpt-demo"]
+    assert sorted(m.id for m in oai.models.list()) == expected
+    page = ant.models.list()
+    assert sorted(m.id for m in page.data) == expected
+    assert page.has_more is False
+
+
 def test_flaky_sellers_failures_never_reached_a_client(server):
     """Runs last: every call above succeeded with SDK retries off, yet the
     flaky demo seller failed some of them: failover hid those failures."""
