@@ -56,6 +56,37 @@ fn ids(list: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// A valid OpenAI list of more than `MAX_LIST_BYTES` (1 MiB).
+fn huge_list() -> String {
+    let pad = "x".repeat(600);
+    let data: Vec<Value> = (0..2000)
+        .map(|i| serde_json::json!({"id": format!("h-{i:04}"), "pad": pad}))
+        .collect();
+    let body = serde_json::json!({"object": "list", "data": data}).to_string();
+    assert!(body.len() > tokenbuddy::proxy::probe::MAX_LIST_BYTES);
+    body
+}
+
+/// Waits until each seller got three more probes: one may have read the
+/// old answer as it was being changed, a round starts only once the last one
+/// ended, so the third proves the second (with the new answer) was handled.
+async fn more_probes(sellers: &[&SimSeller]) {
+    let probes = |s: &SimSeller| {
+        s.requests()
+            .iter()
+            .filter(|r| r.path == "/v1/models")
+            .count()
+    };
+    let seen: Vec<usize> = sellers.iter().map(|s| probes(s)).collect();
+    tokio::time::timeout(HANG, async {
+        while sellers.iter().zip(&seen).any(|(s, n)| probes(s) < n + 3) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("more probes reach the sellers");
+}
+
 #[tokio::test]
 async fn learned_models_are_listed_marked_and_kept_when_a_probe_fails() {
     let any = SimSeller::start(Behavior::default()).await.expect("sim");
@@ -81,7 +112,10 @@ async fn learned_models_are_listed_marked_and_kept_when_a_probe_fails() {
     })
     .await;
 
-    let list = until(&h, |l| entry(l, "m-b").is_some() && entry(l, "m-c").is_some()).await;
+    let list = until(&h, |l| {
+        entry(l, "m-b").is_some() && entry(l, "m-c").is_some()
+    })
+    .await;
     assert_eq!(
         ids(&list),
         ["alias", "m-a", "m-b", "m-c", "shared"],
@@ -116,17 +150,14 @@ async fn learned_models_are_listed_marked_and_kept_when_a_probe_fails() {
         .expect("probed");
     assert_eq!(probe.header("x-api-key"), Some("sk-other-secret"));
 
-    // Probes that fail (an error, then junk) keep the last list.
+    // A failed probe, a body that is not a list and a list over the size
+    // bound (valid, and new) all keep the last list.
     any.set_models(ModelsAnswer::Status(503));
-    other.set_models(ModelsAnswer::Body("<html>gateway</html>".into()));
-    let seen = any.requests().len() + other.requests().len();
-    tokio::time::timeout(HANG, async {
-        while any.requests().len() + other.requests().len() < seen + 4 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("more probes reach the sellers");
+    other.set_models(ModelsAnswer::Body(huge_list()));
+    more_probes(&[&any, &other]).await;
+    assert_eq!(ids(&listed(&h).await), ids(&list), "the last lists stay");
+    any.set_models(ModelsAnswer::Body("<html>gateway</html>".into()));
+    more_probes(&[&any]).await;
     assert_eq!(ids(&listed(&h).await), ids(&list), "the last lists stay");
 
     // A newer list replaces the old one.

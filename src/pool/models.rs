@@ -179,7 +179,10 @@ mod tests {
         let body = r#"{"data":[{"id":"m"},{"id":"m"},{"id":" m "},{"id":3},{"name":"n"},
             "str",null,[],{"id":""},{"id":"has space"},{"id":"ctl\u0007"},{"id":null}]}"#;
         assert_eq!(ids(body), ["m"]);
-        let long = format!(r#"{{"data":[{{"id":"{}"}},{{"id":"ok"}}]}}"#, "x".repeat(201));
+        let long = format!(
+            r#"{{"data":[{{"id":"{}"}},{{"id":"ok"}}]}}"#,
+            "x".repeat(201)
+        );
         assert_eq!(ids(&long), ["ok"]);
     }
 
@@ -238,11 +241,19 @@ mod tests {
 
     #[test]
     fn declared_names_win_and_learned_ones_name_their_sellers() {
-        let a = vec!["shared".to_string(), "only-a".to_string(), "alias".to_string()];
+        let a = vec![
+            "shared".to_string(),
+            "only-a".to_string(),
+            "alias".to_string(),
+        ];
         let b = vec!["shared".to_string()];
         let u = union(
             ["alias", "declared"],
-            [("a", a.as_slice()), ("b", b.as_slice()), ("b", b.as_slice())],
+            [
+                ("a", a.as_slice()),
+                ("b", b.as_slice()),
+                ("b", b.as_slice()),
+            ],
         );
         assert_eq!(u["alias"], ModelSource::Declared);
         assert_eq!(u["declared"], ModelSource::Declared);

@@ -111,8 +111,14 @@ async fn learn(
 ) {
     let body = match tokio::time::timeout_at(deadline, read_bounded(resp, MAX_LIST_BYTES)).await {
         Ok(Ok(body)) => body,
-        Ok(Err(why)) => return tracing::debug!(seller = %seller.id, why, "model list not read"),
-        Err(_) => return tracing::debug!(seller = %seller.id, "model list not read in time"),
+        Ok(Err(why)) => {
+            tracing::debug!(seller = %seller.id, why, "model list not read");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(seller = %seller.id, "model list not read in time");
+            return;
+        }
     };
     match models::parse_list(&body) {
         Ok(list) => {
@@ -131,7 +137,11 @@ async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>
         return Err(format!("longer than {max} bytes"));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("body failed ({e})"))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("body failed ({e})"))?
+    {
         if body.len() + chunk.len() > max {
             return Err(format!("longer than {max} bytes"));
         }
