@@ -107,11 +107,13 @@ def test_models_list_and_wrong_token(server, oai):
 
 
 def test_both_sdks_list_the_demo_models(oai, ant):
-    """The demo sellers declare their models (their simulated `/v1/models`
-    reports sim-small and sim-large, which are not listed: a declaring
-    seller's own list is not added)."""
+    """The demo sellers take any model and price the demo models; their
+    simulated `/v1/models` reports the same three, so nothing is marked
+    learned (a priced name wins like a declared one)."""
     expected = ["claude-demo", "demo-small", "gpt-demo"]
-    assert sorted(m.id for m in oai.models.list()) == expected
+    listed = list(oai.models.list())
+    assert sorted(m.id for m in listed) == expected
+    assert all("tokenbuddy" not in (m.model_extra or {}) for m in listed)
     page = ant.models.list()
     assert sorted(m.id for m in page.data) == expected
     assert page.has_more is False
