@@ -142,13 +142,20 @@ async fn learned_models_are_listed_marked_and_kept_when_a_probe_fails() {
         let e = entry(&list, declared_id).expect("declared");
         assert!(e.get("tokenbuddy").is_none(), "{e}");
     }
-    // The Anthropic-only seller was asked for its whole page.
+    // The Anthropic-only seller was probed the Anthropic way (with `limit=1000`).
     let probe = other
         .requests()
         .into_iter()
         .find(|r| r.path == "/v1/models")
         .expect("probed");
     assert_eq!(probe.header("x-api-key"), Some("sk-other-secret"));
+    assert_eq!(probe.query.as_deref(), Some("limit=1000"));
+    let openai_probe = any
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/models")
+        .expect("probed");
+    assert_eq!(openai_probe.query, None, "OpenAI lists are not paged");
 
     // A failed probe, a body that is not a list and a list over the size
     // bound (valid, and new) all keep the last list.

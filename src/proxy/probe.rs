@@ -68,6 +68,7 @@ async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
     let request = request.header(header::ACCEPT, "application/json");
     let started = proxy.clock.now();
     let deadline = tokio::time::Instant::now() + PROBE_TIMEOUT;
+    let mut listed = None;
     let outcome = match tokio::time::timeout_at(deadline, request.send()).await {
         Err(_) => failed(Outcome::Timeout, "no answer in time".into()),
         Ok(Err(e)) if e.is_connect() => failed(Outcome::Connect, "cannot connect".into()),
@@ -83,9 +84,7 @@ async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
             match code {
                 401..=403 | 429 | 500..=599 => failed(status, format!("HTTP {code}")),
                 _ => {
-                    if resp.status().is_success() {
-                        learn(proxy, &seller, resp, deadline).await;
-                    }
+                    listed = resp.status().is_success().then_some(resp);
                     ProbeOutcome {
                         error: None,
                         penalty: Penalty::None,
@@ -98,6 +97,10 @@ async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
     stats.record_probe(&outcome, started, proxy.clock.now(), proxy.clock.wall());
     if let Some(error) = &outcome.error {
         tracing::debug!(seller = %seller.id, error, "probe failed");
+    }
+    // After the record: the probe's latency is its answer's, not the list's.
+    if let Some(resp) = listed {
+        learn(proxy, &seller, resp, deadline).await;
     }
 }
 

@@ -33,6 +33,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path, e.g. `/v1/messages`.
     pub path: String,
+    /// The query string without `?`, if any.
+    pub query: Option<String>,
     /// Headers, names lower-case, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The request body as received.
@@ -306,6 +308,7 @@ async fn handle(
             lock(&shared.requests).push(RecordedRequest {
                 method: method.to_string(),
                 path,
+                query: uri.query().map(str::to_string),
                 headers: header_pairs(&headers),
                 body,
                 model: None,
@@ -339,6 +342,7 @@ async fn handle(
     lock(&shared.requests).push(RecordedRequest {
         method: method.to_string(),
         path,
+        query: uri.query().map(str::to_string),
         headers: header_pairs(&headers),
         body: body.clone(),
         model: fields.model.clone(),
