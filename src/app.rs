@@ -383,6 +383,14 @@ async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), E
         let sim = SimSeller::start(d.behavior.clone())
             .await
             .map_err(Error::Demo)?;
+        // Their own `/v1/models` reports the demo models, so the learned
+        // list adds nothing the pickers do not already show.
+        sim.set_models(sim::ModelsAnswer::List(
+            sim::demo::DEMO_MODELS
+                .iter()
+                .map(|(m, _)| m.to_string())
+                .collect(),
+        ));
         sellers.push(Seller {
             id: d.id.into(),
             name: d.name.to_string(),

@@ -5,6 +5,7 @@ pub mod breaker;
 pub mod capacity;
 pub mod change;
 pub mod ewma;
+pub mod models;
 pub mod penalty;
 pub mod seller_stats;
 pub mod window;
@@ -16,6 +17,7 @@ use arc_swap::ArcSwap;
 
 use crate::sellers::SellerId;
 pub use change::{PoolChange, PoolWatch};
+pub use models::ModelIndex;
 pub use penalty::Penalty;
 pub use seller_stats::{
     Cooldown, CooldownUntil, InFlight, ProbeOutcome, ProbeRecord, Sample, SellerStats,
@@ -30,6 +32,8 @@ pub struct Pool {
     stats: ArcSwap<HashMap<SellerId, Arc<SellerStats>>>,
     /// Told of circuit and cooldown changes, if anyone asked.
     watch: Option<PoolWatch>,
+    /// The models each seller reported (by the probe).
+    models: ModelIndex,
 }
 
 impl Pool {
@@ -43,7 +47,13 @@ impl Pool {
         Pool {
             stats: ArcSwap::default(),
             watch: Some(watch),
+            models: ModelIndex::default(),
         }
+    }
+
+    /// The models sellers reported of themselves.
+    pub fn models(&self) -> &ModelIndex {
+        &self.models
     }
 
     /// The statistics of `id`, created on first use.

@@ -4,7 +4,8 @@
 //! that went down before an agent does. A probe that cannot reach a seller
 //! counts as a health failure unless a live request succeeded since (the
 //! newer, live result wins); a reachable seller is only noted, never judged
-//! healthy on a probe alone.
+//! healthy on a probe alone. A successful probe's body (bounded) feeds the
+//! model index (`pool/models.rs`); a failed one leaves the last list.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,13 +15,19 @@ use tokio::task::JoinHandle;
 
 use super::outcome::{classify, Outcome};
 use super::Proxy;
-use crate::pool::capacity;
+use crate::pool::{capacity, models};
 use crate::pool::{Penalty, ProbeOutcome};
 use crate::protocol::Protocol;
 use crate::sellers::Seller;
 
-/// Longest a probe may take.
+/// Longest a probe may take, its body included.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest `/v1/models` body read; a longer one is not learned from.
+pub const MAX_LIST_BYTES: usize = 1 << 20;
+
+/// Asked of Anthropic-only sellers, whose list is paged (20 by default, 1000 at most).
+const ANTHROPIC_LIST_LIMIT: &str = "1000";
 
 /// Probes every seller about every `interval` (±20 %), until shutdown.
 pub fn spawn(proxy: Proxy, interval: Duration) -> JoinHandle<()> {
@@ -50,14 +57,19 @@ async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
         .any(|p| *p != Protocol::AnthropicMessages);
     if openai {
         request = request.bearer_auth(key);
-    } else if let Ok(v) = HeaderValue::from_str(key) {
-        request = request
-            .header("x-api-key", v)
-            .header("anthropic-version", "2023-06-01");
+    } else {
+        request = request.query(&[("limit", ANTHROPIC_LIST_LIMIT)]);
+        if let Ok(v) = HeaderValue::from_str(key) {
+            request = request
+                .header("x-api-key", v)
+                .header("anthropic-version", "2023-06-01");
+        }
     }
     let request = request.header(header::ACCEPT, "application/json");
     let started = proxy.clock.now();
-    let outcome = match tokio::time::timeout(PROBE_TIMEOUT, request.send()).await {
+    let deadline = tokio::time::Instant::now() + PROBE_TIMEOUT;
+    let mut listed = None;
+    let outcome = match tokio::time::timeout_at(deadline, request.send()).await {
         Err(_) => failed(Outcome::Timeout, "no answer in time".into()),
         Ok(Err(e)) if e.is_connect() => failed(Outcome::Connect, "cannot connect".into()),
         Ok(Err(e)) => failed(Outcome::Connect, format!("request failed ({e})")),
@@ -71,10 +83,13 @@ async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
             // against a seller (bad key, no credit, overload) counts.
             match code {
                 401..=403 | 429 | 500..=599 => failed(status, format!("HTTP {code}")),
-                _ => ProbeOutcome {
-                    error: None,
-                    penalty: Penalty::None,
-                },
+                _ => {
+                    listed = resp.status().is_success().then_some(resp);
+                    ProbeOutcome {
+                        error: None,
+                        penalty: Penalty::None,
+                    }
+                }
             }
         }
     };
@@ -83,6 +98,59 @@ async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
     if let Some(error) = &outcome.error {
         tracing::debug!(seller = %seller.id, error, "probe failed");
     }
+    // After the record: the probe's latency is its answer's, not the list's.
+    if let Some(resp) = listed {
+        learn(proxy, &seller, resp, deadline).await;
+    }
+}
+
+/// Reads the model list of a probe's answer into the index; a body that is
+/// too long, too slow or not a list leaves the last one.
+async fn learn(
+    proxy: &Proxy,
+    seller: &Seller,
+    resp: reqwest::Response,
+    deadline: tokio::time::Instant,
+) {
+    let body = match tokio::time::timeout_at(deadline, read_bounded(resp, MAX_LIST_BYTES)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(why)) => {
+            tracing::debug!(seller = %seller.id, why, "model list not read");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(seller = %seller.id, "model list not read in time");
+            return;
+        }
+    };
+    match models::parse_list(&body) {
+        Ok(list) => {
+            proxy
+                .pool
+                .models()
+                .learn(&seller.id, &seller.base_url, list, proxy.clock.wall());
+        }
+        Err(e) => tracing::debug!(seller = %seller.id, error = %e, "model list not learned"),
+    }
+}
+
+/// The body, if it ends within `max` bytes.
+async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(format!("longer than {max} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("body failed ({e})"))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(format!("longer than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn failed(outcome: Outcome, error: String) -> ProbeOutcome {

@@ -13,6 +13,7 @@ use super::forward::Endpoint;
 use super::rejection::{shape_rejections, ClientBody};
 use super::respond::{ProxyError, Shape};
 use super::Proxy;
+use crate::pool::models::{union, ModelSource};
 use crate::protocol::Protocol;
 
 /// Largest request body accepted (agents send long contexts and images).
@@ -101,35 +102,50 @@ async fn count_tokens(
 }
 
 /// The union of the sellers' declared models (and, for a seller that takes
-/// any model, the models it prices), in a shape both the OpenAI
-/// (`object`, `owned_by`) and Anthropic (`type`, `display_name`, `has_more`)
-/// SDKs read.
+/// any model, the models it prices) and the models sellers that take any
+/// model reported of themselves, in a shape both the OpenAI (`object`,
+/// `owned_by`) and Anthropic (`type`, `display_name`, `has_more`) SDKs read.
+/// Declared names and aliases win; a learned entry says so and by whom in
+/// an extra `tokenbuddy` field (the SDKs ignore unknown fields). A declaring
+/// seller's own list is not added: requests for it would not go there.
 async fn models(State(p): State<Proxy>) -> Response {
     let set = p.sellers.snapshot();
-    let mut names = set.models();
-    names.extend(
+    let mut declared = set.models();
+    declared.extend(
         set.sellers
             .iter()
             .filter(|s| s.models.is_empty())
             .flat_map(|s| s.prices.keys().map(String::as_str)),
     );
-    names.sort_unstable();
-    names.dedup();
-    let data: Vec<_> = names
+    let learned: Vec<_> = set
+        .sellers
         .iter()
-        .map(|m| {
-            json!({
+        .filter(|s| s.models.is_empty())
+        .filter_map(|s| {
+            let l = p.pool.models().learned(&s.id, &s.base_url)?;
+            Some((s.id.as_str(), l.ids))
+        })
+        .collect();
+    let listed = union(declared, learned.iter().map(|(id, ids)| (*id, &ids[..])));
+    let data: Vec<_> = listed
+        .iter()
+        .map(|(m, source)| {
+            let mut entry = json!({
                 "id": m, "object": "model", "created": 0, "owned_by": "tokenbuddy",
                 "type": "model", "display_name": m, "created_at": "1970-01-01T00:00:00Z",
-            })
+            });
+            if let ModelSource::Learned(sellers) = source {
+                entry["tokenbuddy"] = json!({"source": "learned", "sellers": sellers});
+            }
+            entry
         })
         .collect();
     Json(json!({
         "object": "list",
         "data": data,
         "has_more": false,
-        "first_id": names.first(),
-        "last_id": names.last(),
+        "first_id": listed.keys().next(),
+        "last_id": listed.keys().next_back(),
     }))
     .into_response()
 }

@@ -31,7 +31,10 @@ impl SellerSet {
         }
     }
 
-    /// Sellers that accept `protocol` for `model`, in try order.
+    /// Sellers that accept `protocol` for `model`, in try order. A seller
+    /// that declares no models accepts every model, whatever its own
+    /// `/v1/models` reported: the learned list (`pool/models.rs`) is
+    /// information for pickers, never a reason to skip a seller.
     pub fn candidates<'a>(
         &'a self,
         protocol: Protocol,

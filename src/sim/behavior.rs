@@ -106,6 +106,24 @@ pub enum Failure {
     },
 }
 
+/// What a simulated seller's `GET /v1/models` answers (apart from
+/// [`Behavior`], so injected failures leave the prewarm probe alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelsAnswer {
+    /// 200 with these ids in the OpenAI list shape.
+    List(Vec<String>),
+    /// This status with an error body.
+    Status(u16),
+    /// 200 with this body as is (junk, huge lists).
+    Body(String),
+}
+
+impl Default for ModelsAnswer {
+    fn default() -> Self {
+        ModelsAnswer::List(vec!["sim-small".into(), "sim-large".into()])
+    }
+}
+
 impl Behavior {
     /// Delay between two tokens after the first.
     pub fn token_gap(&self) -> Option<Duration> {

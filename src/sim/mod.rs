@@ -14,6 +14,6 @@ pub mod raw;
 pub mod reply;
 pub mod server;
 
-pub use behavior::{Behavior, Failure};
+pub use behavior::{Behavior, Failure, ModelsAnswer};
 pub use raw::{RawEnd, RawReply, RawSeller};
 pub use server::{closed_port, Hold, RecordedRequest, RequestLog, SimSeller};

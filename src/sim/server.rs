@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::behavior::{Behavior, Failure};
+use super::behavior::{Behavior, Failure, ModelsAnswer};
 use super::play;
 use super::reply::{cache_tokens, tokens, Reply, RequestFields};
 use super::{anthropic_messages, openai_chat, openai_responses};
@@ -33,6 +33,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path, e.g. `/v1/messages`.
     pub path: String,
+    /// The query string without `?`, if any.
+    pub query: Option<String>,
     /// Headers, names lower-case, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The request body as received.
@@ -68,6 +70,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 struct Shared {
     behavior: Mutex<Behavior>,
+    models: Mutex<ModelsAnswer>,
     requests: Mutex<Vec<RecordedRequest>>,
     count: AtomicU64,
     /// Responses being sent now, and the most ever at once.
@@ -125,6 +128,7 @@ impl SimSeller {
         let shared = Arc::new(Shared {
             cancelled,
             behavior: Mutex::new(behavior),
+            models: Mutex::new(ModelsAnswer::default()),
             requests: Mutex::new(Vec::new()),
             count: AtomicU64::new(0),
             active: AtomicU64::new(0),
@@ -152,6 +156,11 @@ impl SimSeller {
             stop,
             task,
         })
+    }
+
+    /// Sets what `GET /v1/models` answers from now on.
+    pub fn set_models(&self, answer: ModelsAnswer) {
+        *lock(&self.shared.models) = answer;
     }
 
     /// Its address.
@@ -279,21 +288,40 @@ async fn handle(
         (Method::POST, "/v1/messages") => (Protocol::AnthropicMessages, false),
         (Method::POST, "/v1/messages/count_tokens") => (Protocol::AnthropicMessages, true),
         (Method::GET, "/v1/models") => {
-            let list = serde_json::json!({"object": "list", "data": [
-                {"id": "sim-small", "object": "model", "created": 0, "owned_by": "sim"},
-                {"id": "sim-large", "object": "model", "created": 0, "owned_by": "sim"},
-            ]});
-            let response = Arc::new(Mutex::new(list.to_string().into_bytes()));
+            let answer = lock(&shared.models).clone();
+            let (status, text) = match answer {
+                ModelsAnswer::List(ids) => {
+                    let data: Vec<Value> = ids
+                        .iter()
+                        .map(|id| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": "sim"}))
+                        .collect();
+                    let list = serde_json::json!({"object": "list", "data": data});
+                    (StatusCode::OK, list.to_string())
+                }
+                ModelsAnswer::Status(code) => (
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    openai_chat::error(code, "models unavailable").to_string(),
+                ),
+                ModelsAnswer::Body(text) => (StatusCode::OK, text),
+            };
+            let response = Arc::new(Mutex::new(text.clone().into_bytes()));
             lock(&shared.requests).push(RecordedRequest {
                 method: method.to_string(),
                 path,
+                query: uri.query().map(str::to_string),
                 headers: header_pairs(&headers),
                 body,
                 model: None,
                 stream: false,
                 response,
             });
-            return json_response(StatusCode::OK, &list);
+            let mut reply = Response::new(Body::from(text));
+            *reply.status_mut() = status;
+            reply.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return reply;
         }
         _ => {
             let e = openai_chat::error(404, &format!("no route {method} {path}"));
@@ -314,6 +342,7 @@ async fn handle(
     lock(&shared.requests).push(RecordedRequest {
         method: method.to_string(),
         path,
+        query: uri.query().map(str::to_string),
         headers: header_pairs(&headers),
         body: body.clone(),
         model: fields.model.clone(),

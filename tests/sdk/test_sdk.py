@@ -106,6 +106,19 @@ def test_models_list_and_wrong_token(server, oai):
         )
 
 
+def test_both_sdks_list_the_demo_models(oai, ant):
+    """The demo sellers take any model and price the demo models; their
+    simulated `/v1/models` reports the same three, so nothing is marked
+    learned (a priced name wins like a declared one)."""
+    expected = ["claude-demo", "demo-small", "gpt-demo"]
+    listed = list(oai.models.list())
+    assert sorted(m.id for m in listed) == expected
+    assert all("tokenbuddy" not in (m.model_extra or {}) for m in listed)
+    page = ant.models.list()
+    assert sorted(m.id for m in page.data) == expected
+    assert page.has_more is False
+
+
 def test_flaky_sellers_failures_never_reached_a_client(server):
     """Runs last: every call above succeeded with SDK retries off, yet the
     flaky demo seller failed some of them: failover hid those failures."""
