@@ -7,6 +7,7 @@ and none undocumented."""
 
 import copy
 import json
+import pathlib
 import subprocess
 import urllib.error
 import urllib.request
@@ -91,7 +92,7 @@ def test_the_served_document_is_the_one_the_ui_types_come_from(doc):
         [_binary(), "openapi"], capture_output=True, text=True, check=True
     ).stdout
     assert doc == json.loads(printed)
-    with open("ui/openapi.json") as committed:
+    with open(pathlib.Path(__file__).parents[2] / "ui" / "openapi.json") as committed:
         assert doc == json.load(committed), "ui/openapi.json is stale: run npm run gen:api"
 
 
