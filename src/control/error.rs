@@ -1,6 +1,8 @@
 //! The control API's one error type: a status and a message, as JSON
 //! `{"error": {"message": ...}}` ([`ErrorBody`], in the OpenAPI document).
 
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -59,4 +61,10 @@ impl IntoResponse for ApiError {
         };
         (self.status, Json(body)).into_response()
     }
+}
+
+/// A query string as `T`, or a 400 that says what was wrong with it.
+pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))
 }

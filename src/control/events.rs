@@ -34,7 +34,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{query, ApiError, ErrorBody};
 use super::routing::ProxyState;
 use super::sellers::{self, SellersView};
 use crate::agents::state::State as AgentState;
@@ -127,7 +127,7 @@ async fn notices(
     State(api): State<EventsApi>,
     q: Result<Query<NoticesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Notice>>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))?;
+    let q = query(q)?;
     let limit = q.limit.unwrap_or(DEFAULT_NOTICES).min(KEPT);
     let latest = api.notices.latest(limit);
     Ok(Json(latest.iter().map(|n| Notice::clone(n)).collect()))

@@ -19,7 +19,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{query, ApiError, ErrorBody};
 use crate::store::query::parse_time;
 use crate::store::{
     HistoryPoint, HistoryQuery, RequestPage, RequestQuery, RequestRow, Store, StoreError,
@@ -69,11 +69,6 @@ impl From<StoreError> for ApiError {
             other => ApiError::internal(other.to_string()),
         }
     }
-}
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(t)| t)
-        .map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))
 }
 
 fn time(name: &str, v: Option<String>) -> Result<Option<i64>, ApiError> {

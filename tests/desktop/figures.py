@@ -62,7 +62,7 @@ def run(hidden: bool, closed: bool = False) -> None:
         time.sleep(5)  # let start-up settle (and the panel load) before the idle window
         if closed:
             close_window(display)
-            wait_for("the window to hide", lambda: not display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+            wait_for("the window to hide", lambda: not display.window())
             time.sleep(2)
         cpu0, _ = sample(app.proc.pid)
         t0 = time.monotonic()

@@ -94,6 +94,10 @@ class Display:
                 return
         raise AssertionError("trayer did not start:\n" + log.read_text())
 
+    def window(self) -> str:
+        """The ids of the visible TokenBuddy windows ("" when none)."""
+        return self.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$")
+
     def xdo(self, *args: str) -> str:
         r = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=WAIT)
         return r.stdout.strip() if r.returncode == 0 else ""
@@ -218,7 +222,7 @@ class Desktop:
         self.menu_line("the first menu", lambda l: True, 0)
         self.tray_icon()
         if window:
-            wait_for("the window", lambda: self.display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+            wait_for("the window", lambda: self.display.window())
 
     def menu(self, *keys: str) -> None:
         """Opens the tray menu with a click and types `keys` into it. A click
@@ -345,7 +349,7 @@ def test_the_tray_menu_drives_the_core_and_follows_it(work, tray_display):
         assert "codex=not-configured" in first, first
 
         # The window shows the panel (rendered: many colours, not one blank fill).
-        wait_for("the window", lambda: tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+        wait_for("the window", lambda: tray_display.window())
         shot = wait_for("a rendered panel", lambda: (
             lambda p: p if colours(p, "1100x720+0+0") > 100 else None)(tray_display.screenshot("window.png")))
         assert colours(shot, "1100x720+0+0") > 100
@@ -474,7 +478,7 @@ def test_without_a_tray_host_it_keeps_serving_and_shows_the_window(work, bare_di
         app.port()
         assert app.call("GET", "/healthz")[0] == 200
         assert app.chat() == 200
-        wait_for("the window", lambda: bare_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+        wait_for("the window", lambda: bare_display.window())
         assert "no tray host" in app.output()
         wait_for("a rendered panel", lambda: colours(bare_display.screenshot("window-no-tray.png"), "1100x720+0+0") > 100)
     finally:
@@ -501,12 +505,12 @@ def descendants(pid: int) -> list[str]:
     return out
 
 
-def close_window(display: Display, name: str = "^TokenBuddy$") -> None:
+def close_window(display: Display) -> None:
     """What a window manager does when the user clicks the close button:
     a WM_DELETE_WINDOW client message to the window (Xvfb runs no WM)."""
     from Xlib import X, display as xdisplay, protocol
 
-    wid = wait_for("the window", lambda: display.xdo("search", "--onlyvisible", "--name", name))
+    wid = wait_for("the window", display.window)
     d = xdisplay.Display(display.name)
     try:
         window = d.create_resource_object("window", int(wid.split()[0]))
@@ -529,8 +533,7 @@ def test_closing_the_window_ends_its_page_and_the_proxy_keeps_serving(work, tray
         for _ in range(3):
             close_window(tray_display)
             try:
-                wait_for("the window to hide", lambda: not tray_display.xdo(
-                    "search", "--onlyvisible", "--name", "^TokenBuddy$"), timeout=5)
+                wait_for("the window to hide", lambda: not tray_display.window(), timeout=5)
                 break
             except AssertionError:
                 continue
@@ -543,7 +546,7 @@ def test_closing_the_window_ends_its_page_and_the_proxy_keeps_serving(work, tray
         wait_for("the page's WebKit process to end", lambda: not any(
             n.startswith("WebKitWebProc") for n in descendants(app.proc.pid)))
         app.menu(*["Down"] * 4, "Return")  # Open control panel
-        wait_for("the window again", lambda: tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+        wait_for("the window again", lambda: tray_display.window())
         assert app.chat() == 200
     finally:
         app.stop()
@@ -554,9 +557,9 @@ def test_hidden_start_shows_no_window_until_the_tray_opens_it(work, tray_display
     try:
         app.ready(window=False)
         assert app.call("GET", "/healthz")[0] == 200
-        assert not tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$")
+        assert not tray_display.window()
         app.menu(*["Down"] * 4, "Return")  # Open control panel
-        wait_for("the window", lambda: tray_display.xdo("search", "--onlyvisible", "--name", "^TokenBuddy$"))
+        wait_for("the window", lambda: tray_display.window())
     finally:
         app.stop()
 
