@@ -25,6 +25,7 @@ pub mod sim;
 pub mod store;
 pub mod terminals;
 pub mod token;
+pub mod translate;
 
 pub use app::{App, Running};
 pub use config::Config;
