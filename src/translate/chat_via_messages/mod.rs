@@ -24,6 +24,9 @@
 //!   `medium` 4,096, `high` 16,384 (`minimal`/`none`: no thinking). The
 //!   budget must be below `max_tokens`: it shrinks to fit, and thinking is
 //!   left off when less than Anthropic's 1,024-token minimum would remain.
+//!   Anthropic takes no thinking with a forced tool (`tool_choice`
+//!   `required` or named): thinking is then left off. With thinking on,
+//!   `temperature` and `top_p` are left out (Anthropic refuses them then).
 //! - `temperature` above 1 is sent as 1 (Anthropic's range is 0–1).
 //! - `frequency_penalty`, `presence_penalty`, `seed`, `store`, `metadata`,
 //!   `service_tier` and `prediction` are dropped: sampling and bookkeeping

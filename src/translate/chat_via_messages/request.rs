@@ -69,22 +69,6 @@ pub fn request(request: &Value, upstream_model: &str) -> Result<Value, Untransla
         .find_map(|k| req.get(k).and_then(Value::as_u64))
         .unwrap_or(DEFAULT_MAX_TOKENS);
     out.insert("max_tokens".into(), json!(max_tokens));
-    if let Some(budget) = req
-        .get("reasoning_effort")
-        .and_then(Value::as_str)
-        .and_then(|e| thinking_budget(e, max_tokens))
-    {
-        out.insert(
-            "thinking".into(),
-            json!({"type": "enabled", "budget_tokens": budget}),
-        );
-    }
-    if let Some(t) = req.get("temperature").and_then(Value::as_f64) {
-        out.insert("temperature".into(), json!(t.min(1.0)));
-    }
-    if let Some(p) = req.get("top_p").filter(|v| v.is_number()) {
-        out.insert("top_p".into(), p.clone());
-    }
     match req.get("stop") {
         Some(Value::String(s)) => {
             out.insert("stop_sequences".into(), json!([s]));
@@ -95,6 +79,29 @@ pub fn request(request: &Value, upstream_model: &str) -> Result<Value, Untransla
         _ => {}
     }
     tools(req, &mut out)?;
+    // Anthropic refuses thinking with a forced tool, and sampling settings
+    // with thinking (see the module doc).
+    let forced = out
+        .get("tool_choice")
+        .is_some_and(|c| matches!(str_of(c, "type"), "any" | "tool"));
+    let budget = req
+        .get("reasoning_effort")
+        .and_then(Value::as_str)
+        .and_then(|e| thinking_budget(e, max_tokens))
+        .filter(|_| !forced);
+    if let Some(budget) = budget {
+        out.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": budget}),
+        );
+    } else {
+        if let Some(t) = req.get("temperature").and_then(Value::as_f64) {
+            out.insert("temperature".into(), json!(t.min(1.0)));
+        }
+        if let Some(p) = req.get("top_p").filter(|v| v.is_number()) {
+            out.insert("top_p".into(), p.clone());
+        }
+    }
     if req.get("stream").and_then(Value::as_bool) == Some(true) {
         out.insert("stream".into(), json!(true));
     }
@@ -455,6 +462,23 @@ mod tests {
             json!({"messages": [{"role": "user", "content": [{"type": "input_audio"}]}]})
         )
         .contains("input_audio"));
+    }
+
+    #[test]
+    fn thinking_leaves_sampling_out_and_a_forced_tool_leaves_thinking_out() {
+        let req =
+            json!({"messages": [], "reasoning_effort": "high", "temperature": 0.3, "top_p": 0.5});
+        let up = request(&req, "up").unwrap_or_default();
+        assert_eq!(
+            up["thinking"],
+            json!({"type": "enabled", "budget_tokens": 4095})
+        );
+        assert!(up.get("temperature").is_none() && up.get("top_p").is_none());
+        let forced = json!({"messages": [], "reasoning_effort": "high", "temperature": 0.3,
+            "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"});
+        let up = request(&forced, "up").unwrap_or_default();
+        assert!(up.get("thinking").is_none());
+        assert_eq!(up["temperature"], 0.3);
     }
 
     #[test]

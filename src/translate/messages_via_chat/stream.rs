@@ -344,6 +344,20 @@ mod tests {
     }
 
     #[test]
+    fn arguments_for_a_closed_call_are_an_error_not_a_reopened_block() {
+        let out = translate(concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: [DONE]\n\n",
+        ));
+        assert!(out.ends_with("after another block began\"}}\n\n"), "{out}");
+        assert_eq!(out.matches("event: content_block_start").count(), 2);
+        assert!(!meter(&out).ended());
+    }
+
+    #[test]
     fn without_usage_each_delta_counts_one_token() {
         let out = translate(concat!(
             "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n",
