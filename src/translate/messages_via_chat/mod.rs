@@ -7,6 +7,8 @@
 //!
 //! Rules where the two protocols differ (each is tested beside its code):
 //!
+//! - A `role: "system"` turn inside `messages` (Claude Code sends them)
+//!   becomes a chat system message in the same place.
 //! - `cache_control` on system, message or tool blocks is dropped: it is a
 //!   caching hint, not content, and chat has no way to say it (chat sellers
 //!   cache prompts by themselves).

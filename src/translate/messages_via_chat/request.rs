@@ -111,6 +111,15 @@ fn message(m: &Value, out: &mut Vec<Value>) -> Result<(), Untranslatable> {
     let role = str_of(m, "role");
     let content = m.get("content").unwrap_or(&Value::Null);
     match (role, content) {
+        // A system turn inside `messages` (Claude Code sends them): chat
+        // has system messages anywhere, so it stays where it stands.
+        ("system", _) => {
+            let text = system_text(content)?;
+            if !text.is_empty() {
+                out.push(json!({"role": "system", "content": text}));
+            }
+            Ok(())
+        }
         ("user" | "assistant", Value::String(s)) => {
             out.push(json!({"role": role, "content": s}));
             Ok(())
@@ -123,7 +132,7 @@ fn message(m: &Value, out: &mut Vec<Value>) -> Result<(), Untranslatable> {
         )),
         _ => Err(Untranslatable::new(
             format!("a message with role \"{role}\""),
-            "Messages roles are \"user\" and \"assistant\"",
+            "Messages roles are \"user\", \"assistant\" and \"system\"",
         )),
     }
 }
@@ -358,6 +367,26 @@ mod tests {
             ])
         );
         assert!(up.get("top_k").is_none() && !up.to_string().contains("cache_control"));
+    }
+
+    #[test]
+    fn system_role_messages_stay_system_messages_where_they_stand() {
+        // Claude Code 2.1 sends `role: "system"` turns inside `messages`.
+        let req = json!({"system": "top", "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "system", "content": "c"},
+        ]});
+        let up = request(&req, "up").unwrap_or_default();
+        assert_eq!(
+            up["messages"],
+            json!([
+                {"role": "system", "content": "top"},
+                {"role": "user", "content": "hi"},
+                {"role": "system", "content": "a\n\nb"},
+                {"role": "system", "content": "c"},
+            ])
+        );
     }
 
     #[test]
