@@ -26,7 +26,10 @@
 //!   rest of that user turn; `is_error: true` puts `Error: ` before the
 //!   result's text (chat has no error flag). A result holding an image, and
 //!   any `document` block, is [`Untranslatable`](super::Untranslatable): a
-//!   chat tool message carries text only.
+//!   chat tool message carries text only. A `tool_reference` in a result
+//!   (a tool search loading a deferred tool) is said as text: the chat
+//!   seller was sent every tool's schema already (`defer_loading` has no
+//!   chat form, so nothing is deferred).
 //! - Server tools (`web_search_*`, `bash_*`, `text_editor_*`, `computer_*`,
 //!   `code_execution_*`, …) and `mcp_servers` are untranslatable: a chat
 //!   seller cannot run them.

@@ -205,7 +205,14 @@ fn tool_result(b: &Value) -> Result<Value, Untranslatable> {
             let mut texts = Vec::new();
             for c in blocks {
                 match kind(c) {
-                    "text" => texts.push(str_of(c, "text")),
+                    "text" => texts.push(str_of(c, "text").to_string()),
+                    // A tool search's answer: the tool it loads. A chat
+                    // seller already has every tool, so it is said as text.
+                    "tool_reference" => {
+                        let name = c.get("tool_name").or_else(|| c.get("name"));
+                        let name = name.and_then(Value::as_str).unwrap_or("");
+                        texts.push(format!("Tool \"{name}\" is loaded."));
+                    }
                     other => {
                         return Err(Untranslatable::new(
                             format!("a \"{other}\" block inside a tool result"),
@@ -404,6 +411,17 @@ mod tests {
                 {"role": "tool", "tool_call_id": "t2", "content": "Error: boom"},
                 {"role": "user", "content": "after"},
             ])
+        );
+    }
+
+    #[test]
+    fn a_tool_reference_in_a_result_is_said_as_text() {
+        let req = json!({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+            "content": [{"type": "tool_reference", "tool_name": "get_weather"}]}]}]});
+        let up = request(&req, "up").unwrap_or_default();
+        assert_eq!(
+            up["messages"][0]["content"],
+            "Tool \"get_weather\" is loaded."
         );
     }
 
