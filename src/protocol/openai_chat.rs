@@ -57,22 +57,28 @@ struct WireUsage {
 struct PromptDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
+    /// Prompt tokens written to the cache (OpenRouter's, and ours when an
+    /// Anthropic seller answers a chat client); also part of `prompt_tokens`.
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
 }
 
 impl WireUsage {
     fn usage(self) -> Usage {
-        let cached = self
-            .prompt_tokens_details
+        let details = self.prompt_tokens_details;
+        let written = details.as_ref().and_then(|d| d.cache_write_tokens);
+        let cached = details
             .and_then(|d| d.cached_tokens)
             .or(self.prompt_cache_hit_tokens)
             .or(self.cached_tokens);
         Usage {
-            input: self
-                .prompt_tokens
-                .map(|p| p.saturating_sub(cached.unwrap_or(0))),
+            input: self.prompt_tokens.map(|p| {
+                p.saturating_sub(cached.unwrap_or(0))
+                    .saturating_sub(written.unwrap_or(0))
+            }),
             output: self.completion_tokens,
             cache_read: cached,
-            cache_write: None,
+            cache_write: written,
         }
     }
 }
@@ -193,6 +199,17 @@ mod tests {
         // Moonshot's.
         let kimi = br#"{"choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"cached_tokens":1920}}"#;
         assert_eq!(body_usage(kimi), want);
+        // OpenRouter (and a chat client served by an Anthropic seller) also
+        // name the prompt tokens written to the cache; they are not input.
+        let writes = br#"{"usage":{"prompt_tokens":2006,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1000,"cache_write_tokens":920}}}"#;
+        assert_eq!(
+            body_usage(writes),
+            Usage {
+                cache_read: Some(1000),
+                cache_write: Some(920),
+                ..want
+            }
+        );
         // A seller that reports no cache: input is the whole prompt.
         let plain = br#"{"usage":{"prompt_tokens":10,"completion_tokens":2}}"#;
         assert_eq!(
