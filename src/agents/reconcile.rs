@@ -55,16 +55,14 @@ pub fn settle(locked: &Locked<'_>, id: &str, entry: &Entry) -> Result<Settled, P
     let Some(spec) = spec::find(id) else {
         return Ok(Settled::Kept);
     };
-    let Ok(snapshot) = atomic_file::read(&entry.file) else {
+    for file in &entry.created_files {
+        atomic_file::remove_leftovers(file);
+    }
+    // A file that cannot be read or no longer parses tells nothing: leave the entry.
+    let Ok(read) = patch::read_all(spec, &entry.file) else {
         return Ok(Settled::Kept);
     };
-    let doc = match (&snapshot.bytes, patch::open(spec, &snapshot)) {
-        (None, _) => None,
-        (Some(_), Ok(doc)) => Some(doc),
-        // A file that no longer parses tells nothing: leave the entry.
-        (Some(_), Err(_)) => return Ok(Settled::Kept),
-    };
-    let doc = doc.as_deref();
+    let doc = (!read.all_absent()).then_some(&read.doc as &dyn ConfigDoc);
     let written = doc.is_some_and(|d| holds(d, entry));
     match &entry.pending {
         Some(pending) if !written && never_written(doc, entry) => {

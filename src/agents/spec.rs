@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::doc::json::Dialect;
-use super::doc::ConfigDoc;
+use super::doc::{ConfigDoc, DocError};
 
 /// The config file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,23 @@ pub struct Endpoint {
 /// Where the agent's files are, from the home directory and the environment.
 pub type PathFn = fn(home: &Path, env: Env<'_>) -> Option<PathBuf>;
 
+/// A second file an agent keeps beside its config that configure edits too
+/// (Gemini CLI's `.env`, Claude Desktop's entry file). Its keys appear in the
+/// agent's document under the first step [`side`]`(name)`, so the edits, the
+/// journal, restore and the drift check treat the files as one document.
+#[derive(Debug, Clone, Copy)]
+pub struct SideFile {
+    /// Its name, in the config file's folder.
+    pub name: &'static str,
+    /// Reads its text.
+    pub parse: fn(&str) -> Result<Box<dyn ConfigDoc>, DocError>,
+}
+
+/// The first key step of side file `name` (`["@.env", "GEMINI_API_KEY"]`).
+pub fn side(name: &str) -> String {
+    super::doc::files::side_step(name)
+}
+
 /// One supported agent.
 #[derive(Clone, Copy)]
 pub struct AgentSpec {
@@ -135,6 +152,9 @@ pub struct AgentSpec {
     pub config_path: PathFn,
     /// Its format.
     pub format: Format,
+    /// Files beside it that configure edits too, written before it and
+    /// restored after it.
+    pub side_files: &'static [SideFile],
     /// The keys we own, set to point the agent at the target (every model
     /// it uses, or a note for each one left); an `Err` refuses with a
     /// reason (nothing is written).
@@ -185,6 +205,7 @@ pub const GUIDE_ONLY: AgentSpec = AgentSpec {
     apps: &[],
     config_path: no_path,
     format: Format::Json(Dialect::Json),
+    side_files: &[],
     edits: no_edits,
     endpoint: no_endpoint,
     current_model: no_model,
@@ -235,8 +256,8 @@ pub const AGENTS: &[AgentSpec] = &[
     super::opencode::SPEC,
     super::qwen_code::SPEC,
     super::crush::SPEC,
-    super::guides::CLAUDE_DESKTOP,
-    super::guides::GEMINI_CLI,
+    super::claude_desktop::SPEC,
+    super::gemini_cli::SPEC,
     super::guides::CURSOR,
     super::guides::CLINE,
     super::guides::ROO_CODE,
