@@ -53,7 +53,13 @@ fn undo(doc: &mut Files, entry: &Entry, absent: &[bool]) -> Result<Vec<String>, 
             continue;
         }
         if doc.get(&key).as_deref() != Some(change.after.as_str()) {
-            skipped.push(change.key.join("."));
+            skipped.push(match (doc.route(&key), change.key.split_first()) {
+                // A side file's key: `.env: GEMINI_API_KEY`.
+                ((part, rest), Some((step, _))) if part > 0 => {
+                    format!("{}: {}", step.trim_start_matches('@'), rest.join("."))
+                }
+                _ => change.key.join("."),
+            });
             continue;
         }
         match &change.before {
