@@ -234,3 +234,59 @@ fn a_system_settings_file_that_sets_auth_blocks_it() {
     assert!(!ok && out.contains("managed by policy"), "{out}");
     assert!(!h.home.path().join(".gemini").exists(), "nothing written");
 }
+
+/// Configure killed after `.env` was written and before `settings.json`
+/// was: the next start puts `.env` back, so neither file holds half a
+/// configure and the journal has nothing for Gemini CLI.
+#[test]
+fn a_configure_killed_between_the_two_files_is_rolled_back() {
+    use std::io::{BufRead, BufReader};
+    for fresh in [false, true] {
+        let h = Home::new();
+        if !fresh {
+            h.write(SETTINGS, USER_SETTINGS);
+            h.write(ENV, USER_ENV);
+        }
+        let mut child = h
+            .command(&configure_args("gemini-cli", "tb-model"))
+            .env("TOKENBUDDY_PAUSE_AT", "temp-written:settings.json")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("paused at") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let paused = rx.recv_timeout(std::time::Duration::from_secs(30));
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        assert!(paused.is_ok(), "configure never paused between the files");
+        assert!(
+            h.read(ENV).contains("GOOGLE_GEMINI_BASE_URL"),
+            ".env was written first"
+        );
+        tokenbuddy::agents::patch::reconcile_at_startup(h.data.path());
+        let journal = tokenbuddy::agents::journal::Journal::new(h.data.path());
+        assert_eq!(journal.get("gemini-cli").expect("journal"), None);
+        if fresh {
+            assert!(
+                !h.home.path().join(".gemini").exists(),
+                "the files and folder of the killed configure are gone"
+            );
+        } else {
+            assert_eq!(h.read(ENV), USER_ENV, ".env put back");
+            assert_eq!(h.read(SETTINGS), USER_SETTINGS);
+            let names: Vec<String> = std::fs::read_dir(h.home.path().join(".gemini"))
+                .expect("dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(names.len(), 2, "no temp files left: {names:?}");
+        }
+    }
+}

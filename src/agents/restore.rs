@@ -33,7 +33,11 @@ pub fn restore(spec: &AgentSpec, journal: &Journal, dry_run: bool) -> Result<Out
 /// Undoes the journaled changes in `doc`; returns the keys left alone.
 /// Keys in a file that is gone (`absent[part]`) are passed over: nothing of
 /// ours is left in it.
-fn undo(doc: &mut Files, entry: &Entry, absent: &[bool]) -> Result<Vec<String>, DocError> {
+pub(crate) fn undo(
+    doc: &mut Files,
+    entry: &Entry,
+    absent: &[bool],
+) -> Result<Vec<String>, DocError> {
     let mut skipped = Vec::new();
     for change in entry.changes.iter().rev() {
         let key = keys(&change.key);
@@ -72,7 +76,7 @@ fn undo(doc: &mut Files, entry: &Entry, absent: &[bool]) -> Result<Vec<String>, 
 
 /// Whether a document holds nothing at all: no keys, no comments — what is
 /// left of a file TokenBuddy created once our keys are gone.
-fn is_blank(doc: &dyn ConfigDoc, text: &str) -> bool {
+pub(crate) fn is_blank(doc: &dyn ConfigDoc, text: &str) -> bool {
     doc.value(&[])
         .is_none_or(|v| v.is_null() || is_empty_container(&v))
         && text
