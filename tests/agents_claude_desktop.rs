@@ -225,3 +225,44 @@ fn a_managed_profile_blocks_it_and_the_guide_stays() {
         "the guide, for the policy-blocked case: {me}"
     );
 }
+
+/// Restore killed after `_meta.json` went and before our entry file did:
+/// the next start finishes it (found by `crash_agents`, run 23, which
+/// failed before reconciliation knew two files).
+#[test]
+fn a_restore_killed_between_the_two_files_is_finished_at_the_next_start() {
+    use std::io::{BufRead, BufReader};
+    let h = Home::new();
+    h.configure("claude-desktop", "claude-tb");
+    let mut child = h
+        .command(&["agents", "restore", "claude-desktop"])
+        .env("TOKENBUDDY_PAUSE_AT", "restore-removed")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("paused at") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let paused = rx.recv_timeout(std::time::Duration::from_secs(30));
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert!(paused.is_ok(), "restore never paused");
+    assert!(
+        h.home.path().join(ours()).exists(),
+        "killed before our entry file went"
+    );
+    tokenbuddy::agents::patch::reconcile_at_startup(h.data.path());
+    let journal = tokenbuddy::agents::journal::Journal::new(h.data.path());
+    assert_eq!(journal.get("claude-desktop").expect("journal"), None);
+    assert!(
+        !h.home.path().join(".config").exists(),
+        "a fresh HOME again"
+    );
+}

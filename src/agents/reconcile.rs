@@ -62,11 +62,16 @@ pub fn settle(locked: &Locked<'_>, id: &str, entry: &Entry) -> Result<Settled, P
     let Ok(mut read) = patch::read_all(spec, &entry.file) else {
         return Ok(Settled::Kept);
     };
-    if let Some(pending) = &entry.pending {
-        if roll_back_partial(entry, pending.previous.as_deref(), &mut read)? {
+    match &entry.pending {
+        Some(pending) if roll_back_partial(entry, pending.previous.as_deref(), &mut read)? => {
             locked.set(id, pending.previous.as_deref().cloned())?;
             return Ok(Settled::RolledBack);
         }
+        None if roll_back_partial(entry, None, &mut read)? => {
+            locked.remove(id)?;
+            return Ok(Settled::Dropped);
+        }
+        _ => {}
     }
     let doc = (!read.all_absent()).then_some(&read.doc as &dyn ConfigDoc);
     let written = doc.is_some_and(|d| holds(d, entry));
@@ -112,10 +117,13 @@ pub fn settle(locked: &Locked<'_>, id: &str, entry: &Entry) -> Result<Settled, P
     }
 }
 
-/// A configure of an agent with side files killed between its files (some
-/// written whole, another not at all): the files written go back to what
-/// `previous` (the entry before that configure) held, or to the user's own
-/// values, so the agent is as it was before. Whether it did so.
+/// An agent with side files caught between its files: its config file
+/// shows none of our values while a side file holds all of them. Configure
+/// writes the side files first and restore the config file first, so that
+/// is a configure killed before its last write (`previous` is the entry
+/// before it) or a restore killed before its last (`previous` is `None`):
+/// the side files go back to `previous`'s values, or to the user's own, and
+/// a side file that configure created goes again. Whether it did so.
 fn roll_back_partial(
     entry: &Entry,
     previous: Option<&Entry>,
@@ -139,8 +147,8 @@ fn roll_back_partial(
             theirs[part_of(c)] = true;
         }
     }
-    let written: Vec<usize> = (0..parts).filter(|&p| ours[p] && !theirs[p]).collect();
-    if written.is_empty() || !(0..parts).any(|p| theirs[p] && !ours[p]) {
+    let written: Vec<usize> = (1..parts).filter(|&p| ours[p] && !theirs[p]).collect();
+    if written.is_empty() || !(theirs[0] && !ours[0]) {
         return Ok(false);
     }
     // Undo only the written files' keys, back to the earlier entry's values.
