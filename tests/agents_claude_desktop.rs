@@ -138,14 +138,10 @@ fn a_user_switch_back_in_the_app_survives_restore() {
     let h = user_library();
     h.configure("claude-desktop", "claude-tb");
     // The user picks their Bedrock entry again in the app.
-    let switched = h
-        .read(lib("_meta.json"))
-        .replace(ENTRY_ID, "7c1d3f0e-1111-4a2b-9c3d-000000000002")
-        .replacen(
-            "\"id\": \"7c1d3f0e-1111-4a2b-9c3d-000000000002\", \"name\": \"TokenBuddy\"",
-            &format!("\"id\": \"{ENTRY_ID}\", \"name\": \"TokenBuddy\""),
-            1,
-        );
+    let switched = h.read(lib("_meta.json")).replace(
+        &format!("\"appliedId\": \"{ENTRY_ID}\""),
+        "\"appliedId\": \"7c1d3f0e-1111-4a2b-9c3d-000000000002\"",
+    );
     h.write(lib("_meta.json"), &switched);
     let meta = json(&h, &lib("_meta.json"));
     assert_eq!(
