@@ -148,7 +148,8 @@ fn roll_back_partial(
         }
     }
     let written: Vec<usize> = (1..parts).filter(|&p| ours[p] && !theirs[p]).collect();
-    if written.is_empty() || !(theirs[0] && !ours[0]) {
+    // The config file shows none of ours, a side file all of them.
+    if written.is_empty() || !theirs[0] || ours[0] {
         return Ok(false);
     }
     // Undo only the written files' keys, back to the earlier entry's values.

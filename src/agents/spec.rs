@@ -96,7 +96,8 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub struct Context<'a> {
     /// Where to point it.
     pub target: Target<'a>,
-    /// Its config as it is now.
+    /// Its config as it is now (its side files' keys under their first
+    /// step, see [`SideFile`]).
     pub doc: &'a dyn ConfigDoc,
     /// Where that config is (some agents keep more files beside it).
     pub path: &'a Path,
@@ -166,7 +167,7 @@ pub struct AgentSpec {
     /// Managed-settings files that override the user's file.
     pub policy_files: fn(env: Env<'_>) -> Vec<PathBuf>,
     /// How to set it up by hand, for agents TokenBuddy cannot (or should
-    /// not) configure by editing a file.
+    /// not) configure by editing a file, or whose file managed settings block.
     pub guide: Option<&'static str>,
 }
 
