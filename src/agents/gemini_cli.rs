@@ -60,7 +60,7 @@ fn edits(cx: &Context<'_>) -> Result<Plan, String> {
         if (cx.env)(name).is_some_and(|v| !v.is_empty()) {
             left.push(Left::new(
                 format!("{name} (shell)"),
-                "set in your shell, where it wins over ~/.gemini/.env: unset it, or Gemini CLI does not go through TokenBuddy",
+                "set in your shell, where it wins over what TokenBuddy wrote to ~/.gemini: unset it, or Gemini CLI does not use TokenBuddy as configured",
             ));
         }
     }
