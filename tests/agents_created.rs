@@ -23,6 +23,8 @@ const FILE_AGENTS: &[&str] = &[
     "opencode",
     "qwen-code",
     "crush",
+    "gemini-cli",
+    "claude-desktop",
 ];
 
 /// Everything under `dir`, relative.

@@ -158,22 +158,29 @@ fn binaries_install_dirs_versions_and_path_overrides() {
         agent(&list, "openclaw")["configPath"],
         m.home.path().join("oc.json5").display().to_string()
     );
-    for id in [
-        "cursor",
-        "cline",
-        "roo-code",
-        "gemini-cli",
-        "claude-desktop",
-    ] {
+    for id in ["cursor", "cline", "roo-code"] {
         let a = agent(&list, id);
         assert_eq!(a["state"], "guide", "{id}");
         assert!(
             a["guide"]
                 .as_str()
-                .is_some_and(|g| id == "gemini-cli" || g.contains("127.0.0.1:7444")),
+                .is_some_and(|g| g.contains("127.0.0.1:7444")),
             "{id}: {a}"
         );
         assert_eq!(a["configPath"], Value::Null);
+    }
+    // Configured through their files now; the guide is for a managed machine.
+    for (id, path) in [
+        ("gemini-cli", ".gemini/settings.json"),
+        ("claude-desktop", "xdg/Claude-3p/configLibrary/_meta.json"),
+    ] {
+        let a = agent(&list, id);
+        assert_eq!(a["state"], "notConfigured", "{id}: {a}");
+        assert_eq!(a["guide"], Value::Null, "{id}: {a}");
+        assert_eq!(
+            a["configPath"],
+            m.home.path().join(path).display().to_string()
+        );
     }
     // OpenClaw's state dir and legacy names.
     m.file(".clawdbot/clawdbot.json", "{}");

@@ -39,6 +39,9 @@ const CASES: &[(&str, Option<&str>)] = &[
     ("hermes", Some("hermes.mapping.yaml")),
     ("codex", Some("codex.config.toml")),
     ("crush", None),
+    // Two files each: the settings and `.env`; `_meta.json` and our entry.
+    ("gemini-cli", None),
+    ("claude-desktop", None),
 ];
 
 /// What the killed command does.
@@ -126,8 +129,25 @@ impl Run {
         );
     }
 
+    /// The config file's bytes, then each side file's after a marker line
+    /// (`None` when none of them exists).
     fn file(&self, case: &Case) -> Option<Vec<u8>> {
-        std::fs::read(self.config(case.spec)).ok()
+        let main = self.config(case.spec);
+        let mut bytes = std::fs::read(&main).ok();
+        for side in patch::side_paths(case.spec, &main) {
+            if let Ok(b) = std::fs::read(&side) {
+                let all = bytes.get_or_insert_with(Vec::new);
+                all.extend_from_slice(
+                    format!(
+                        "\n--- {}\n",
+                        side.file_name().unwrap_or_default().to_string_lossy()
+                    )
+                    .as_bytes(),
+                );
+                all.extend_from_slice(&b);
+            }
+        }
+        bytes
     }
 
     /// Every path under HOME and the data dir that is one of our temp files.
@@ -197,13 +217,18 @@ fn points(case: &Case, op: Op) -> Vec<String> {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| panic!("{name}: no file"));
     let journal = "temp-written:agents-journal.json".to_string();
+    // Side files are written before the config file.
+    let sides = case
+        .spec
+        .side_files
+        .iter()
+        .map(|s| format!("temp-written:{}", s.name));
     match op {
-        Op::Configure | Op::Reconfigure => vec![
-            journal,
-            "configure-journaled".into(),
-            format!("temp-written:{file}"),
-            "configure-written".into(),
-        ],
+        Op::Configure | Op::Reconfigure => [journal, "configure-journaled".into()]
+            .into_iter()
+            .chain(sides)
+            .chain([format!("temp-written:{file}"), "configure-written".into()])
+            .collect(),
         Op::Restore if case.original.is_none() => {
             vec!["restore-removed".into(), "restore-written".into(), journal]
         }
@@ -357,11 +382,10 @@ fn kills_at_any_point_leave_original_or_patched_files_and_an_agreeing_journal() 
                     e.pending.is_none(),
                     "{what}: still pending after reconciliation"
                 );
-                let text = String::from_utf8(file.clone().expect("a journaled file exists"))
-                    .expect("utf-8");
-                let doc = patch::open_text(case.spec.format, &text).expect("parses");
+                assert!(file.is_some(), "{what}: a journaled file exists");
+                let read = patch::read_all(case.spec, &run.config(case.spec)).expect("parses");
                 assert!(
-                    patch::holds(doc.as_ref(), e),
+                    patch::holds(&read.doc, e),
                     "{what}: journaled but not patched"
                 );
                 patched_after += 1;

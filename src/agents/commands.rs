@@ -108,10 +108,9 @@ pub fn configure(
 ) -> Result<Done, CommandError> {
     let spec = agent(id)?;
     let path = patch::config_path(spec, setup.home, setup.env)?;
-    let current = std::fs::read_to_string(&path)
+    let current = patch::read_all(spec, &path)
         .ok()
-        .and_then(|text| patch::open_text(spec.format, &text).ok())
-        .and_then(|doc| (spec.current_model)(doc.as_ref()));
+        .and_then(|read| (spec.current_model)(&read.doc));
     let model = super::model::choose(model, current.as_deref(), setup.sellers)
         .map_err(CommandError::Model)?;
     let url = format!("http://127.0.0.1:{}", setup.port);

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::doc::json::Dialect;
+use super::doc::ConfigDoc;
 use super::journal::Journal;
 use super::patch;
 use super::spec::{AgentSpec, Context, Env, Format, Target, AGENTS};
 use super::state::{self, Ours, State};
-use crate::atomic_file;
 
 /// One agent as `tokenbuddy agents --json` and `GET /api/agents` show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -202,31 +202,30 @@ pub fn report(
         state: State::Guide,
         detail: String::new(),
         model: None,
-        guide: spec.guide.map(|g| fill_guide(g, ours)),
+        guide: None,
     };
     let Some(file) = config_path else {
         r.detail = "set up by hand".into();
+        r.guide = spec.guide.map(|g| fill_guide(g, ours));
         return r;
     };
     let entry = journal.get(spec.id).ok().flatten();
-    let doc = match atomic_file::read(&file) {
-        Ok(snapshot) => {
-            let text =
-                String::from_utf8_lossy(snapshot.bytes.as_deref().unwrap_or_default()).into_owned();
-            patch::open_text(spec.format, &text).map_err(|e| e.to_string())
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    let doc = match doc {
-        Ok(doc) => doc,
+    let read = match patch::read_all(spec, &file) {
+        Ok(read) => read,
         Err(e) => {
             r.state = State::Unreadable;
-            r.detail = format!("{}: {e}", file.display());
+            r.detail = match e {
+                patch::PatchError::Parse { path, source } => {
+                    format!("{}: {source}", path.display())
+                }
+                e => format!("{}: {e}", file.display()),
+            };
             return r;
         }
     };
-    r.model = (spec.current_model)(doc.as_ref());
-    let (state, detail) = state::classify(spec, doc.as_ref(), entry.as_ref(), ours);
+    let doc: &dyn ConfigDoc = &read.doc;
+    r.model = (spec.current_model)(doc);
+    let (state, detail) = state::classify(spec, doc, entry.as_ref(), ours);
     // The keys a configure would own, for the policy check.
     let probe = Target {
         url: "http://127.0.0.1:0",
@@ -235,7 +234,7 @@ pub fn report(
     };
     let owned: Vec<Vec<String>> = (spec.edits)(&Context {
         target: probe,
-        doc: doc.as_ref(),
+        doc,
         path: &file,
         env,
     })
@@ -248,6 +247,8 @@ pub fn report(
                 "managed settings in {} override the user's file",
                 policy.display()
             );
+            // Where the file route is blocked, the guide says what to do by hand.
+            r.guide = spec.guide.map(|g| fill_guide(g, ours));
         }
         _ => {
             r.state = state;

@@ -1,39 +1,7 @@
 //! Agents TokenBuddy detects and explains but does not edit: their settings
-//! live in app storage rather than files (Cursor, Cline, Roo Code), they
-//! need an API TokenBuddy does not serve (Gemini CLI), or they must be set
-//! up in the app (Claude Desktop's third-party gateway, read once at launch).
+//! live in app storage rather than files (Cursor, Cline, Roo Code).
 
 use super::spec::{AgentSpec, GUIDE_ONLY};
-
-/// Claude Desktop (macOS and Windows): third-party inference through a gateway.
-pub const CLAUDE_DESKTOP: AgentSpec = AgentSpec {
-    id: "claude-desktop",
-    name: "Claude Desktop",
-    apps: &[
-        "/Applications/Claude.app",
-        "~/Applications/Claude.app",
-        "~/AppData/Local/AnthropicClaude",
-    ],
-    guide: Some(
-        "Claude Desktop → Settings → Third-party inference: choose \"Gateway\", base URL \
-         {url}, API key {token}, auth scheme \"bearer\", model discovery on; then quit and \
-         reopen Claude Desktop (it reads this once at launch).",
-    ),
-    ..GUIDE_ONLY
-};
-
-/// Gemini CLI: speaks only Gemini's native API.
-pub const GEMINI_CLI: AgentSpec = AgentSpec {
-    id: "gemini-cli",
-    name: "Gemini CLI",
-    binaries: &["gemini"],
-    install_dirs: &[".local/bin", ".npm-global/bin"],
-    guide: Some(
-        "Gemini CLI speaks only Gemini's native API, which TokenBuddy does not serve yet; \
-         keep using it directly.",
-    ),
-    ..GUIDE_ONLY
-};
 
 /// Cursor: settings live in its app storage, and its servers cannot reach 127.0.0.1.
 pub const CURSOR: AgentSpec = AgentSpec {

@@ -69,6 +69,10 @@ pub struct Entry {
     /// them again while they are empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created_dirs: Vec<PathBuf>,
+    /// Side files (see [`super::spec::SideFile`]) that did not exist before:
+    /// restore removes each one when nothing else was written to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_files: Vec<PathBuf>,
     /// The keys, in the order we set them.
     pub changes: Vec<Change>,
     /// When (RFC 3339, UTC).
@@ -218,6 +222,7 @@ mod tests {
             file: file.into(),
             created: false,
             created_dirs: Vec::new(),
+            created_files: Vec::new(),
             changes: Vec::new(),
             at: String::new(),
             pending: None,

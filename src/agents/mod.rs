@@ -2,11 +2,13 @@
 //! and back without ever breaking a user's file, and say where each stands.
 
 pub mod claude_code;
+pub mod claude_desktop;
 pub mod codex;
 pub mod commands;
 pub mod crush;
 pub mod detect;
 pub mod doc;
+pub mod gemini_cli;
 pub mod guides;
 pub mod hermes;
 pub mod journal;

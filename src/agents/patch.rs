@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::doc::files::Files;
 use super::doc::json::JsonDoc;
 use super::doc::toml::TomlDoc;
 use super::doc::yaml::YamlDoc;
@@ -94,21 +95,42 @@ pub struct Outcome {
     /// What restore kept that TokenBuddy had created (a file or folder that
     /// holds something else now), in a sentence each.
     pub kept: Vec<String>,
+    /// The agent's side files (see [`super::spec::SideFile`]), before and after.
+    pub sides: Vec<SideChange>,
+}
+
+/// One side file's text before and after.
+#[derive(Debug, Clone)]
+pub struct SideChange {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text before (empty when absent).
+    pub before: String,
+    /// Its text after (empty when removed).
+    pub after: String,
+}
+
+fn unified(path: &Path, before: &str, after: &str) -> String {
+    let path = path.display().to_string();
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .header(&path, &path)
+        .to_string()
 }
 
 impl Outcome {
-    /// Whether the file changes.
+    /// Whether the file, or one of its side files, changes.
     pub fn changes(&self) -> bool {
-        self.before != self.after
+        self.before != self.after || self.sides.iter().any(|s| s.before != s.after)
     }
 
-    /// A unified diff of the change.
+    /// A unified diff of the change (the file's, then each side file's).
     pub fn diff(&self) -> String {
-        let path = self.path.display().to_string();
-        similar::TextDiff::from_lines(&self.before, &self.after)
-            .unified_diff()
-            .header(&path, &path)
-            .to_string()
+        let mut diff = unified(&self.path, &self.before, &self.after);
+        for side in self.sides.iter().filter(|s| s.before != s.after) {
+            diff.push_str(&unified(&side.path, &side.before, &side.after));
+        }
+        diff
     }
 }
 
@@ -136,12 +158,10 @@ pub fn open_text(format: Format, text: &str) -> Result<Box<dyn ConfigDoc>, DocEr
     })
 }
 
-pub(crate) fn open(
-    spec: &AgentSpec,
-    snapshot: &Snapshot,
-) -> Result<Box<dyn ConfigDoc>, PatchError> {
+/// The text of a file read as `snapshot` (empty when absent).
+fn text_of(snapshot: &Snapshot) -> Result<&str, PatchError> {
     let bytes = snapshot.bytes.as_deref().unwrap_or_default();
-    let text = std::str::from_utf8(bytes).map_err(|e| PatchError::Parse {
+    std::str::from_utf8(bytes).map_err(|e| PatchError::Parse {
         path: snapshot.path.clone(),
         source: DocError::Parse {
             line: String::from_utf8_lossy(&bytes[..e.valid_up_to()])
@@ -150,10 +170,52 @@ pub(crate) fn open(
                 + 1,
             message: "the file is not UTF-8 text".into(),
         },
-    })?;
-    open_text(spec.format, text).map_err(|source| PatchError::Parse {
-        path: snapshot.path.clone(),
+    })
+}
+
+/// Where the agent's side files are, beside its config file `path`.
+pub fn side_paths(spec: &AgentSpec, path: &Path) -> Vec<PathBuf> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    spec.side_files.iter().map(|s| dir.join(s.name)).collect()
+}
+
+/// An agent's files as they are now: a snapshot of each (the config file
+/// first, then its side files) and the one document over all of them.
+pub struct Read {
+    /// The snapshots, in the document's part order.
+    pub snapshots: Vec<Snapshot>,
+    /// The document.
+    pub doc: Files,
+}
+
+impl Read {
+    /// Whether none of the files exists.
+    pub fn all_absent(&self) -> bool {
+        self.snapshots.iter().all(|s| s.bytes.is_none())
+    }
+}
+
+/// Reads and parses the agent's config file `path` and its side files.
+pub fn read_all(spec: &AgentSpec, path: &Path) -> Result<Read, PatchError> {
+    let main = atomic_file::read(path)?;
+    let doc = open_text(spec.format, text_of(&main)?).map_err(|source| PatchError::Parse {
+        path: main.path.clone(),
         source,
+    })?;
+    let mut snapshots = vec![main];
+    let mut sides = Vec::new();
+    for (side, side_path) in spec.side_files.iter().zip(side_paths(spec, path)) {
+        let snapshot = atomic_file::read(&side_path)?;
+        let side_doc = (side.parse)(text_of(&snapshot)?).map_err(|source| PatchError::Parse {
+            path: snapshot.path.clone(),
+            source,
+        })?;
+        sides.push((side.name, side_doc));
+        snapshots.push(snapshot);
+    }
+    Ok(Read {
+        snapshots,
+        doc: Files::new(doc, sides),
     })
 }
 
@@ -308,12 +370,14 @@ fn configure_once(
     locked: &Locked<'_>,
     dry_run: bool,
 ) -> Result<Outcome, PatchError> {
-    let snapshot = atomic_file::read(path)?;
-    let mut doc = open(spec, &snapshot)?;
-    let before = doc.render();
+    let Read {
+        snapshots,
+        doc: mut files,
+    } = read_all(spec, path)?;
+    let befores: Vec<String> = (0..files.len()).map(|i| files.text(i)).collect();
     let plan = (spec.edits)(&Context {
         target: *target,
-        doc: doc.as_ref(),
+        doc: &files,
         path,
         env,
     })
@@ -329,36 +393,58 @@ fn configure_once(
         });
     }
     let earlier = locked.get(spec.id)?;
-    let changes = apply(doc.as_mut(), &plan.edits, earlier.as_ref(), path)?;
+    let changes = apply(&mut files, &plan.edits, earlier.as_ref(), path)?;
+    let afters: Vec<String> = (0..files.len()).map(|i| files.text(i)).collect();
     let outcome = Outcome {
         path: path.to_path_buf(),
-        before,
-        after: doc.render(),
+        before: befores[0].clone(),
+        after: afters[0].clone(),
         skipped: Vec::new(),
         left: plan.left,
         kept: Vec::new(),
+        sides: (1..files.len())
+            .map(|i| SideChange {
+                path: snapshots[i].path.clone(),
+                before: befores[i].clone(),
+                after: afters[i].clone(),
+            })
+            .collect(),
     };
     if dry_run || (!outcome.changes() && earlier.is_some()) {
         return Ok(outcome);
     }
     // A file we create now, and the folders we create for it, are ours to
     // remove again at restore.
-    let creating = snapshot.bytes.is_none();
+    let changed: Vec<usize> = (0..files.len())
+        .filter(|&i| befores[i] != afters[i])
+        .collect();
+    let creating = snapshots[0].bytes.is_none();
     let mut created_dirs = earlier
         .as_ref()
         .map(|e| e.created_dirs.clone())
         .unwrap_or_default();
-    if creating {
-        for dir in atomic_file::missing_dirs(path)? {
+    let mut created_files = earlier
+        .as_ref()
+        .map(|e| e.created_files.clone())
+        .unwrap_or_default();
+    for (i, snapshot) in snapshots.iter().enumerate() {
+        if snapshot.bytes.is_some() || !(i == 0 || changed.contains(&i)) {
+            continue;
+        }
+        for dir in atomic_file::missing_dirs(&snapshot.path)? {
             if !created_dirs.contains(&dir) {
                 created_dirs.push(dir);
             }
+        }
+        if i > 0 && !created_files.contains(&snapshot.path) {
+            created_files.push(snapshot.path.clone());
         }
     }
     let entry = Entry {
         file: path.to_path_buf(),
         created: creating || earlier.as_ref().is_some_and(|e| e.created),
         created_dirs,
+        created_files,
         changes,
         at: now_rfc3339(),
         pending: None,
@@ -375,20 +461,58 @@ fn configure_once(
             },
         )?;
         pause_point("configure-journaled");
-        if let Err(e) = atomic_file::replace(&snapshot, outcome.after.as_bytes(), Perms::Secret) {
-            // Nothing was written: the journal goes back to what it held.
-            if let Err(j) = locked.set(spec.id, earlier.clone()) {
-                tracing::warn!(agent = spec.id, error = %j, "could not take back a journal entry; startup reconciliation will");
+        // Side files first: the config file may point at them (Claude
+        // Desktop's `appliedId`), so it is written once they are there.
+        let order: Vec<usize> = changed
+            .iter()
+            .copied()
+            .filter(|&i| i > 0)
+            .chain(changed.iter().copied().filter(|&i| i == 0))
+            .collect();
+        let mut written = Vec::new();
+        for &i in &order {
+            match atomic_file::replace(&snapshots[i], afters[i].as_bytes(), Perms::Secret) {
+                Ok(()) => written.push(i),
+                Err(e) => {
+                    // Nothing of this configure stays: the files written so
+                    // far go back, and the journal to what it held.
+                    for &w in written.iter().rev() {
+                        put_back(&snapshots[w], &afters[w]);
+                    }
+                    if let Err(j) = locked.set(spec.id, earlier.clone()) {
+                        tracing::warn!(agent = spec.id, error = %j, "could not take back a journal entry; startup reconciliation will");
+                    }
+                    if earlier.is_none() {
+                        super::restore::remove_created_dirs(&entry, &mut Vec::new());
+                    }
+                    return Err(e.into());
+                }
             }
-            if earlier.is_none() {
-                super::restore::remove_created_dirs(&entry, &mut Vec::new());
-            }
-            return Err(e.into());
         }
         pause_point("configure-written");
     }
     locked.put(spec.id, entry)?;
     Ok(outcome)
+}
+
+/// Puts back the file read as `snapshot` after we wrote `ours` to it (a
+/// configure that failed on a later file); a file that changed again since
+/// is left, with a warning.
+fn put_back(snapshot: &Snapshot, ours: &str) {
+    let result = atomic_file::read(&snapshot.path).and_then(|now| {
+        if now.bytes.as_deref() != Some(ours.as_bytes()) {
+            return Err(WriteError::Changed {
+                path: snapshot.path.clone(),
+            });
+        }
+        match &snapshot.bytes {
+            Some(bytes) => atomic_file::replace(&now, bytes, Perms::Secret),
+            None => atomic_file::remove(&now),
+        }
+    });
+    if let Err(e) = result {
+        tracing::warn!(file = %snapshot.path.display(), error = %e, "could not put back a file of a failed configure");
+    }
 }
 
 /// Whether every key the journal says we set still holds our value.

@@ -11,10 +11,10 @@
 use std::path::Path;
 
 use super::doc::ConfigDoc;
-use super::journal::{Entry, Journal, Locked};
-use super::patch::{self, holds, keys, PatchError};
+use super::journal::{Change, Entry, Journal, Locked};
+use super::patch::{self, doc_error, holds, keys, PatchError, Read};
 use super::spec;
-use crate::atomic_file;
+use crate::atomic_file::{self, Perms};
 
 /// What reconciliation did with one entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +55,25 @@ pub fn settle(locked: &Locked<'_>, id: &str, entry: &Entry) -> Result<Settled, P
     let Some(spec) = spec::find(id) else {
         return Ok(Settled::Kept);
     };
-    let Ok(snapshot) = atomic_file::read(&entry.file) else {
+    for file in &entry.created_files {
+        atomic_file::remove_leftovers(file);
+    }
+    // A file that cannot be read or no longer parses tells nothing: leave the entry.
+    let Ok(mut read) = patch::read_all(spec, &entry.file) else {
         return Ok(Settled::Kept);
     };
-    let doc = match (&snapshot.bytes, patch::open(spec, &snapshot)) {
-        (None, _) => None,
-        (Some(_), Ok(doc)) => Some(doc),
-        // A file that no longer parses tells nothing: leave the entry.
-        (Some(_), Err(_)) => return Ok(Settled::Kept),
-    };
-    let doc = doc.as_deref();
+    match &entry.pending {
+        Some(pending) if roll_back_partial(entry, pending.previous.as_deref(), &mut read)? => {
+            locked.set(id, pending.previous.as_deref().cloned())?;
+            return Ok(Settled::RolledBack);
+        }
+        None if roll_back_partial(entry, None, &mut read)? => {
+            locked.remove(id)?;
+            return Ok(Settled::Dropped);
+        }
+        _ => {}
+    }
+    let doc = (!read.all_absent()).then_some(&read.doc as &dyn ConfigDoc);
     let written = doc.is_some_and(|d| holds(d, entry));
     match &entry.pending {
         Some(pending) if !written && never_written(doc, entry) => {
@@ -106,6 +115,80 @@ pub fn settle(locked: &Locked<'_>, id: &str, entry: &Entry) -> Result<Settled, P
         }
         None => Ok(Settled::Kept),
     }
+}
+
+/// An agent with side files caught between its files: its config file
+/// shows none of our values while a side file holds all of them. Configure
+/// writes the side files first and restore the config file first, so that
+/// is a configure killed before its last write (`previous` is the entry
+/// before it) or a restore killed before its last (`previous` is `None`):
+/// the side files go back to `previous`'s values, or to the user's own, and
+/// a side file that configure created goes again. Whether it did so.
+fn roll_back_partial(
+    entry: &Entry,
+    previous: Option<&Entry>,
+    read: &mut Read,
+) -> Result<bool, PatchError> {
+    let files = &read.doc;
+    let parts = files.len();
+    if parts < 2 {
+        return Ok(false);
+    }
+    let part_of = |c: &Change| files.route(&keys(&c.key)).0;
+    let (mut ours, mut theirs) = (vec![false; parts], vec![false; parts]);
+    for c in entry
+        .changes
+        .iter()
+        .filter(|c| !c.container && c.before.as_deref() != Some(c.after.as_str()))
+    {
+        if files.get(&keys(&c.key)).as_deref() == Some(c.after.as_str()) {
+            ours[part_of(c)] = true;
+        } else {
+            theirs[part_of(c)] = true;
+        }
+    }
+    let written: Vec<usize> = (1..parts).filter(|&p| ours[p] && !theirs[p]).collect();
+    // The config file shows none of ours, a side file all of them.
+    if written.is_empty() || !theirs[0] || ours[0] {
+        return Ok(false);
+    }
+    // Undo only the written files' keys, back to the earlier entry's values.
+    let back = Entry {
+        changes: entry
+            .changes
+            .iter()
+            .filter(|c| written.contains(&part_of(c)))
+            .map(|c| Change {
+                before: previous
+                    .and_then(|p| p.changes.iter().find(|o| o.key == c.key && !o.container))
+                    .map_or_else(|| c.before.clone(), |o| Some(o.after.clone())),
+                ..c.clone()
+            })
+            .collect(),
+        ..entry.clone()
+    };
+    let absent: Vec<bool> = read.snapshots.iter().map(|s| s.bytes.is_none()).collect();
+    let files = &mut read.doc;
+    super::restore::undo(files, &back, &absent).map_err(doc_error(&entry.file))?;
+    for &p in &written {
+        let snapshot = &read.snapshots[p];
+        let text = files.text(p);
+        let created_now = if p == 0 {
+            entry.created && !previous.is_some_and(|e| e.created)
+        } else {
+            entry.created_files.contains(&snapshot.path)
+                && !previous.is_some_and(|e| e.created_files.contains(&snapshot.path))
+        };
+        if created_now && super::restore::is_blank(files.doc(p), &text) {
+            atomic_file::remove(snapshot)?;
+        } else {
+            atomic_file::replace(snapshot, text.as_bytes(), Perms::Secret)?;
+        }
+    }
+    if previous.is_none() {
+        super::restore::remove_created_dirs(entry, &mut Vec::new());
+    }
+    Ok(true)
 }
 
 /// [`settle`] for agent `id`'s entry, if it has one.

@@ -4,9 +4,12 @@
 //! the folders it created for it, unless something else was put there since
 //! — then it is kept, only our keys are dropped, and the result says so.
 
+use super::doc::files::Files;
 use super::doc::{ConfigDoc, DocError};
 use super::journal::{Entry, Journal, Locked};
-use super::patch::{self, doc_error, is_empty_container, keys, Outcome, PatchError, ATTEMPTS};
+use super::patch::{
+    self, doc_error, is_empty_container, keys, Outcome, PatchError, SideChange, ATTEMPTS,
+};
 use super::spec::AgentSpec;
 use crate::atomic_file::{self, pause_point, Perms, WriteError};
 
@@ -28,10 +31,19 @@ pub fn restore(spec: &AgentSpec, journal: &Journal, dry_run: bool) -> Result<Out
 }
 
 /// Undoes the journaled changes in `doc`; returns the keys left alone.
-fn undo(doc: &mut dyn ConfigDoc, entry: &Entry) -> Result<Vec<String>, DocError> {
+/// Keys in a file that is gone (`absent[part]`) are passed over: nothing of
+/// ours is left in it.
+pub(crate) fn undo(
+    doc: &mut Files,
+    entry: &Entry,
+    absent: &[bool],
+) -> Result<Vec<String>, DocError> {
     let mut skipped = Vec::new();
     for change in entry.changes.iter().rev() {
         let key = keys(&change.key);
+        if absent[doc.route(&key).0] {
+            continue;
+        }
         if change.container {
             let now = doc.value(&key);
             let emptied = now.as_ref().is_none_or(is_empty_container);
@@ -45,7 +57,13 @@ fn undo(doc: &mut dyn ConfigDoc, entry: &Entry) -> Result<Vec<String>, DocError>
             continue;
         }
         if doc.get(&key).as_deref() != Some(change.after.as_str()) {
-            skipped.push(change.key.join("."));
+            skipped.push(match (doc.route(&key), change.key.split_first()) {
+                // A side file's key: `.env: GEMINI_API_KEY`.
+                ((part, rest), Some((step, _))) if part > 0 => {
+                    format!("{}: {}", step.trim_start_matches('@'), rest.join("."))
+                }
+                _ => change.key.join("."),
+            });
             continue;
         }
         match &change.before {
@@ -58,7 +76,7 @@ fn undo(doc: &mut dyn ConfigDoc, entry: &Entry) -> Result<Vec<String>, DocError>
 
 /// Whether a document holds nothing at all: no keys, no comments — what is
 /// left of a file TokenBuddy created once our keys are gone.
-fn is_blank(doc: &dyn ConfigDoc, text: &str) -> bool {
+pub(crate) fn is_blank(doc: &dyn ConfigDoc, text: &str) -> bool {
     doc.value(&[])
         .is_none_or(|v| v.is_null() || is_empty_container(&v))
         && text
@@ -71,6 +89,9 @@ fn is_blank(doc: &dyn ConfigDoc, text: &str) -> bool {
 pub(crate) fn remove_created_dirs(entry: &Entry, kept: &mut Vec<String>) {
     // Temp files of a crashed write of ours would keep the folder.
     atomic_file::remove_leftovers(&entry.file);
+    for file in &entry.created_files {
+        atomic_file::remove_leftovers(file);
+    }
     for dir in entry.created_dirs.iter().rev() {
         match std::fs::remove_dir(dir) {
             Ok(()) => {}
@@ -97,7 +118,10 @@ fn restore_once(
     locked: &Locked<'_>,
     dry_run: bool,
 ) -> Result<Outcome, PatchError> {
-    let snapshot = atomic_file::read(&entry.file)?;
+    let patch::Read {
+        snapshots,
+        doc: mut files,
+    } = patch::read_all(spec, &entry.file)?;
     let mut outcome = Outcome {
         path: entry.file.clone(),
         before: String::new(),
@@ -105,40 +129,78 @@ fn restore_once(
         skipped: Vec::new(),
         left: Vec::new(),
         kept: Vec::new(),
+        sides: Vec::new(),
     };
-    if snapshot.bytes.is_none() {
-        // The file is gone: nothing of ours is left in it.
+    if snapshots.iter().all(|s| s.bytes.is_none()) {
+        // The files are gone: nothing of ours is left in them.
         if !dry_run {
-            if entry.created {
+            if entry.created || !entry.created_files.is_empty() {
                 remove_created_dirs(entry, &mut outcome.kept);
             }
             locked.remove(spec.id)?;
         }
         return Ok(outcome);
     }
-    let mut doc = patch::open(spec, &snapshot)?;
-    outcome.before = doc.render();
-    outcome.skipped = undo(doc.as_mut(), entry).map_err(doc_error(&entry.file))?;
-    let text = doc.render();
-    let remove_file = entry.created && is_blank(doc.as_ref(), &text);
-    if entry.created && !remove_file {
-        outcome.kept.push(format!(
-            "kept {}: TokenBuddy created it, but it holds other settings now; only TokenBuddy's keys were removed",
-            entry.file.display()
-        ));
+    let absent: Vec<bool> = snapshots.iter().map(|s| s.bytes.is_none()).collect();
+    let befores: Vec<String> = (0..files.len()).map(|i| files.text(i)).collect();
+    outcome.skipped = undo(&mut files, entry, &absent).map_err(doc_error(&entry.file))?;
+    // Per file: its text after, or `None` when it goes (a file we created
+    // that holds nothing else).
+    let mut afters: Vec<Option<String>> = Vec::new();
+    for (i, snapshot) in snapshots.iter().enumerate() {
+        let text = files.text(i);
+        let created = if i == 0 {
+            entry.created
+        } else {
+            entry.created_files.contains(&snapshot.path)
+        };
+        let remove = created && !absent[i] && is_blank(files.doc(i), &text);
+        if created && !absent[i] && !remove {
+            outcome.kept.push(format!(
+                "kept {}: TokenBuddy created it, but it holds other settings now; only TokenBuddy's keys were removed",
+                snapshot.path.display()
+            ));
+        }
+        afters.push((!remove).then_some(text));
     }
-    if !remove_file {
-        outcome.after = text;
-    }
+    outcome.before = befores[0].clone();
+    outcome.after = afters[0].clone().unwrap_or_default();
+    outcome.sides = (1..files.len())
+        .map(|i| SideChange {
+            path: snapshots[i].path.clone(),
+            before: befores[i].clone(),
+            after: afters[i].clone().unwrap_or_default(),
+        })
+        .collect();
     if dry_run {
         return Ok(outcome);
     }
-    if remove_file {
-        atomic_file::remove(&snapshot)?;
-        pause_point("restore-removed");
+    // The config file first: it may point at a side file (Claude Desktop's
+    // `appliedId`), which goes only once nothing points at it.
+    let mut removed_all = true;
+    for (i, snapshot) in snapshots.iter().enumerate() {
+        match &afters[i] {
+            None => {
+                atomic_file::remove(snapshot)?;
+                if i == 0 {
+                    pause_point("restore-removed");
+                }
+            }
+            Some(text) => {
+                let created = if i == 0 {
+                    entry.created
+                } else {
+                    entry.created_files.contains(&snapshot.path)
+                };
+                removed_all &= !created || absent[i];
+                if !absent[i] && *text != befores[i] {
+                    atomic_file::replace(snapshot, text.as_bytes(), Perms::Secret)?;
+                }
+            }
+        }
+    }
+    if removed_all && (entry.created || !entry.created_files.is_empty()) {
         remove_created_dirs(entry, &mut outcome.kept);
-    } else if outcome.changes() {
-        atomic_file::replace(&snapshot, outcome.after.as_bytes(), Perms::Secret)?;
     }
     pause_point("restore-written");
     locked.remove(spec.id)?;

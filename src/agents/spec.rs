@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::doc::json::Dialect;
-use super::doc::ConfigDoc;
+use super::doc::{ConfigDoc, DocError};
 
 /// The config file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,8 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub struct Context<'a> {
     /// Where to point it.
     pub target: Target<'a>,
-    /// Its config as it is now.
+    /// Its config as it is now (its side files' keys under their first
+    /// step, see [`SideFile`]).
     pub doc: &'a dyn ConfigDoc,
     /// Where that config is (some agents keep more files beside it).
     pub path: &'a Path,
@@ -115,6 +116,23 @@ pub struct Endpoint {
 
 /// Where the agent's files are, from the home directory and the environment.
 pub type PathFn = fn(home: &Path, env: Env<'_>) -> Option<PathBuf>;
+
+/// A second file an agent keeps beside its config that configure edits too
+/// (Gemini CLI's `.env`, Claude Desktop's entry file). Its keys appear in the
+/// agent's document under the first step [`side`]`(name)`, so the edits, the
+/// journal, restore and the drift check treat the files as one document.
+#[derive(Debug, Clone, Copy)]
+pub struct SideFile {
+    /// Its name, in the config file's folder.
+    pub name: &'static str,
+    /// Reads its text.
+    pub parse: fn(&str) -> Result<Box<dyn ConfigDoc>, DocError>,
+}
+
+/// The first key step of side file `name` (`["@.env", "GEMINI_API_KEY"]`).
+pub fn side(name: &str) -> String {
+    super::doc::files::side_step(name)
+}
 
 /// One supported agent.
 #[derive(Clone, Copy)]
@@ -135,6 +153,9 @@ pub struct AgentSpec {
     pub config_path: PathFn,
     /// Its format.
     pub format: Format,
+    /// Files beside it that configure edits too, written before it and
+    /// restored after it.
+    pub side_files: &'static [SideFile],
     /// The keys we own, set to point the agent at the target (every model
     /// it uses, or a note for each one left); an `Err` refuses with a
     /// reason (nothing is written).
@@ -146,7 +167,7 @@ pub struct AgentSpec {
     /// Managed-settings files that override the user's file.
     pub policy_files: fn(env: Env<'_>) -> Vec<PathBuf>,
     /// How to set it up by hand, for agents TokenBuddy cannot (or should
-    /// not) configure by editing a file.
+    /// not) configure by editing a file, or whose file managed settings block.
     pub guide: Option<&'static str>,
 }
 
@@ -185,6 +206,7 @@ pub const GUIDE_ONLY: AgentSpec = AgentSpec {
     apps: &[],
     config_path: no_path,
     format: Format::Json(Dialect::Json),
+    side_files: &[],
     edits: no_edits,
     endpoint: no_endpoint,
     current_model: no_model,
@@ -235,8 +257,8 @@ pub const AGENTS: &[AgentSpec] = &[
     super::opencode::SPEC,
     super::qwen_code::SPEC,
     super::crush::SPEC,
-    super::guides::CLAUDE_DESKTOP,
-    super::guides::GEMINI_CLI,
+    super::claude_desktop::SPEC,
+    super::gemini_cli::SPEC,
     super::guides::CURSOR,
     super::guides::CLINE,
     super::guides::ROO_CODE,

@@ -133,6 +133,7 @@ mod tests {
             file: "x".into(),
             created: false,
             created_dirs: Vec::new(),
+            created_files: Vec::new(),
             changes: vec![Change {
                 key: vec!["model".into()],
                 before: None,

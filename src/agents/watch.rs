@@ -71,17 +71,12 @@ pub fn drifted_now(journal: &Journal) -> BTreeSet<String> {
             let Some(spec) = spec::find(id) else {
                 return false;
             };
-            let Ok(snapshot) = atomic_file::read(&entry.file) else {
-                return false;
-            };
-            let Some(bytes) = snapshot.bytes else {
-                return true;
-            };
-            let text = String::from_utf8_lossy(&bytes);
-            match patch::open_text(spec.format, &text) {
-                Ok(doc) => !patch::holds(doc.as_ref(), entry),
+            match patch::read_all(spec, &entry.file) {
+                Ok(read) if read.all_absent() => true,
+                Ok(read) => !patch::holds(&read.doc, entry),
                 // A file that no longer parses has lost our keys too.
-                Err(_) => true,
+                Err(patch::PatchError::Parse { .. }) => true,
+                Err(_) => false,
             }
         })
         .map(|(id, _)| id)
@@ -169,7 +164,17 @@ impl DriftWatch {
             .collect();
         let mut dirs = BTreeSet::new();
         let mut names = BTreeSet::new();
-        for file in files.values() {
+        // Each agent's side files count as its files too.
+        let all: Vec<PathBuf> = files
+            .iter()
+            .flat_map(|(id, file)| {
+                let sides = spec::find(id)
+                    .map(|s| patch::side_paths(s, file))
+                    .unwrap_or_default();
+                std::iter::once(file.clone()).chain(sides)
+            })
+            .collect();
+        for file in &all {
             dirs.extend(file.parent().map(Path::to_path_buf));
             names.extend(file.file_name().map(OsString::from));
             // A symlinked file changes where its target lives.

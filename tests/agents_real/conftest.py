@@ -57,6 +57,11 @@ def qwen_code():
     return harness.install_qwen_code()
 
 
+@pytest.fixture(scope="session")
+def gemini_cli():
+    return harness.install_gemini_cli()
+
+
 @pytest.fixture()
 def old_provider():
     provider = OldProvider()

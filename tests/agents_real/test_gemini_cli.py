@@ -1,0 +1,155 @@
+"""Gemini CLI answers through TokenBuddy after `tokenbuddy agents configure
+gemini-cli`, and `restore` gives the user's two files back.
+
+Gemini CLI keeps its settings in `~/.gemini/settings.json` (comments
+allowed: it strips them, then `JSON.parse`) and reads `~/.gemini/.env` —
+only in a trusted folder, so a run without a terminal sets
+`GEMINI_CLI_TRUST_WORKSPACE=true`; a variable already in the environment
+wins over the file. It speaks only Gemini's native API: one
+`POST /v1beta/models/<model>:streamGenerateContent?alt=sse` per `gemini -p`,
+with the key as `x-goog-api-key`.
+
+`test_gemini_cli_sends_its_request_where_the_files_say` proves the CLI reads
+what TokenBuddy wrote (a recorder stands on the configured port). The full
+answer through TokenBuddy needs its Gemini endpoint (`/v1beta/...`, built on
+branch `tr-gemini`): until that is merged, `test_gemini_cli_answers_through_tokenbuddy`
+fails with the CLI's `ModelNotFoundError` for TokenBuddy's 404.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jsonc
+from harness import DEMO_TEXT, PROMPT, Demo, check_answer, clean_env, record, run, tokenbuddy_bin
+
+MODEL = "gpt-demo"
+
+# A Google-login user: comments, other settings, OAuth selected.
+SETTINGS = """\
+// ~/.gemini/settings.json: Gemini CLI user settings, edited by hand.
+{
+  "general": { "vimMode": true, "disableAutoUpdate": true },
+  "ui": {
+    "theme": "GitHub" // the light one
+  },
+  "privacy": { "usageStatisticsEnabled": false },
+  "security": {
+    "auth": { "selectedType": "oauth-personal" }
+  },
+  "model": { "name": "gemini-2.5-pro", "maxSessionTurns": 30 }
+}
+"""
+
+# Other variables and comments, and an old AI Studio key that ours replaces.
+ENV = """\
+# ~/.gemini/.env
+export GOOGLE_CLOUD_PROJECT=my-project
+GEMINI_API_KEY='AIza-an-old-key' # from AI Studio
+
+NO_BROWSER=true
+"""
+
+
+def _home_files(demo: Demo) -> tuple[str, str]:
+    gemini = demo.home / ".gemini"
+    return (gemini / "settings.json").read_text(), (gemini / ".env").read_text()
+
+
+def _write_user_files(demo: Demo) -> None:
+    gemini = demo.home / ".gemini"
+    gemini.mkdir(parents=True, exist_ok=True)
+    (gemini / "settings.json").write_text(SETTINGS)
+    (gemini / ".env").write_text(ENV)
+
+
+def _gemini(gemini_bin, demo: Demo):
+    env = clean_env(demo.home, GEMINI_CLI_TRUST_WORKSPACE="true")
+    return run([gemini_bin, "-p", PROMPT], env=env, cwd=demo.workdir)
+
+
+class _Recorder:
+    """A loopback server that records each request whole and answers 404
+    (the CLI does not retry a 404)."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        calls, lock = self.requests, threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with lock:
+                    calls.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
+                msg = b'{"error": {"code": 404, "message": "recorded", "status": "NOT_FOUND"}}'
+                self.send_response(404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(msg)))
+                self.end_headers()
+                self.wfile.write(msg)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_gemini_cli_sends_its_request_where_the_files_say(gemini_cli, demo):
+    _write_user_files(demo)
+    recorder = _Recorder()
+    try:
+        # TokenBuddy's configure, pointed at the recorder's port instead of its own.
+        env = clean_env(demo.home, TOKENBUDDY_DATA_DIR=str(demo.data))
+        done = run(
+            [tokenbuddy_bin(), "agents", "configure", "gemini-cli", "--port", str(recorder.port), "--model", MODEL],
+            env=env,
+            cwd=demo.workdir,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.describe()
+        result = _gemini(gemini_cli, demo)
+        record("gemini -p (recorder)", result.seconds)
+    finally:
+        recorder.close()
+    posts = [r for r in recorder.requests if r["method"] == "POST"]
+    assert posts, f"Gemini CLI sent nothing to the configured port:\n{result.describe()}"
+    first = posts[0]
+    assert first["path"] == f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse", first["path"]
+    headers = {k.lower(): v for k, v in first["headers"].items()}
+    assert headers.get("x-goog-api-key") == demo.token, "the key from ~/.gemini/.env, as x-goog-api-key"
+    body = json.loads(first["body"])
+    texts = [p.get("text", "") for c in body["contents"] for p in c["parts"]]
+    assert PROMPT in texts, texts
+
+
+def test_gemini_cli_answers_through_tokenbuddy(gemini_cli, demo):
+    _write_user_files(demo)
+    demo.configure("gemini-cli", MODEL)
+    settings, env = _home_files(demo)
+    parsed = jsonc.loads(settings)
+    assert parsed["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert parsed["model"] == {"name": MODEL, "maxSessionTurns": 30}
+    assert parsed["ui"] == {"theme": "GitHub"}
+    assert f"GOOGLE_GEMINI_BASE_URL={demo.url}\n" in env and f"GEMINI_API_KEY={demo.token}" in env, env
+    assert "export GOOGLE_CLOUD_PROJECT=my-project\n" in env and "NO_BROWSER=true\n" in env, env
+
+    result = _gemini(gemini_cli, demo)
+    record("gemini -p", result.seconds)
+    check_answer(result, "gemini -p through TokenBuddy", DEMO_TEXT)
+    served = [r for r in demo.posts() if r["model"] == MODEL]
+    assert served, f"no demo seller got a request for {MODEL}:\n{demo.failure_context(result)}"
+
+    demo.restore("gemini-cli")
+    assert _home_files(demo) == (SETTINGS, ENV), "restore gives back both files byte for byte"
