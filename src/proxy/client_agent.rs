@@ -27,6 +27,7 @@ pub const NAMES: &[&str] = &[
     "hermes",
     "opencode",
     "qwen-code",
+    "gemini-cli",
     "crush",
     "openai-sdk",
     "anthropic-sdk",
@@ -61,6 +62,9 @@ const RULES: &[(Test, &str)] = &[
     (Test::Agent("opencode/"), "opencode"),
     // `QwenCode/0.24.4 (linux; x64)` (over the OpenAI JS SDK's headers).
     (Test::Agent("QwenCode/"), "qwen-code"),
+    // `GeminiCLI-tui/0.61.0/<model> (linux; x64; terminal)` (`GeminiCLI/`
+    // without a terminal), over the google-genai SDK's `x-goog-api-client`.
+    (Test::Agent("GeminiCLI"), "gemini-cli"),
     // Crush (not captured here; its docs and other proxies name
     // `Charm-Crush/<version>`).
     (Test::Agent("Charm-Crush/"), "crush"),
@@ -151,6 +155,11 @@ mod tests {
             "qwen-code-0.24.4",
             include_str!("../../tests/fixtures/user_agents/qwen-code-0.24.4.headers"),
             "qwen-code",
+        ),
+        (
+            "gemini-cli-0.61.0",
+            include_str!("../../tests/fixtures/user_agents/gemini-cli-0.61.0.headers"),
+            "gemini-cli",
         ),
         (
             "openai-sdk-3.57.0",
