@@ -314,12 +314,14 @@ mod tests {
                     outcome: "status".into(),
                     status: Some(503),
                     why: Some("HTTP 503".into()),
+                    via: None,
                 },
                 Attempt {
                     seller: "b".into(),
                     outcome: "served".into(),
                     status: Some(200),
                     why: None,
+                    via: None,
                 },
             ],
         }

@@ -694,6 +694,7 @@ impl Proxy {
             trail: request.trail.to_vec(),
             seller: Arc::clone(request.seller),
             model_sent: request.model_sent.to_string(),
+            via: request.via,
             status: status.as_u16(),
             sink: Arc::clone(&self.records),
         };

@@ -36,6 +36,8 @@ pub struct Answered<'a> {
     pub seller: &'a Seller,
     /// The model name it was sent.
     pub model_sent: &'a str,
+    /// The translation it was reached through, if any.
+    pub via: Option<crate::translate::Via>,
     /// The HTTP status passed to the client.
     pub status: u16,
     /// How it ended.
@@ -132,6 +134,7 @@ impl Journey {
             outcome: "served".to_string(),
             status: Some(a.status),
             why: None,
+            via: a.via.map(|v| v.label()),
         });
         r.attempts = tried;
         r.seller = Some(a.seller.id.to_string());
@@ -159,6 +162,7 @@ fn attempts(trail: &[Failure]) -> Vec<Attempt> {
             outcome: f.outcome.to_string(),
             status: f.status,
             why: Some(f.why.clone()),
+            via: None,
         })
         .collect()
 }
@@ -206,6 +210,7 @@ mod tests {
             Answered {
                 seller: &c,
                 model_sent: "up/gpt-x",
+                via: None,
                 status: 200,
                 outcome: OutcomeClass::Served,
                 sample: Sample {
@@ -266,6 +271,7 @@ mod tests {
             Answered {
                 seller: &c,
                 model_sent: "gpt-x",
+                via: None,
                 status: 200,
                 outcome: OutcomeClass::Served,
                 sample: Sample {

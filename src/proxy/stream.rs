@@ -34,6 +34,8 @@ pub struct Finish {
     pub seller: Arc<Seller>,
     /// The model name it was sent.
     pub model_sent: String,
+    /// The translation the seller was reached through, if any.
+    pub via: Option<crate::translate::Via>,
     /// The status passed to the client.
     pub status: u16,
     /// Where the finished record goes.
@@ -138,6 +140,7 @@ impl<S> Tap<S> {
         let answer = Answered {
             seller: &f.seller,
             model_sent: &f.model_sent,
+            via: f.via,
             status: f.status,
             outcome,
             sample,

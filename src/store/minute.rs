@@ -151,6 +151,7 @@ mod tests {
             outcome: outcome.into(),
             status: None,
             why: None,
+            via: None,
         }
     }
 

@@ -63,4 +63,8 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// Why it was left, in words (`None` for the one that served).
     pub why: Option<String>,
+    /// The translation it was reached through (`chat ← messages`), when it
+    /// does not speak the client's protocol (rows before translation have none).
+    #[serde(default)]
+    pub via: Option<String>,
 }

@@ -27,6 +27,7 @@ pub fn attempt(seller: &str, outcome: &str, status: Option<u16>) -> Attempt {
         outcome: outcome.into(),
         status,
         why: (outcome != "served").then(|| format!("{outcome} from {seller}")),
+        via: None,
     }
 }
 
