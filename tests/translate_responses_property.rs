@@ -27,6 +27,9 @@ struct Answer {
     /// Each call's argument pieces.
     calls: Vec<Vec<String>>,
     interleave: bool,
+    /// A freeform tool's input, called first (its arguments are
+    /// `{"input": …}` cut every `n` characters), if any.
+    custom: Option<(String, usize)>,
     finish: &'static str,
     /// 0: own chunk, 1: in the finish chunk, 2: none.
     usage_at: u8,
@@ -44,21 +47,25 @@ fn answer() -> impl Strategy<Value = Answer> {
         pieces(),
         prop::collection::vec(pieces(), 0..4),
         any::<bool>(),
+        prop::option::of(("[a-z \"\\\n{}é😀]{0,24}", 1usize..9)),
         prop::sample::select(vec!["stop", "tool_calls", "length", "content_filter"]),
         0u8..3,
         (0u64..5000, 0u64..5000, 0u64..500),
         any::<bool>(),
     )
         .prop_map(
-            |(reasoning, text, calls, interleave, finish, usage_at, (p, c, r), done)| Answer {
-                reasoning,
-                text,
-                calls,
-                interleave,
-                finish,
-                usage_at,
-                usage: (p, c.min(p), r),
-                done,
+            |(reasoning, text, calls, interleave, custom, finish, usage_at, (p, c, r), done)| {
+                Answer {
+                    reasoning,
+                    text,
+                    calls,
+                    interleave,
+                    custom,
+                    finish,
+                    usage_at,
+                    usage: (p, c.min(p), r),
+                    done,
+                }
             },
         )
 }
@@ -89,8 +96,26 @@ fn seller(a: &Answer) -> Vec<String> {
     for t in &a.text {
         out.push(chunk(json!({"content": t}), None, None));
     }
+    let shift = usize::from(a.custom.is_some());
+    if let Some((input, cut)) = &a.custom {
+        out.push(chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_custom", "type": "function",
+            "function": {"name": "freeform", "arguments": ""}}]}),
+            None,
+            None,
+        ));
+        let args: Vec<char> = json!({"input": input}).to_string().chars().collect();
+        for piece in args.chunks(*cut) {
+            let piece: String = piece.iter().collect();
+            out.push(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                None,
+                None,
+            ));
+        }
+    }
     for (i, _) in a.calls.iter().enumerate() {
-        let first = json!({"tool_calls": [{"index": i, "id": format!("call_{i}"), "type": "function",
+        let first = json!({"tool_calls": [{"index": i + shift, "id": format!("call_{i}"), "type": "function",
             "function": {"name": format!("tool_{i}"), "arguments": ""}}]});
         out.push(chunk(first, None, None));
         if a.interleave {
@@ -99,7 +124,7 @@ fn seller(a: &Answer) -> Vec<String> {
         }
         for p in &a.calls[i] {
             out.push(chunk(
-                json!({"tool_calls": [{"index": i, "function": {"arguments": p}}]}),
+                json!({"tool_calls": [{"index": i + shift, "function": {"arguments": p}}]}),
                 None,
                 None,
             ));
@@ -111,7 +136,7 @@ fn seller(a: &Answer) -> Vec<String> {
             for (i, call) in a.calls.iter().enumerate() {
                 if let Some(p) = call.get(k) {
                     out.push(chunk(
-                        json!({"tool_calls": [{"index": i, "function": {"arguments": p}}]}),
+                        json!({"tool_calls": [{"index": i + shift, "function": {"arguments": p}}]}),
                         None,
                         None,
                     ));
@@ -198,22 +223,24 @@ fn check(events: &[(String, Value)]) -> Result<Vec<Open>, String> {
             }
             "response.content_part.added" => {
                 let i = item(&mut items)?;
-                if items[i].kind == "function_call" || items[i].part {
+                if items[i].kind.ends_with("call") || items[i].part {
                     return Err(format!("a second part, or a part in a call, at {i}"));
                 }
                 items[i].part = true;
             }
             "response.output_text.delta"
             | "response.reasoning_text.delta"
-            | "response.function_call_arguments.delta" => {
+            | "response.function_call_arguments.delta"
+            | "response.custom_tool_call_input.delta" => {
                 let i = item(&mut items)?;
                 let want = match ty {
                     "response.output_text.delta" => "message",
                     "response.reasoning_text.delta" => "reasoning",
+                    "response.custom_tool_call_input.delta" => "custom_tool_call",
                     _ => "function_call",
                 };
                 let o = &mut items[i];
-                if o.kind != want || o.text_done || (want != "function_call" && !o.part) {
+                if o.kind != want || o.text_done || (!want.ends_with("call") && !o.part) {
                     return Err(format!(
                         "{ty} in {} item {i} (done {}, part {})",
                         o.kind, o.text_done, o.part
@@ -223,12 +250,14 @@ fn check(events: &[(String, Value)]) -> Result<Vec<Open>, String> {
             }
             "response.output_text.done"
             | "response.reasoning_text.done"
-            | "response.function_call_arguments.done" => {
+            | "response.function_call_arguments.done"
+            | "response.custom_tool_call_input.done" => {
                 let i = item(&mut items)?;
                 let o = &mut items[i];
                 let full = data
                     .get("text")
                     .or(data.get("arguments"))
+                    .or(data.get("input"))
                     .and_then(Value::as_str);
                 if o.text_done || full != Some(o.text.as_str()) {
                     return Err(format!("{ty} at {i}: {full:?} vs deltas {:?}", o.text));
@@ -246,7 +275,7 @@ fn check(events: &[(String, Value)]) -> Result<Vec<Open>, String> {
             "response.output_item.done" => {
                 let i = item(&mut items)?;
                 let o = &mut items[i];
-                let complete = if o.kind == "function_call" {
+                let complete = if o.kind.ends_with("call") {
                     o.text_done
                 } else {
                     o.part_done
@@ -257,6 +286,7 @@ fn check(events: &[(String, Value)]) -> Result<Vec<Open>, String> {
                 let it = &data["item"];
                 let full = match o.kind.as_str() {
                     "function_call" => it["arguments"].as_str(),
+                    "custom_tool_call" => it["input"].as_str(),
                     _ => it["content"][0]["text"].as_str(),
                 };
                 if full != Some(o.text.as_str()) {
@@ -301,7 +331,7 @@ proptest! {
 
     #[test]
     fn translated_streams_are_legal_responses_streams(a in answer()) {
-        let ctx = Context { model: "gpt-demo".into(), id: "p".into(), created: 1_700_000_000, request: json!({"model": "gpt-demo", "stream": true}) };
+        let ctx = Context { model: "gpt-demo".into(), id: "p".into(), created: 1_700_000_000, request: json!({"model": "gpt-demo", "stream": true, "tools": [{"type": "custom", "name": "freeform"}]}) };
         let via = translate::via(Protocol::OpenAiResponses, Protocol::OpenAiChat).unwrap();
         let mut t = translate::stream(via, ctx).unwrap();
         let mut out = Vec::new();
@@ -326,6 +356,8 @@ proptest! {
         let calls: BTreeMap<String, (String, String)> = items.iter().filter(|o| o.kind == "function_call")
             .map(|o| (o.call.0.clone(), (o.call.1.clone(), o.text.clone()))).collect();
         prop_assert_eq!(calls.len(), a.calls.len());
+        let custom: Vec<&str> = items.iter().filter(|o| o.kind == "custom_tool_call").map(|o| o.text.as_str()).collect();
+        prop_assert_eq!(custom, a.custom.iter().map(|(input, _)| input.as_str()).collect::<Vec<_>>());
         for (i, pieces) in a.calls.iter().enumerate() {
             prop_assert_eq!(&calls[&format!("call_{i}")], &(format!("tool_{i}"), pieces.concat()));
         }
@@ -341,7 +373,12 @@ proptest! {
         prop_assert_eq!(terminals, 1);
         let want_terminal = if matches!(a.finish, "length" | "content_filter") { "response.incomplete" } else { "response.completed" };
         prop_assert_eq!(events.last().map(|(n, _)| n.as_str()), Some(want_terminal));
-        prop_assert_eq!(client.has_content(), !(a.reasoning.is_empty() && a.text.is_empty() && a.calls.is_empty()));
+        // A delta is the first semantic event; an item with nothing in it has none.
+        let content = !a.reasoning.concat().is_empty()
+            || !a.text.concat().is_empty()
+            || a.calls.iter().any(|c| !c.concat().is_empty())
+            || a.custom.as_ref().is_some_and(|(input, _)| !input.is_empty());
+        prop_assert_eq!(client.has_content(), content);
         prop_assert_eq!(client.usage(), chat.usage());
     }
 

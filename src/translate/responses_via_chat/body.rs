@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::envelope::{self, Ending};
+use super::freeform;
 use crate::translate::{BadAnswer, Context};
 
 /// The client's body for the seller's whole answer.
@@ -52,6 +53,7 @@ pub fn response(ctx: &Context, body: &[u8]) -> Result<Vec<u8>, BadAnswer> {
             "content": content,
         }));
     }
+    let custom = freeform::custom_names(&ctx.request);
     for call in message
         .get("tool_calls")
         .and_then(Value::as_array)
@@ -63,14 +65,27 @@ pub fn response(ctx: &Context, body: &[u8]) -> Result<Vec<u8>, BadAnswer> {
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| BadAnswer("a tool call has no function name".into()))?;
-        output.push(json!({
-            "type": "function_call",
-            "id": envelope::item_id(ctx, "fc", output.len()),
-            "call_id": call.get("id").cloned().unwrap_or(Value::Null),
-            "name": name,
-            "arguments": f.get("arguments").and_then(Value::as_str).unwrap_or(""),
-            "status": status,
-        }));
+        let arguments = f.get("arguments").and_then(Value::as_str).unwrap_or("");
+        let call_id = call.get("id").cloned().unwrap_or(Value::Null);
+        output.push(if custom.iter().any(|c| c == name) {
+            json!({
+                "type": "custom_tool_call",
+                "id": envelope::item_id(ctx, "ctc", output.len()),
+                "call_id": call_id,
+                "name": name,
+                "input": freeform::input_of(arguments),
+                "status": status,
+            })
+        } else {
+            json!({
+                "type": "function_call",
+                "id": envelope::item_id(ctx, "fc", output.len()),
+                "call_id": call_id,
+                "name": name,
+                "arguments": arguments,
+                "status": status,
+            })
+        });
     }
     let usage = chat.get("usage").and_then(envelope::usage);
     let resp = envelope::response(ctx, Some(ending), output, usage);

@@ -4,6 +4,12 @@
 //!
 //! The rules where the two protocols differ, each decided here once:
 //!
+//! - **Freeform (`custom`) tools** become functions taking `{"input":
+//!   string}` (a grammar goes into the description: it cannot constrain a
+//!   chat model), and their calls come back as `custom_tool_call` items whose
+//!   `input` streams out of the arguments as they arrive (`freeform`);
+//!   `custom_tool_call(_output)` history items go back as tool calls and
+//!   results.
 //! - **Roles.** `instructions` becomes a leading `system` message;
 //!   `developer` messages become `system` ones (every chat seller knows
 //!   `system`; not all know `developer`).
@@ -21,8 +27,8 @@
 //!   `input_image` by `file_id`), images anywhere but a user message, every
 //!   server tool (`web_search`, `file_search`, `code_interpreter`,
 //!   `image_generation`, `computer_use_preview`, `mcp`, `local_shell`, …) and
-//!   their call items, `custom` (freeform) tools and `namespace` tool groups,
-//!   and any field this module does not know.
+//!   their call items, `namespace` tool groups, and any field this module
+//!   does not know.
 //!   Codex 0.169 sends `web_search` and a `multi_agent_v1` namespace by
 //!   default; `-c web_search=disabled -c features.multi_agent=false` turns
 //!   them off.
@@ -51,6 +57,7 @@
 
 mod body;
 mod envelope;
+mod freeform;
 mod request;
 mod stream;
 

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::freeform;
 use crate::translate::Untranslatable;
 
 /// Fields a Responses request may carry that are accepted without being sent
@@ -174,19 +175,27 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), Untranslata
     };
     match kind {
         "message" => message(item, messages),
-        "function_call" => {
+        "function_call" | "custom_tool_call" => {
             if item.get("namespace").is_some_and(|n| !n.is_null()) {
                 return Err(Untranslatable::new(
-                    "a `function_call` in a namespace",
+                    format!("a `{kind}` in a namespace"),
                     "chat tools have no namespaces",
                 ));
             }
+            // A custom tool's call was a function call taking `{"input"}`
+            // (see `freeform`).
+            let arguments = match kind {
+                "custom_tool_call" => json!({"input": item.get("input").cloned().unwrap_or_else(|| "".into())})
+                    .to_string()
+                    .into(),
+                _ => item.get("arguments").cloned().unwrap_or_else(|| "".into()),
+            };
             let call = json!({
                 "id": item.get("call_id").cloned().unwrap_or(Value::Null),
                 "type": "function",
                 "function": {
                     "name": item.get("name").cloned().unwrap_or(Value::Null),
-                    "arguments": item.get("arguments").cloned().unwrap_or_else(|| "".into()),
+                    "arguments": arguments,
                 },
             });
             // Consecutive calls, and the assistant text before them, are
@@ -202,7 +211,7 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), Untranslata
             }
             Ok(())
         }
-        "function_call_output" => {
+        "function_call_output" | "custom_tool_call_output" => {
             let content = match item.get("output") {
                 Some(Value::String(s)) => Value::String(s.clone()),
                 Some(Value::Array(parts)) => Value::Array(
@@ -219,7 +228,7 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), Untranslata
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                _ => return Err(Untranslatable::new("a `function_call_output` without an output", "chat needs the tool's result")),
+                _ => return Err(Untranslatable::new(format!("a `{kind}` without an output"), "chat needs the tool's result")),
             };
             messages.push(json!({
                 "role": "tool",
@@ -342,10 +351,7 @@ fn tools(tools: Option<&Value>) -> Result<Vec<Value>, Untranslatable> {
                 }
                 Ok(json!({"type": "function", "function": f}))
             }
-            Some("custom") => Err(Untranslatable::new(
-                format!("the freeform (`custom`) tool `{}`", t["name"].as_str().unwrap_or("?")),
-                "chat tools take JSON arguments only, and a freeform input cannot be streamed back faithfully",
-            )),
+            Some("custom") => Ok(freeform::function_tool(t)),
             Some("namespace") => Err(Untranslatable::new(
                 format!("the tool namespace `{}`", t["name"].as_str().unwrap_or("?")),
                 "chat tools have no namespaces (for Codex: -c features.multi_agent=false)",
@@ -372,7 +378,7 @@ fn tool_choice(choice: &Value) -> Result<Value, Untranslatable> {
         }
         _ => Err(Untranslatable::new(
             format!("the tool choice {choice}"),
-            "chat can be told auto, none, required or one function",
+            "chat can be told auto, none, required or one function (or custom tool)",
         )),
     }
 }

@@ -14,6 +14,7 @@
 use serde_json::{json, Value};
 
 use super::envelope::{self, Ending};
+use super::freeform::{self, InputDecoder};
 use crate::protocol::Protocol;
 use crate::proxy::respond::stream_error_event;
 use crate::translate::{frame, Context, StreamTranslator};
@@ -24,7 +25,15 @@ enum Kind {
     Reasoning,
     Text,
     Refusal,
-    Call { call_id: String, name: String },
+    Call {
+        call_id: String,
+        name: String,
+    },
+    /// A freeform tool's call: `text` is the decoded input.
+    Custom {
+        call_id: String,
+        name: String,
+    },
 }
 
 /// One output item as it grows.
@@ -35,6 +44,8 @@ struct Item {
     /// The text, refusal, reasoning or arguments so far.
     text: String,
     closed: bool,
+    /// For a freeform call: reads its input out of the arguments.
+    decoder: Option<InputDecoder>,
 }
 
 /// The seller's stream, translated event by event.
@@ -49,6 +60,8 @@ pub struct Stream {
     calls: Vec<(u64, usize)>,
     ending: Option<Ending>,
     usage: Option<Value>,
+    /// The request's freeform tools (their calls become `custom_tool_call`s).
+    custom: Vec<String>,
     /// The terminal event, or an error, has gone out.
     over: bool,
 }
@@ -57,6 +70,7 @@ impl Stream {
     /// A translator at the start of a stream answering `ctx`.
     pub fn new(ctx: Context) -> Self {
         Stream {
+            custom: freeform::custom_names(&ctx.request),
             ctx,
             sequence: 0,
             started: false,
@@ -104,6 +118,10 @@ impl Stream {
                 "type": "function_call", "id": item.id, "call_id": call_id, "name": name,
                 "arguments": text, "status": status,
             }),
+            Kind::Custom { call_id, name } => json!({
+                "type": "custom_tool_call", "id": item.id, "call_id": call_id, "name": name,
+                "input": text, "status": status,
+            }),
         }
     }
 
@@ -124,14 +142,17 @@ impl Stream {
         let prefix = match kind {
             Kind::Reasoning => "rs",
             Kind::Call { .. } => "fc",
+            Kind::Custom { .. } => "ctc",
             _ => "msg",
         };
-        let has_part = !matches!(kind, Kind::Call { .. });
+        let has_part = !matches!(kind, Kind::Call { .. } | Kind::Custom { .. });
+        let decoder = matches!(kind, Kind::Custom { .. }).then(InputDecoder::default);
         self.items.push(Item {
             kind,
             id: envelope::item_id(&self.ctx, prefix, n),
             text: String::new(),
             closed: false,
+            decoder,
         });
         let item = self.item_json(n, "in_progress");
         self.emit(
@@ -173,6 +194,27 @@ impl Stream {
                     out,
                     "response.function_call_arguments.done",
                     with(at, "arguments", text.into()),
+                );
+            }
+            Kind::Custom { .. } => {
+                let (whole, rest) = self.items[n]
+                    .decoder
+                    .as_mut()
+                    .map(InputDecoder::finish)
+                    .unwrap_or_default();
+                if !rest.is_empty() {
+                    // Arguments not shaped `{"input": …}`: read whole at the end.
+                    self.emit(
+                        out,
+                        "response.custom_tool_call_input.delta",
+                        with(at.clone(), "delta", rest.into()),
+                    );
+                }
+                self.items[n].text = whole.clone();
+                self.emit(
+                    out,
+                    "response.custom_tool_call_input.done",
+                    with(at, "input", whole.into()),
                 );
             }
             ref kind => {
@@ -240,17 +282,20 @@ impl Stream {
                 if let Some(o) = self.open.take() {
                     self.close_item(o, out);
                 }
-                let kind = Kind::Call {
-                    call_id: call
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    name: f
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+                let call_id = call
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let name = f
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let kind = if self.custom.contains(&name) {
+                    Kind::Custom { call_id, name }
+                } else {
+                    Kind::Call { call_id, name }
                 };
                 let n = self.open_item(kind, out);
                 self.calls.push((index, n));
@@ -261,15 +306,23 @@ impl Stream {
             .get("arguments")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if !piece.is_empty() {
-            self.items[n].text.push_str(piece);
-            let id = self.items[n].id.clone();
-            self.emit(
-                out,
-                "response.function_call_arguments.delta",
-                json!({"item_id": id, "output_index": n, "delta": piece}),
-            );
+        if piece.is_empty() {
+            return;
         }
+        let id = self.items[n].id.clone();
+        let (event, delta) = match self.items[n].decoder.as_mut() {
+            Some(decoder) => ("response.custom_tool_call_input.delta", decoder.push(piece)),
+            None => ("response.function_call_arguments.delta", piece.to_string()),
+        };
+        if delta.is_empty() {
+            return;
+        }
+        self.items[n].text.push_str(&delta);
+        self.emit(
+            out,
+            event,
+            json!({"item_id": id, "output_index": n, "delta": delta}),
+        );
     }
 
     fn choice(&mut self, choice: &Value, out: &mut Vec<u8>) {
