@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::envelope::{self, Ending};
-use super::freeform;
+use super::{freeform, namespaces};
 use crate::translate::{BadAnswer, Context};
 
 /// The client's body for the seller's whole answer.
@@ -54,6 +54,7 @@ pub fn response(ctx: &Context, body: &[u8]) -> Result<Vec<u8>, BadAnswer> {
         }));
     }
     let custom = freeform::custom_names(&ctx.request);
+    let table = namespaces::of_request(&ctx.request);
     for call in message
         .get("tool_calls")
         .and_then(Value::as_array)
@@ -77,14 +78,16 @@ pub fn response(ctx: &Context, body: &[u8]) -> Result<Vec<u8>, BadAnswer> {
                 "status": status,
             })
         } else {
-            json!({
+            let mut item = json!({
                 "type": "function_call",
                 "id": envelope::item_id(ctx, "fc", output.len()),
                 "call_id": call_id,
                 "name": name,
                 "arguments": arguments,
                 "status": status,
-            })
+            });
+            namespaces::restore(&mut item, &table);
+            item
         });
     }
     let usage = chat.get("usage").and_then(envelope::usage);

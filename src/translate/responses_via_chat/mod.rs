@@ -27,11 +27,11 @@
 //!   `input_image` by `file_id`), images anywhere but a user message, every
 //!   server tool (`web_search`, `file_search`, `code_interpreter`,
 //!   `image_generation`, `computer_use_preview`, `mcp`, `local_shell`, …) and
-//!   their call items, `namespace` tool groups, and any field this module
-//!   does not know.
-//!   Codex 0.169 sends `web_search` and a `multi_agent_v1` namespace by
-//!   default; `-c web_search=disabled -c features.multi_agent=false` turns
-//!   them off.
+//!   their call items, and any field this module does not know. Codex 0.169
+//!   sends `web_search` by default; `-c web_search=disabled` turns it off.
+//! - **Namespaces** (`namespace` tools, Codex's `multi_agent_v1`): each
+//!   function is sent as `<namespace>__<name>`, and its calls come back as
+//!   `function_call`s with `namespace` and `name` apart (`namespaces`).
 //! - **Accepted without a chat equivalent**: `store` (nothing is stored: a
 //!   translated response cannot be continued with `previous_response_id`),
 //!   `include` (there is no encrypted reasoning to ask for), `reasoning.summary`
@@ -58,6 +58,7 @@
 mod body;
 mod envelope;
 mod freeform;
+mod namespaces;
 mod request;
 mod stream;
 

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::freeform;
+use super::{freeform, namespaces};
 use crate::translate::Untranslatable;
 
 /// Fields a Responses request may carry that are accepted without being sent
@@ -176,12 +176,11 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), Untranslata
     match kind {
         "message" => message(item, messages),
         "function_call" | "custom_tool_call" => {
-            if item.get("namespace").is_some_and(|n| !n.is_null()) {
-                return Err(Untranslatable::new(
-                    format!("a `{kind}` in a namespace"),
-                    "chat tools have no namespaces",
-                ));
-            }
+            // A call in a namespace was of the namespace's flattened function.
+            let name = match (item.get("namespace").and_then(Value::as_str), item.get("name")) {
+                (Some(ns), Some(Value::String(name))) => namespaces::joined(ns, name).into(),
+                (_, name) => name.cloned().unwrap_or(Value::Null),
+            };
             // A custom tool's call was a function call taking `{"input"}`
             // (see `freeform`).
             let arguments = match kind {
@@ -194,7 +193,7 @@ fn input_item(item: &Value, messages: &mut Vec<Value>) -> Result<(), Untranslata
                 "id": item.get("call_id").cloned().unwrap_or(Value::Null),
                 "type": "function",
                 "function": {
-                    "name": item.get("name").cloned().unwrap_or(Value::Null),
+                    "name": name,
                     "arguments": arguments,
                 },
             });
@@ -339,9 +338,9 @@ fn tools(tools: Option<&Value>) -> Result<Vec<Value>, Untranslatable> {
     let Some(Value::Array(tools)) = tools else {
         return Ok(Vec::new());
     };
-    tools
-        .iter()
-        .map(|t| match t.get("type").and_then(Value::as_str) {
+    let mut out = Vec::new();
+    for t in tools {
+        out.push(match t.get("type").and_then(Value::as_str) {
             Some("function") => {
                 let mut f = Map::new();
                 for key in ["name", "description", "parameters", "strict"] {
@@ -352,16 +351,29 @@ fn tools(tools: Option<&Value>) -> Result<Vec<Value>, Untranslatable> {
                 Ok(json!({"type": "function", "function": f}))
             }
             Some("custom") => Ok(freeform::function_tool(t)),
-            Some("namespace") => Err(Untranslatable::new(
-                format!("the tool namespace `{}`", t["name"].as_str().unwrap_or("?")),
-                "chat tools have no namespaces (for Codex: -c features.multi_agent=false)",
-            )),
+            Some("namespace") => {
+                out.extend(namespaces::flatten(t)?);
+                continue;
+            }
             other => Err(Untranslatable::new(
                 format!("the `{}` tool", other.unwrap_or("untyped")),
                 "chat sellers run no server tools (for Codex's web_search: -c web_search=disabled)",
             )),
-        })
-        .collect()
+        }?);
+    }
+    // A flattened name must not stand for two tools.
+    let mut names: Vec<&str> = out
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Untranslatable::new(
+            format!("two tools named `{}` for chat", w[0]),
+            "chat tools have one flat list of names (a namespace's functions are named `<namespace>__<name>`)",
+        ));
+    }
+    Ok(out)
 }
 
 /// `tool_choice` in chat's shape.
@@ -370,7 +382,12 @@ fn tool_choice(choice: &Value) -> Result<Value, Untranslatable> {
         Value::String(s) if matches!(s.as_str(), "auto" | "none" | "required") => {
             Ok(choice.clone())
         }
-        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("function") => {
+        Value::Object(o)
+            if matches!(
+                o.get("type").and_then(Value::as_str),
+                Some("function" | "custom")
+            ) =>
+        {
             Ok(json!({
                 "type": "function",
                 "function": {"name": o.get("name").cloned().unwrap_or(Value::Null)},

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::envelope::{self, Ending};
 use super::freeform::{self, InputDecoder};
+use super::namespaces;
 use crate::protocol::Protocol;
 use crate::proxy::respond::stream_error_event;
 use crate::translate::{frame, Context, StreamTranslator};
@@ -62,6 +63,8 @@ pub struct Stream {
     usage: Option<Value>,
     /// The request's freeform tools (their calls become `custom_tool_call`s).
     custom: Vec<String>,
+    /// The request's namespaced functions (chat name, namespace, name).
+    namespaces: Vec<(String, String, String)>,
     /// The terminal event, or an error, has gone out.
     over: bool,
 }
@@ -71,6 +74,7 @@ impl Stream {
     pub fn new(ctx: Context) -> Self {
         Stream {
             custom: freeform::custom_names(&ctx.request),
+            namespaces: namespaces::of_request(&ctx.request),
             ctx,
             sequence: 0,
             started: false,
@@ -114,10 +118,14 @@ impl Stream {
                 "type": "message", "id": item.id, "status": status, "role": "assistant",
                 "content": if item.closed { json!([self.part(n)]) } else { json!([]) },
             }),
-            Kind::Call { call_id, name } => json!({
-                "type": "function_call", "id": item.id, "call_id": call_id, "name": name,
-                "arguments": text, "status": status,
-            }),
+            Kind::Call { call_id, name } => {
+                let mut item = json!({
+                    "type": "function_call", "id": item.id, "call_id": call_id, "name": name,
+                    "arguments": text, "status": status,
+                });
+                namespaces::restore(&mut item, &self.namespaces);
+                item
+            }
             Kind::Custom { call_id, name } => json!({
                 "type": "custom_tool_call", "id": item.id, "call_id": call_id, "name": name,
                 "input": text, "status": status,
