@@ -6,9 +6,10 @@ The seller is a Python stub (the outside world) that serves only
 `POST /v1/chat/completions`. It scripts one tool turn: the first request gets
 a streamed `exec_command` call, and once the conversation holds the call's
 result it answers with a text. Codex is configured by `tokenbuddy agents
-configure codex`, like the other real-agent tests; its server tools are off
-(`web_search=disabled`, `features.multi_agent=false`) because a chat seller
-runs no server tools and TokenBuddy refuses to drop them silently.
+configure codex`, like the other real-agent tests; its web search is off
+(`-c web_search=disabled`) because a chat seller runs no server tools and
+TokenBuddy refuses to drop one silently. Its `multi_agent_v1` tool namespace
+stays on: it translates (as `<namespace>__<name>` functions).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def test_codex_through_a_chat_only_seller(tmp_path, codex_bin):
         result = run(
             [
                 codex_bin, "exec", "--skip-git-repo-check", "--color", "never",
-                "-c", "analytics.enabled=false", "-c", "web_search=disabled", "-c", "features.multi_agent=false",
+                "-c", "analytics.enabled=false", "-c", "web_search=disabled",
                 "Run `echo translated-ok` and tell me what it printed.",
             ],
             env=clean_env(server.home),
@@ -142,7 +143,10 @@ def test_codex_through_a_chat_only_seller(tmp_path, codex_bin):
         assert [p for p, _ in posts] == ["/v1/chat/completions"] * 2, f"{[p for p, _ in posts]}\n{context}"
         first, second = posts[0][1], posts[1][1]
         assert first["stream"] is True and first["stream_options"] == {"include_usage": True}
-        assert any(t["function"]["name"] == "exec_command" for t in first["tools"])
+        names = [t["function"]["name"] for t in first["tools"]]
+        assert "exec_command" in names, names
+        # Codex's `multi_agent_v1` namespace goes as flat `<namespace>__<name>` functions.
+        assert "multi_agent_v1__spawn_agent" in names, names
         # Codex's second turn carries the call and its result back, by id.
         calls = [c for m in second["messages"] if m["role"] == "assistant" for c in m.get("tool_calls") or []]
         assert [c["id"] for c in calls] == ["call_codex_1"], second["messages"][-3:]
