@@ -278,14 +278,46 @@ impl Stream {
         self.emit(out, event, data);
     }
 
+    /// The chat call id of item `n`, if it is a call.
+    fn call_id(&self, n: usize) -> Option<&str> {
+        match &self.items[n].kind {
+            Kind::Call { call_id, .. } | Kind::Custom { call_id, .. } => Some(call_id),
+            _ => None,
+        }
+    }
+
     fn tool_call(&mut self, position: usize, call: &Value, out: &mut Vec<u8>) {
         let index = call
             .get("index")
             .and_then(Value::as_u64)
             .unwrap_or(position as u64);
         let f = call.get("function").unwrap_or(&Value::Null);
-        let n = match self.calls.iter().find(|(i, _)| *i == index) {
-            Some(&(_, n)) => n,
+        let id = call
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty());
+        // Some sellers send each parallel call whole at the same index: a
+        // new id there is a new call.
+        let known = self
+            .calls
+            .iter()
+            .rposition(|(i, _)| *i == index)
+            .filter(|&k| {
+                id.is_none_or(|id| matches!(self.call_id(self.calls[k].1), Some(c) if c == id || c.is_empty()))
+            });
+        let n = match known {
+            Some(k) => {
+                let n = self.calls[k].1;
+                // A seller that names the call after its first piece.
+                if let (Some(id), Kind::Call { call_id, .. } | Kind::Custom { call_id, .. }) =
+                    (id, &mut self.items[n].kind)
+                {
+                    if call_id.is_empty() {
+                        *call_id = id.to_string();
+                    }
+                }
+                n
+            }
             None => {
                 if let Some(o) = self.open.take() {
                     self.close_item(o, out);
@@ -469,6 +501,41 @@ mod tests {
         assert_eq!(meter.response_id(), Some("resp_t"));
         let text = String::from_utf8_lossy(&out);
         assert_eq!(text.matches("event: response.completed").count(), 1);
+    }
+
+    #[test]
+    fn a_new_call_id_at_a_used_index_is_a_new_call() {
+        // Some chat-compatible sellers send each parallel call whole, every
+        // one at index 0 (or with no index): a new id is a new call.
+        let out = run(&[
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"a","arguments":"{}"}}]},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c2","type":"function","function":{"name":"b","arguments":"{\"x\":1}"}}]},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            "[DONE]",
+        ]);
+        let text = String::from_utf8_lossy(&out);
+        let last = text.lines().rfind(|l| l.starts_with("data: ")).unwrap();
+        let done: Value = serde_json::from_str(&last["data: ".len()..]).unwrap();
+        let calls: Vec<_> = done["response"]["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["call_id"].clone(),
+                    i["name"].clone(),
+                    i["arguments"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![
+                (json!("c1"), json!("a"), json!("{}")),
+                (json!("c2"), json!("b"), json!("{\"x\":1}"))
+            ],
+            "{text}"
+        );
     }
 
     #[test]
