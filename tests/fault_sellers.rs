@@ -188,6 +188,7 @@ fn stream_start(protocol: Protocol, n: usize) -> Vec<u8> {
         Protocol::OpenAiChat => openai_chat::script(&reply),
         Protocol::OpenAiResponses => openai_responses::script(&reply),
         Protocol::AnthropicMessages => anthropic_messages::script(&reply),
+        Protocol::Gemini => tokenbuddy::sim::gemini::script(&reply),
     };
     script
         .preamble

@@ -15,7 +15,7 @@ use super::commit::{next_body_chunk, read_until_commit, read_whole_body, Precomm
 use super::failover::{Failover, Failure, Try};
 use super::journey::Journey;
 use super::outcome::{classify, Outcome, OutcomeClass, SHUTTING_DOWN};
-use super::request::{read_head, session_key, upstream_body};
+use super::request::{read_head_at, session_key, upstream_body, PathHead};
 use super::respond::{ProxyError, Shape, Shaped};
 use super::stream::{metered, unread, Finish, TapContext};
 use super::Proxy;
@@ -31,15 +31,35 @@ use crate::sellers::Seller;
 pub enum Endpoint {
     /// The generation endpoint (`Protocol::path`).
     Generate,
-    /// Anthropic's `/v1/messages/count_tokens`.
+    /// Anthropic's `/v1/messages/count_tokens`, Gemini's `:countTokens`.
     CountTokens,
 }
 
 impl Endpoint {
+    /// The path the request log shows (Gemini's names the action, not the model).
     fn path(self, protocol: Protocol) -> &'static str {
-        match self {
-            Endpoint::Generate => protocol.path(),
-            Endpoint::CountTokens => "/v1/messages/count_tokens",
+        match (self, protocol) {
+            (Endpoint::Generate, Protocol::Gemini) => "/v1beta/models:generateContent",
+            (Endpoint::CountTokens, Protocol::Gemini) => "/v1beta/models:countTokens",
+            (Endpoint::Generate, _) => protocol.path(),
+            (Endpoint::CountTokens, _) => "/v1/messages/count_tokens",
+        }
+    }
+
+    /// The path (and query) below a seller's base URL: Gemini's names the
+    /// upstream model and the action, and asks streams for SSE.
+    fn upstream_path(self, protocol: Protocol, upstream_model: &str, stream: bool) -> String {
+        match (self, protocol) {
+            (Endpoint::CountTokens, Protocol::Gemini) => {
+                Protocol::gemini_path(upstream_model, "countTokens")
+            }
+            (Endpoint::Generate, Protocol::Gemini) if stream => {
+                Protocol::gemini_path(upstream_model, "streamGenerateContent")
+            }
+            (Endpoint::Generate, Protocol::Gemini) => {
+                Protocol::gemini_path(upstream_model, "generateContent")
+            }
+            _ => self.path(protocol).to_string(),
         }
     }
 }
@@ -63,6 +83,7 @@ const DROP_REQUEST: &[&str] = &[
     "upgrade",
     "authorization",
     "x-api-key",
+    "x-goog-api-key",
     "api-key",
     // Upstream bodies must arrive uncompressed so the meter can read them.
     "accept-encoding",
@@ -98,9 +119,13 @@ fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) ->
         out.append(name.clone(), value.clone());
     }
     let key = seller.api_key.expose();
-    if protocol.is_anthropic() {
+    if protocol.is_anthropic() || protocol == Protocol::Gemini {
+        let name = match protocol {
+            Protocol::Gemini => "x-goog-api-key",
+            _ => "x-api-key",
+        };
         if let Ok(v) = HeaderValue::from_str(key) {
-            out.insert(HeaderName::from_static("x-api-key"), v);
+            out.insert(HeaderName::from_static(name), v);
         }
     } else if let Ok(v) = HeaderValue::from_str(&format!("Bearer {key}")) {
         out.insert(header::AUTHORIZATION, v);
@@ -129,6 +154,8 @@ struct Outgoing<'a> {
     headers: &'a HeaderMap,
     body: &'a Bytes,
     model: &'a str,
+    /// The client asked for a stream (Gemini: in the path, so in the URL).
+    stream: bool,
     /// The request so far, for its row in the request log.
     journey: &'a Journey,
 }
@@ -160,6 +187,20 @@ impl Proxy {
         headers: HeaderMap,
         body: Bytes,
     ) -> Response<Body> {
+        self.handle_at(protocol, endpoint, headers, body, None)
+            .await
+    }
+
+    /// [`Proxy::handle`] for a protocol that names the model and the
+    /// stream flag in the path (`path`), not in the body.
+    pub async fn handle_at(
+        &self,
+        protocol: Protocol,
+        endpoint: Endpoint,
+        headers: HeaderMap,
+        body: Bytes,
+        path: Option<PathHead>,
+    ) -> Response<Body> {
         let shape = Shape::for_path(endpoint.path(protocol));
         let mut journey = Journey::begin(
             self.clock.now(),
@@ -168,7 +209,7 @@ impl Proxy {
             protocol,
             endpoint.path(protocol),
         );
-        let head = match read_head(&body) {
+        let head = match read_head_at(&body, path.as_ref()) {
             Ok(h) => h,
             Err(e) => {
                 let err = ProxyError::new(
@@ -204,6 +245,7 @@ impl Proxy {
             headers: &headers,
             body: &body,
             model: &head.model,
+            stream: head.stream,
             journey: &journey,
         };
         let mut failover = Failover::new(&decision, deciding, self.timeouts.failover_budget);
@@ -284,6 +326,7 @@ impl Proxy {
             headers: client_headers,
             body,
             model,
+            stream,
             journey,
         } = *out;
         let stats = Arc::clone(&at.stats);
@@ -294,7 +337,7 @@ impl Proxy {
         let upstream_model = seller.upstream_model(model).unwrap_or(model);
         let request = self
             .client
-            .post(seller.url(endpoint.path(protocol)))
+            .post(seller.url(&endpoint.upstream_path(protocol, upstream_model, stream)))
             .headers(forwarded_headers(client_headers, seller, protocol))
             .body(upstream_body(body, model, upstream_model));
         let sent = self.clock.now();

@@ -1,0 +1,235 @@
+//! Gemini's routes, as Google serves them under `/v1beta`:
+//! `POST /v1beta/models/<model>:generateContent`, `:streamGenerateContent`
+//! (`?alt=sse`), `:countTokens`, and `GET /v1beta/models[/<model>]`. The
+//! model and the stream flag come from the path; the access token from
+//! `x-goog-api-key` or `?key=` (`access.rs`). Every refusal answers in
+//! Google's error shape.
+//!
+//! `countTokens` for a model no Gemini seller serves is answered here with
+//! an estimate (marked `x-tokenbuddy-token-count: estimate`): a chat seller
+//! has no count endpoint to ask.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use serde_json::{json, Value};
+
+use super::forward::Endpoint;
+use super::rejection::{shape_rejections, ClientBody};
+use super::request::PathHead;
+use super::respond::{ProxyError, Shape};
+use super::routes::{listed_models, unless_paused};
+use super::Proxy;
+use crate::protocol::Protocol;
+
+/// What Gemini lists each model as supporting (all of which we serve).
+const METHODS: [&str; 3] = ["generateContent", "streamGenerateContent", "countTokens"];
+
+/// The `/v1beta/*` routes (access checks are layered on by the server).
+pub fn router(proxy: Proxy) -> Router {
+    Router::new()
+        .route("/v1beta/models/{name}", get(one_model).post(call))
+        .route_layer(middleware::from_fn_with_state(proxy.clone(), unless_paused))
+        .route("/v1beta/models", get(models))
+        .layer(middleware::from_fn(shape_rejections))
+        .with_state(proxy)
+}
+
+/// A path's `<model>:<action>`, split at the last `:`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Call<'a> {
+    /// `generateContent`, or `streamGenerateContent` (`stream`).
+    Generate { model: &'a str, stream: bool },
+    /// `countTokens`.
+    CountTokens { model: &'a str },
+}
+
+/// Reads `<model>:<action>`; `None` for an action TokenBuddy does not serve.
+pub fn parse_call(name: &str) -> Option<Call<'_>> {
+    let (model, action) = name.rsplit_once(':')?;
+    let model = model.strip_prefix("models/").unwrap_or(model);
+    if model.is_empty() {
+        return None;
+    }
+    match action {
+        "generateContent" => Some(Call::Generate {
+            model,
+            stream: false,
+        }),
+        "streamGenerateContent" => Some(Call::Generate {
+            model,
+            stream: true,
+        }),
+        "countTokens" => Some(Call::CountTokens { model }),
+        _ => None,
+    }
+}
+
+fn error(status: StatusCode, code: &'static str, message: String) -> Response {
+    ProxyError::new(status, code, message, Shape::Gemini).into_response()
+}
+
+async fn call(
+    State(p): State<Proxy>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientBody(body): ClientBody,
+) -> Response {
+    let Some(call) = parse_call(&name) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "TokenBuddy has no Gemini method `{name}`: it serves <model>:generateContent, :streamGenerateContent and :countTokens"
+            ),
+        );
+    };
+    match call {
+        Call::Generate { model, stream } => {
+            let sse = uri
+                .query()
+                .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+            if stream && !sse {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "TokenBuddy streams Gemini answers as server-sent events only: call :streamGenerateContent?alt=sse".into(),
+                );
+            }
+            let head = PathHead {
+                model: model.to_string(),
+                stream,
+            };
+            p.handle_at(
+                Protocol::Gemini,
+                Endpoint::Generate,
+                headers,
+                body,
+                Some(head),
+            )
+            .await
+        }
+        Call::CountTokens { model } => {
+            let native = !p.candidates(Protocol::Gemini, model).is_empty();
+            let served = Protocol::ALL
+                .into_iter()
+                .any(|proto| !p.candidates(proto, model).is_empty());
+            if native || !served {
+                let head = PathHead {
+                    model: model.to_string(),
+                    stream: false,
+                };
+                return p
+                    .handle_at(
+                        Protocol::Gemini,
+                        Endpoint::CountTokens,
+                        headers,
+                        body,
+                        Some(head),
+                    )
+                    .await;
+            }
+            estimated(&body)
+        }
+    }
+}
+
+/// `countTokens` answered with an estimate of the request's tokens.
+fn estimated(body: &[u8]) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "request body is not valid JSON".into(),
+        );
+    };
+    let mut resp = Json(json!({"totalTokens": estimate_tokens(&request)})).into_response();
+    resp.headers_mut().insert(
+        HeaderName::from_static("x-tokenbuddy-token-count"),
+        HeaderValue::from_static("estimate"),
+    );
+    resp.extensions_mut().insert(super::respond::Shaped);
+    resp
+}
+
+/// An honest rough count: a token per four bytes of the request's text
+/// (every string value, keys excluded), at least one for a non-empty one.
+pub fn estimate_tokens(v: &Value) -> u64 {
+    fn bytes(v: &Value) -> u64 {
+        match v {
+            Value::String(s) => s.len() as u64,
+            Value::Array(a) => a.iter().map(bytes).sum(),
+            Value::Object(o) => o.values().map(bytes).sum(),
+            _ => 0,
+        }
+    }
+    bytes(v).div_ceil(4)
+}
+
+fn entry(id: &str) -> Value {
+    json!({
+        "name": format!("models/{id}"),
+        "displayName": id,
+        "supportedGenerationMethods": METHODS,
+    })
+}
+
+/// The same models as `/v1/models`, in Gemini's list shape.
+async fn models(State(p): State<Proxy>) -> Response {
+    let models: Vec<Value> = listed_models(&p).keys().map(|id| entry(id)).collect();
+    Json(json!({"models": models})).into_response()
+}
+
+/// One model, or Google's 404.
+async fn one_model(State(p): State<Proxy>, Path(name): Path<String>) -> Response {
+    let id = name.strip_prefix("models/").unwrap_or(&name);
+    if listed_models(&p).contains_key(id) {
+        return Json(entry(id)).into_response();
+    }
+    error(
+        StatusCode::NOT_FOUND,
+        "model_not_found",
+        format!("no seller serves model \"{id}\""),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_split_at_the_last_colon() {
+        assert_eq!(
+            parse_call("gemini-2.5-pro:streamGenerateContent"),
+            Some(Call::Generate {
+                model: "gemini-2.5-pro",
+                stream: true
+            })
+        );
+        assert_eq!(
+            parse_call("ft:a:b:generateContent"),
+            Some(Call::Generate {
+                model: "ft:a:b",
+                stream: false
+            })
+        );
+        assert_eq!(
+            parse_call("g:countTokens"),
+            Some(Call::CountTokens { model: "g" })
+        );
+        assert_eq!(parse_call("g:embedContent"), None);
+        assert_eq!(parse_call("g"), None);
+        assert_eq!(parse_call(":generateContent"), None);
+    }
+
+    #[test]
+    fn estimates_count_text_only() {
+        let v = json!({"contents": [{"role": "user", "parts": [{"text": "abcdefgh"}]}]});
+        // "user" and "abcdefgh": 12 bytes.
+        assert_eq!(estimate_tokens(&v), 3);
+        assert_eq!(estimate_tokens(&json!({})), 0);
+    }
+}
