@@ -27,6 +27,7 @@ fn market(n: usize, pool: &Pool, now: Instant) -> Vec<Arc<Seller>> {
                 max_concurrency: None,
                 prices: Default::default(),
                 credits: None,
+                translation: true,
             });
             // Most sellers measured, some new.
             if i % 5 != 0 {

@@ -408,6 +408,7 @@ async fn start_demo() -> Result<(Vec<(&'static str, SimSeller)>, Vec<Seller>), E
                 .map(|(m, p)| (m.to_string(), *p))
                 .collect(),
             credits: None,
+            translation: true,
         });
         sims.push((d.id, sim));
     }

@@ -70,7 +70,7 @@ async fn route_set_changes_the_running_routing_and_prints_refusals() {
     );
     assert_eq!(
         routing(&served).await,
-        json!({"mode": "fixed", "scorer": "speed", "fixedSeller": "b", "fixedSet": [], "fixedFailover": false})
+        json!({"mode": "fixed", "scorer": "speed", "fixedSeller": "b", "fixedSet": [], "fixedFailover": false, "translation": true})
     );
     let (ok, out, err) = cli(
         &served,

@@ -205,11 +205,31 @@ async fn no_seller_for_model_is_a_clear_error() {
             .contains("no seller configured for model \"gpt-b\""),
         "{v}"
     );
-    // Declared for chat only: a Messages request finds no seller either.
+    h.running.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_seller_that_refuses_translation_is_excluded_with_the_reason() {
+    let a = SimSeller::start(Behavior::default()).await.expect("a");
+    let yaml = format!(
+        "sellers:\n  - id: a\n    base_url: {}\n    api_key: k\n    protocols: [openai-chat]\n    models: [gpt-a]\n    translation: false\n",
+        a.base_url()
+    );
+    let h = Harness::start(&yaml).await;
+    // Declared for chat only and refusing translation: a Messages request
+    // is told why no seller takes it, in Anthropic's shape.
     let resp = h.call(Protocol::AnthropicMessages, "gpt-a", false).await;
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 503);
     let v: serde_json::Value = resp.json().await.expect("json");
-    assert_eq!(v["error"]["type"], "not_found_error");
+    assert_eq!(v["error"]["type"], "overloaded_error");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "a: speaks openai-chat, not anthropic-messages, and has `translation: false`"
+        ),
+        "{v}"
+    );
+    assert!(a.requests().is_empty(), "never tried");
     h.running.stop().await.expect("stop");
 }
 

@@ -253,7 +253,10 @@ async fn models_are_listed_in_geminis_shape_and_count_tokens_is_forwarded_or_est
     assert_eq!(up.path, "/v1beta/models/gemini-pro:countTokens");
     let estimated = count("gpt-x").await.expect("count");
     assert_eq!(estimated.status(), 200);
-    assert_eq!(estimated.headers()["x-tokenbuddy-token-count"], "estimate");
+    assert!(estimated.headers()["x-tokenbuddy-token-count"]
+        .to_str()
+        .unwrap()
+        .starts_with("estimate"));
     assert!(estimated.json::<Value>().await.unwrap()["totalTokens"].as_u64() > Some(0));
     assert_eq!(
         chat.request_count(),

@@ -161,6 +161,7 @@ fn simulate(scorer: Scorer, seed: u64) -> Report {
                 max_concurrency: Some(m.max_concurrency),
                 prices: Default::default(),
                 credits: None,
+                translation: true,
             })
         })
         .collect();

@@ -100,7 +100,7 @@ async fn put_routing_switches_the_next_request_and_is_saved() {
         v["error"]["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("routing mode allows no seller"),
+            .contains("no seller may take model"),
         "{v}"
     );
     h.running.stop().await.expect("stop");

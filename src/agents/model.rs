@@ -61,6 +61,7 @@ mod tests {
             max_concurrency: None,
             prices: Default::default(),
             credits: None,
+            translation: true,
         }
     }
 

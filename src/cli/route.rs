@@ -112,10 +112,12 @@ pub fn set(data_dir: &Path, what: &Set<'_>) -> Result<(), String> {
     let base = format!("http://127.0.0.1:{}", what.port);
     let now = runtime.block_on(async {
         let client = reqwest::Client::new();
+        // What the command does not set (the scorer unless given, the
+        // translation switch) stays as it is in force.
+        let mut current = get_json(&client, &base, "/api/routing", &token).await?;
         let scorer = match what.scorer {
             Some(s) => Value::from(s),
-            // Not given: the scorer in force stays.
-            None => get_json(&client, &base, "/api/routing", &token).await?["scorer"].take(),
+            None => current["scorer"].take(),
         };
         let body = serde_json::json!({
             "mode": what.mode,
@@ -123,6 +125,7 @@ pub fn set(data_dir: &Path, what: &Set<'_>) -> Result<(), String> {
             "fixedSeller": what.seller,
             "fixedSet": what.set,
             "fixedFailover": !what.no_failover,
+            "translation": current["translation"].take(),
         });
         put_json(&client, &base, "/api/routing", &token, &body).await
     })?;
@@ -213,6 +216,9 @@ fn render(what: &Explain<'_>, routing: &Value, plan: &Value) -> String {
             if let Some(missing) = s["missing"].as_array().filter(|m| !m.is_empty()) {
                 let names: Vec<&str> = missing.iter().filter_map(Value::as_str).collect();
                 notes.push(format!("no data: {}", names.join(", ")));
+            }
+            if let Some(via) = r["via"].as_str() {
+                notes.push(format!("via translation {via}"));
             }
             if let Some(note) = r["note"].as_str() {
                 notes.push(note.to_string());

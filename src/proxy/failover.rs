@@ -47,6 +47,8 @@ pub struct Try {
     /// Where the walk is: `last` (never cut off by the TTFT limit) and
     /// `last_resort` (wait briefly for a slot if it is full).
     pub step: Step,
+    /// The translation that reaches it, when it does not speak the client's protocol.
+    pub via: Option<crate::translate::Via>,
 }
 
 /// Whether `seller` takes a request at `now`: not at its concurrency limit,
@@ -99,6 +101,7 @@ impl<'d> Failover<'d> {
             seller,
             stats,
             step,
+            via: ranked[step.index].via,
         })
     }
 

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCod
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::commit::{next_body_chunk, read_until_commit, read_whole_body, Precommit};
+use super::commit::{next_body_chunk, read_until_commit, read_whole_body, Precommit, Primed};
 use super::failover::{Failover, Failure, Try};
 use super::journey::Journey;
 use super::outcome::{classify, Outcome, OutcomeClass, SHUTTING_DOWN};
@@ -23,8 +23,12 @@ use crate::pool::{capacity, InFlight, SellerStats};
 use crate::protocol::sse::looks_like_sse;
 use crate::protocol::Protocol;
 use crate::scheduler::sticky;
+use crate::scheduler::Candidate;
 use crate::scheduler::Plan;
 use crate::sellers::Seller;
+use crate::translate::{self, Untranslatable, Via};
+use axum::response::IntoResponse;
+use serde_json::Value;
 
 /// Which endpoint of a protocol the client called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +105,20 @@ const DROP_RESPONSE: &[&str] = &[
     "content-length",
 ];
 
-fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) -> HeaderMap {
+/// Request headers that belong to one protocol's API, not forwarded to a
+/// seller of another protocol (it would not know them, or misread them).
+const PROTOCOL_HEADERS: &[&str] = &["anthropic-version", "anthropic-beta", "openai-beta"];
+
+/// The `anthropic-version` sent to an Anthropic seller reached through
+/// translation (the client, speaking another protocol, sent none).
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+fn forwarded_headers(
+    client: &HeaderMap,
+    seller: &Seller,
+    protocol: Protocol,
+    translated: bool,
+) -> HeaderMap {
     // Headers named in `Connection` are hop-by-hop too.
     let listed: Vec<String> = client
         .get_all(header::CONNECTION)
@@ -113,7 +130,10 @@ fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) ->
     let mut out = HeaderMap::with_capacity(client.len() + 1);
     for (name, value) in client {
         let n = name.as_str();
-        if DROP_REQUEST.contains(&n) || listed.iter().any(|l| l == n) {
+        if DROP_REQUEST.contains(&n)
+            || listed.iter().any(|l| l == n)
+            || (translated && PROTOCOL_HEADERS.contains(&n))
+        {
             continue;
         }
         out.append(name.clone(), value.clone());
@@ -130,7 +150,13 @@ fn forwarded_headers(client: &HeaderMap, seller: &Seller, protocol: Protocol) ->
     } else if let Ok(v) = HeaderValue::from_str(&format!("Bearer {key}")) {
         out.insert(header::AUTHORIZATION, v);
     }
-    if !out.contains_key(header::CONTENT_TYPE) {
+    if translated && protocol.is_anthropic() {
+        out.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
+    }
+    if translated || !out.contains_key(header::CONTENT_TYPE) {
         out.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -158,6 +184,10 @@ struct Outgoing<'a> {
     stream: bool,
     /// The request so far, for its row in the request log.
     journey: &'a Journey,
+    /// The body translated for each seller protocol the plan reaches
+    /// through translation (with the client's model name), and the
+    /// client's body as JSON, which the translators read.
+    translations: &'a Translations,
 }
 
 /// One attempt whose request went out to a seller.
@@ -176,6 +206,78 @@ struct OnItsWay<'a> {
     /// The request so far, and the sellers that failed it before this one.
     journey: &'a Journey,
     trail: &'a [Failure],
+    /// The translation the answer goes through, if the seller speaks
+    /// another protocol (`protocol` is then the client's).
+    via: Option<Via>,
+    /// The client's request, for the translators.
+    client_request: Option<&'a Value>,
+}
+
+/// A request's bodies for the sellers reached through translation.
+#[derive(Default)]
+struct Translations {
+    /// The client's body as JSON (parsed only when some seller needs it).
+    request: Option<Value>,
+    /// Per translation: the seller's body, or why it cannot be made.
+    bodies: Vec<(Via, Result<Bytes, Untranslatable>)>,
+}
+
+impl Translations {
+    /// Translates `body` for every translation the candidates use; marks a
+    /// candidate whose translation is impossible as excluded, with why.
+    /// A Gemini client's body gets the path's `model` and `stream: true`
+    /// (for `:streamGenerateContent`) added to the JSON the translators
+    /// read (its own bytes, which a Gemini seller gets, stay as they are).
+    fn prepare(
+        body: &Bytes,
+        model: &str,
+        stream: bool,
+        candidates: &mut [Candidate],
+    ) -> Translations {
+        let mut t = Translations::default();
+        for c in candidates.iter_mut().filter(|c| c.excluded.is_none()) {
+            let Some(via) = c.via else { continue };
+            if !t.bodies.iter().any(|(v, _)| *v == via) {
+                let request = t.request.get_or_insert_with(|| {
+                    let mut v = serde_json::from_slice(body).unwrap_or(Value::Null);
+                    if let (Protocol::Gemini, Some(o)) = (via.client, v.as_object_mut()) {
+                        o.insert("model".into(), Value::from(model));
+                        if stream {
+                            o.insert("stream".into(), Value::Bool(true));
+                        }
+                    }
+                    v
+                });
+                let made = translate::request(via, request, model)
+                    .map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
+                t.bodies.push((via, made));
+            }
+            if let Some((_, Err(e))) = t.bodies.iter().find(|(v, _)| *v == via) {
+                c.excluded = Some(format!("via translation {via}: {e}"));
+            }
+        }
+        t
+    }
+
+    /// The seller's body for `via`, made by [`Translations::prepare`].
+    fn body(&self, via: Via) -> Option<&Bytes> {
+        self.bodies
+            .iter()
+            .find(|(v, _)| *v == via)
+            .and_then(|(_, b)| b.as_ref().ok())
+    }
+
+    /// Every translation that could not be made, in words.
+    fn refusals(&self) -> Vec<String> {
+        self.bodies
+            .iter()
+            .filter_map(|(v, b)| {
+                b.as_ref()
+                    .err()
+                    .map(|e| format!("via translation {v}: {e}"))
+            })
+            .collect()
+    }
 }
 
 impl Proxy {
@@ -223,9 +325,24 @@ impl Proxy {
         };
         journey.asked(&head.model, head.stream);
         let deciding = self.clock.now();
+        let mut candidates = self.candidates(protocol, &head.model);
+        if endpoint == Endpoint::CountTokens {
+            // Counting is not translated: a seller of another protocol
+            // has no such endpoint. With no seller that has it, TokenBuddy
+            // answers an estimate, labelled as one.
+            let native = candidates.iter().any(|c| c.via.is_none());
+            let translatable = candidates
+                .iter()
+                .any(|c| c.via.is_some() && c.excluded.is_none());
+            if !native && translatable {
+                return self.estimated_count(protocol, &journey, &body);
+            }
+            candidates.retain(|c| c.via.is_none());
+        }
+        let translations = Translations::prepare(&body, &head.model, head.stream, &mut candidates);
         let decision = self.scheduler.decide(
             &self.pool,
-            self.candidates(protocol, &head.model),
+            candidates,
             session_key(&headers, &head),
             head.previous_response_id.as_deref(),
             deciding,
@@ -235,6 +352,24 @@ impl Proxy {
             .metrics
             .selected(self.clock.now().saturating_duration_since(deciding));
         if plan.ranked.is_empty() {
+            let refusals = translations.refusals();
+            if !refusals.is_empty()
+                && plan
+                    .excluded
+                    .iter()
+                    .all(|e| e.reason.starts_with("via translation"))
+            {
+                // Only sellers of another protocol serve the model, and the
+                // request uses what their protocol cannot carry.
+                let message = format!(
+                    "no seller speaks {protocol} for model \"{}\", and the request cannot be translated for the sellers that serve it ({})",
+                    head.model,
+                    refusals.join("; ")
+                );
+                let err =
+                    ProxyError::new(StatusCode::BAD_REQUEST, "untranslatable", message, shape);
+                return self.unanswered(&journey, err, OutcomeClass::BadRequest, &[]);
+            }
             let err = no_seller(&head.model, protocol, plan, self.sellers.path(), shape);
             return self.unanswered(&journey, err, OutcomeClass::NoSeller, &[]);
         }
@@ -247,6 +382,7 @@ impl Proxy {
             model: &head.model,
             stream: head.stream,
             journey: &journey,
+            translations: &translations,
         };
         let mut failover = Failover::new(&decision, deciding, self.timeouts.failover_budget);
         while let Some(at) = failover.next(&self.pool, self.clock.now()) {
@@ -328,6 +464,7 @@ impl Proxy {
             model,
             stream,
             journey,
+            translations,
         } = *out;
         let stats = Arc::clone(&at.stats);
         let Some(in_flight) = stats.try_begin(seller.max_concurrency) else {
@@ -335,10 +472,23 @@ impl Proxy {
             return Err(Failed::Full);
         };
         let upstream_model = seller.upstream_model(model).unwrap_or(model);
+        let (sent_protocol, body) = match at.via {
+            None => (protocol, body),
+            Some(via) => match translations.body(via) {
+                Some(translated) => (via.seller, translated),
+                // Never planned: `Translations::prepare` excluded it.
+                None => return Err(Failed::Full),
+            },
+        };
         let request = self
             .client
-            .post(seller.url(&endpoint.upstream_path(protocol, upstream_model, stream)))
-            .headers(forwarded_headers(client_headers, seller, protocol))
+            .post(seller.url(&endpoint.upstream_path(sent_protocol, upstream_model, stream)))
+            .headers(forwarded_headers(
+                client_headers,
+                seller,
+                sent_protocol,
+                at.via.is_some(),
+            ))
             .body(upstream_body(body, model, upstream_model));
         let sent = self.clock.now();
         let result = tokio::select! {
@@ -371,6 +521,8 @@ impl Proxy {
                     model_sent: upstream_model,
                     journey,
                     trail,
+                    via: at.via,
+                    client_request: translations.request.as_ref(),
                 };
                 let answer = self.answered(resp, on_its_way).await;
                 match answer {
@@ -392,7 +544,7 @@ impl Proxy {
     ) -> Result<Response<Body>, (Outcome, String)> {
         let (seller, protocol) = (request.seller, request.protocol);
         let status = resp.status();
-        let headers = response_headers(resp.headers(), seller);
+        let mut headers = response_headers(resp.headers(), seller);
         let labelled_sse = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -406,6 +558,20 @@ impl Proxy {
         if !status.is_success() {
             if classify(outcome).failover {
                 return Err((outcome, why));
+            }
+            if request.via.is_some() {
+                // The client's own mistake, said in its own protocol.
+                let body = self
+                    .error_body(&mut upstream, status, Shape::for_protocol(protocol))
+                    .await;
+                mark_translated(&mut headers, request.via, false);
+                let tap = self.tap(request, false, status);
+                let body = futures_util::stream::iter([Ok::<_, reqwest::Error>(body)]);
+                return Ok(respond(
+                    status,
+                    headers,
+                    metered(unread(body, protocol), tap),
+                ));
             }
             // The client's own mistake: as is.
             let tap = self.tap(request, false, status);
@@ -429,25 +595,100 @@ impl Proxy {
         };
         let is_sse = labelled_sse || first.as_deref().is_some_and(looks_like_sse);
         let upstream = futures_util::stream::iter(first.map(Ok)).chain(upstream);
-        let precommit = if encoded && !is_sse {
-            Precommit::Committed(unread(upstream, protocol))
-        } else if is_sse {
-            let ttft_limit = (!request.last).then_some(self.timeouts.ttft);
-            read_until_commit(
-                upstream,
-                protocol,
-                &*self.clock,
-                request.sent,
-                ttft_limit,
-                idle,
-                &self.shutdown,
-            )
-            .await
-        } else {
+        let Some(via) = request.via else {
+            let precommit = if encoded && !is_sse {
+                Precommit::Committed(unread(upstream, protocol))
+            } else {
+                self.until_commit(upstream, &request, is_sse).await
+            };
+            return self.committed(precommit, request, is_sse, status, headers);
+        };
+        if encoded {
+            return Err((
+                Outcome::NotAnAnswer,
+                "a compressed answer cannot be translated".into(),
+            ));
+        }
+        let ctx = super::translated::context(
+            request.journey.model_asked(),
+            request.client_request.cloned().unwrap_or(Value::Null),
+            self.clock.wall(),
+        );
+        mark_translated(&mut headers, Some(via), is_sse);
+        if is_sse {
+            let Some(translator) = translate::stream(via, ctx) else {
+                return Err((Outcome::NotAnAnswer, format!("no stream translation {via}")));
+            };
+            let upstream = super::translated::stream(upstream, translator);
+            let precommit = self.until_commit(upstream, &request, true).await;
+            return self.committed(precommit, request, true, status, headers);
+        }
+        let precommit = match read_whole_body(upstream, via.seller, idle, &self.shutdown).await {
+            Precommit::Committed(primed) => {
+                let whole = primed.prefix.concat();
+                match translate::response(via, &ctx, &whole) {
+                    Ok(body) => {
+                        let mut meter = super::meter::Meter::new(protocol);
+                        meter.set_usage(crate::protocol::event::body_usage(protocol, &body));
+                        Precommit::Committed(Primed {
+                            prefix: vec![Bytes::from(body)],
+                            meter,
+                            upstream: primed.upstream,
+                        })
+                    }
+                    Err(e) => Precommit::Failed(Outcome::NotAnAnswer, e.to_string()),
+                }
+            }
+            Precommit::Failed(outcome, why) => Precommit::Failed(outcome, why),
+        };
+        self.committed(precommit, request, false, status, headers)
+    }
+
+    /// Reads `upstream` (in the client's protocol) up to its commit point:
+    /// a stream to its first semantic event, a body to its end.
+    async fn until_commit<S, E>(
+        &self,
+        upstream: S,
+        request: &OnItsWay<'_>,
+        is_sse: bool,
+    ) -> Precommit<S>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let idle = self.timeouts.idle;
+        if !is_sse {
             // A whole body: judged before it is committed (an error object
             // or an HTML page with a 200 is no answer).
-            read_whole_body(upstream, protocol, idle, &self.shutdown).await
-        };
+            return read_whole_body(upstream, request.protocol, idle, &self.shutdown).await;
+        }
+        let ttft_limit = (!request.last).then_some(self.timeouts.ttft);
+        read_until_commit(
+            upstream,
+            request.protocol,
+            &*self.clock,
+            request.sent,
+            ttft_limit,
+            idle,
+            &self.shutdown,
+        )
+        .await
+    }
+
+    /// A committed answer becomes the client's response (a failed one, the
+    /// next seller's turn).
+    fn committed<S, E>(
+        &self,
+        precommit: Precommit<S>,
+        request: OnItsWay<'_>,
+        is_sse: bool,
+        status: StatusCode,
+        headers: HeaderMap,
+    ) -> Result<Response<Body>, (Outcome, String)>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
         let primed = match precommit {
             Precommit::Committed(primed) => primed,
             Precommit::Failed(outcome, why) => return Err((outcome, why)),
@@ -457,13 +698,60 @@ impl Proxy {
             // Hard affinity holds whatever the routing: epoch 0, never compared.
             self.scheduler.responses.bind(
                 sticky::response_key(id),
-                &seller.id,
+                &request.seller.id,
                 0,
                 self.clock.now(),
             );
         }
         let tap = self.tap(request, is_sse, status);
         Ok(respond(status, headers, metered(primed, tap)))
+    }
+
+    /// A translated seller's error body, read (at most [`MAX_ERROR_BODY`]
+    /// bytes, within the idle limit) and said again in the client's shape
+    /// with the same status and the seller's message.
+    async fn error_body<S, E>(&self, upstream: &mut S, status: StatusCode, shape: Shape) -> Bytes
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut whole = Vec::new();
+        while whole.len() < MAX_ERROR_BODY {
+            match next_body_chunk(upstream, self.timeouts.idle, &self.shutdown).await {
+                Ok(Some(chunk)) => whole.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        let message = super::translated::error_message(&whole)
+            .unwrap_or_else(|| format!("the seller answered HTTP {}", status.as_u16()));
+        let err = ProxyError::new(status, "upstream_error", message, shape);
+        Bytes::from(serde_json::to_vec(&err.body()).unwrap_or_default())
+    }
+
+    /// Answers `count_tokens` with an estimate when no seller can count
+    /// (only sellers of another protocol serve the model), labelled as one
+    /// in `x-tokenbuddy-token-count`.
+    fn estimated_count(
+        &self,
+        protocol: Protocol,
+        journey: &Journey,
+        body: &Bytes,
+    ) -> Response<Body> {
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let tokens = translate::estimate::input_tokens(&request);
+        let now = self.clock.now();
+        (self.records)(journey.unanswered(200, OutcomeClass::Estimated, &[], now));
+        let answer = match protocol {
+            Protocol::Gemini => serde_json::json!({ "totalTokens": tokens }),
+            _ => serde_json::json!({ "input_tokens": tokens }),
+        };
+        let mut resp = axum::Json(answer).into_response();
+        resp.headers_mut().insert(
+            HeaderName::from_static("x-tokenbuddy-token-count"),
+            HeaderValue::from_static(translate::estimate::LABEL),
+        );
+        resp.extensions_mut().insert(Shaped);
+        resp
     }
 
     /// What the pass-through of one committed response needs.
@@ -488,6 +776,31 @@ impl Proxy {
             shutdown: self.shutdown.clone(),
         }
     }
+}
+
+/// Most bytes of a translated seller's error body read for its message.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// Labels a translated answer: `x-tokenbuddy-via` says the translation,
+/// and the content type is the one of the body the client now gets.
+fn mark_translated(headers: &mut HeaderMap, via: Option<Via>, is_sse: bool) {
+    let Some(via) = via else { return };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{} <- {}",
+        translate::short(via.seller),
+        translate::short(via.client)
+    )) {
+        headers.insert(HeaderName::from_static("x-tokenbuddy-via"), v);
+    }
+    let kind = if is_sse {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    // The seller's request ids and rate-limit headers stay; its body's
+    // length and encoding described bytes the client does not get.
+    headers.remove(header::CONTENT_ENCODING);
 }
 
 /// Why a status sends the request on: the code, and for a redirect where
@@ -554,7 +867,7 @@ fn no_seller(
         .map(|e| format!("{}: {}", e.seller, e.reason))
         .collect();
     let message = format!(
-        "the routing mode allows no seller for model \"{model}\" ({}); change it in the control panel or with PUT /api/routing",
+        "no seller may take model \"{model}\" now ({}); change the routing in the control panel or with PUT /api/routing",
         why.join("; ")
     );
     ProxyError::new(

@@ -5,12 +5,12 @@
 //! `x-goog-api-key` or `?key=` (`access.rs`). Every refusal answers in
 //! Google's error shape.
 //!
-//! `countTokens` for a model no Gemini seller serves is answered here with
-//! an estimate (marked `x-tokenbuddy-token-count: estimate`): a chat seller
-//! has no count endpoint to ask.
+//! `countTokens` for a model no Gemini seller serves is answered with an
+//! estimate (marked in `x-tokenbuddy-token-count`, see `forward.rs`): a chat
+//! seller has no count endpoint to ask.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
@@ -113,60 +113,22 @@ async fn call(
             .await
         }
         Call::CountTokens { model } => {
-            let native = !p.candidates(Protocol::Gemini, model).is_empty();
-            let served = Protocol::ALL
-                .into_iter()
-                .any(|proto| !p.candidates(proto, model).is_empty());
-            if native || !served {
-                let head = PathHead {
-                    model: model.to_string(),
-                    stream: false,
-                };
-                return p
-                    .handle_at(
-                        Protocol::Gemini,
-                        Endpoint::CountTokens,
-                        headers,
-                        body,
-                        Some(head),
-                    )
-                    .await;
-            }
-            estimated(&body)
+            // With no Gemini seller for the model, `handle_at` answers an
+            // estimate (a chat seller has no count endpoint).
+            let head = PathHead {
+                model: model.to_string(),
+                stream: false,
+            };
+            p.handle_at(
+                Protocol::Gemini,
+                Endpoint::CountTokens,
+                headers,
+                body,
+                Some(head),
+            )
+            .await
         }
     }
-}
-
-/// `countTokens` answered with an estimate of the request's tokens.
-fn estimated(body: &[u8]) -> Response {
-    let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "request body is not valid JSON".into(),
-        );
-    };
-    let mut resp = Json(json!({"totalTokens": estimate_tokens(&request)})).into_response();
-    resp.headers_mut().insert(
-        HeaderName::from_static("x-tokenbuddy-token-count"),
-        HeaderValue::from_static("estimate"),
-    );
-    resp.extensions_mut().insert(super::respond::Shaped);
-    resp
-}
-
-/// An honest rough count: a token per four bytes of the request's text
-/// (every string value, keys excluded), at least one for a non-empty one.
-pub fn estimate_tokens(v: &Value) -> u64 {
-    fn bytes(v: &Value) -> u64 {
-        match v {
-            Value::String(s) => s.len() as u64,
-            Value::Array(a) => a.iter().map(bytes).sum(),
-            Value::Object(o) => o.values().map(bytes).sum(),
-            _ => 0,
-        }
-    }
-    bytes(v).div_ceil(4)
 }
 
 fn entry(id: &str) -> Value {
@@ -223,13 +185,5 @@ mod tests {
         assert_eq!(parse_call("g:embedContent"), None);
         assert_eq!(parse_call("g"), None);
         assert_eq!(parse_call(":generateContent"), None);
-    }
-
-    #[test]
-    fn estimates_count_text_only() {
-        let v = json!({"contents": [{"role": "user", "parts": [{"text": "abcdefgh"}]}]});
-        // "user" and "abcdefgh": 12 bytes.
-        assert_eq!(estimate_tokens(&v), 3);
-        assert_eq!(estimate_tokens(&json!({})), 0);
     }
 }

@@ -16,6 +16,7 @@ pub mod request;
 pub mod respond;
 pub mod routes;
 pub mod stream;
+pub mod translated;
 
 use std::sync::Arc;
 
@@ -26,7 +27,8 @@ use crate::config::Timeouts;
 use crate::pool::Pool;
 use crate::protocol::Protocol;
 use crate::scheduler::{self, Plan, Scheduler};
-use crate::sellers::Sellers;
+use crate::sellers::{Seller, Sellers};
+use crate::translate::{self, Via};
 
 /// What forwarding needs; cloned into every handler (all fields are shared).
 #[derive(Clone)]
@@ -54,13 +56,25 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// The sellers that serve `model` over `protocol`, with what the pool knows of them.
+    /// The sellers that serve `model` to a `protocol` client, natively or
+    /// through a translation (a seller is reached natively when it speaks
+    /// the protocol, else through the first route of `translate::ROUTES`
+    /// it speaks), with what the pool knows of them. A seller that could be
+    /// reached only through translation while translation is off is listed
+    /// as excluded, with the reason.
     pub fn candidates(&self, protocol: Protocol, model: &str) -> Vec<scheduler::Candidate> {
         let set = self.sellers.snapshot();
         let (now, wall) = (self.clock.now(), self.clock.wall());
+        let translation = self.scheduler.routing.get().translation;
+        let reachable: Vec<_> = set
+            .sellers
+            .iter()
+            .filter_map(|s| reach(s, protocol, model).map(|via| (s, via)))
+            .collect();
         let mut candidates =
-            scheduler::gather(&self.pool, set.candidates(protocol, model), now, wall);
-        for c in &mut candidates {
+            scheduler::gather(&self.pool, reachable.iter().map(|(s, _)| *s), now, wall);
+        for (c, (_, via)) in candidates.iter_mut().zip(&reachable) {
+            c.via = *via;
             c.excluded = self
                 .store
                 .credit(c.seller.id.as_str())
@@ -73,6 +87,22 @@ impl Proxy {
                         self.sellers.path().display()
                     )
                 });
+            if let (Some(via), None) = (via, &c.excluded) {
+                c.excluded = if !translation {
+                    Some(format!(
+                        "speaks {}, not {protocol}, and translation is off in the routing settings",
+                        via.seller
+                    ))
+                } else if !c.seller.translation {
+                    Some(format!(
+                        "speaks {}, not {protocol}, and has `translation: false` in {}",
+                        via.seller,
+                        self.sellers.path().display()
+                    ))
+                } else {
+                    None
+                };
+            }
         }
         candidates
     }
@@ -85,6 +115,19 @@ impl Proxy {
             explore,
         )
     }
+}
+
+/// How `seller` can serve `model` to a `protocol` client: `Some(None)`
+/// natively, `Some(Some(via))` through a translation, `None` not at all.
+fn reach(seller: &Seller, protocol: Protocol, model: &str) -> Option<Option<Via>> {
+    if seller.serves(protocol, model) {
+        return Some(None);
+    }
+    seller.upstream_model(model)?;
+    translate::ROUTES
+        .iter()
+        .find(|v| v.client == protocol && seller.protocols.contains(&v.seller))
+        .map(|v| Some(*v))
 }
 
 /// Builds the upstream HTTP client.

@@ -88,11 +88,14 @@ pub enum OutcomeClass {
     BadRequest,
     /// TokenBuddy was shutting down.
     Shutdown,
+    /// TokenBuddy answered itself with an estimate (`count_tokens` when no
+    /// seller of the client's protocol serves the model).
+    Estimated,
 }
 
 impl OutcomeClass {
     /// Every class, in a stable order.
-    pub const ALL: [OutcomeClass; 9] = [
+    pub const ALL: [OutcomeClass; 10] = [
         OutcomeClass::Served,
         OutcomeClass::ClientError,
         OutcomeClass::StreamBroken,
@@ -102,6 +105,7 @@ impl OutcomeClass {
         OutcomeClass::NoSeller,
         OutcomeClass::BadRequest,
         OutcomeClass::Shutdown,
+        OutcomeClass::Estimated,
     ];
 
     /// The name the API, the database and `/metrics` use.
@@ -116,6 +120,7 @@ impl OutcomeClass {
             OutcomeClass::NoSeller => "noSeller",
             OutcomeClass::BadRequest => "badRequest",
             OutcomeClass::Shutdown => "shutdown",
+            OutcomeClass::Estimated => "estimated",
         }
     }
 

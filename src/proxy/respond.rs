@@ -24,6 +24,15 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// The shape a client of `protocol` expects.
+    pub fn for_protocol(protocol: crate::protocol::Protocol) -> Shape {
+        if protocol.is_anthropic() {
+            Shape::Anthropic
+        } else {
+            Shape::OpenAi
+        }
+    }
+
     /// The shape for a request path.
     pub fn for_path(path: &str) -> Shape {
         if path.starts_with("/v1/messages") {

@@ -22,6 +22,7 @@ pub fn seller(id: &str, price: f64, max_concurrency: Option<u32>) -> Arc<Seller>
         max_concurrency,
         prices: Default::default(),
         credits: None,
+        translation: true,
     })
 }
 
@@ -37,6 +38,7 @@ pub fn candidate(id: &str, ttft: Option<f64>, price: f64, out: Option<&str>) -> 
         },
         out: out.map(str::to_string),
         excluded: None,
+        via: None,
     }
 }
 

@@ -25,6 +25,7 @@ pub use score::{Breakdown, Inputs};
 
 use crate::pool::Pool;
 use crate::sellers::Seller;
+use crate::translate::Via;
 use std::time::{Instant, SystemTime};
 
 /// Default share of requests that put a not-yet-measured seller first, so
@@ -45,6 +46,9 @@ pub struct Candidate {
     pub out: Option<String>,
     /// Why it may not be tried at all (its credits are used up), if so.
     pub excluded: Option<String>,
+    /// It does not speak the client's protocol and is reached through
+    /// this translation.
+    pub via: Option<Via>,
 }
 
 /// A seller in the order to try.
@@ -63,6 +67,18 @@ pub struct Ranked {
     pub note: Option<String>,
     /// Put first to get measured.
     pub explored: bool,
+    /// Reached through translation: `chat ← messages` (the seller's
+    /// protocol, then the client's); `null` when it speaks the client's.
+    #[serde(serialize_with = "via_label")]
+    #[schema(value_type = Option<String>)]
+    pub via: Option<Via>,
+}
+
+fn via_label<S: serde::Serializer>(via: &Option<Via>, s: S) -> Result<S::Ok, S::Error> {
+    match via {
+        Some(v) => s.serialize_some(&v.label()),
+        None => s.serialize_none(),
+    }
 }
 
 fn seller_id<S: serde::Serializer>(seller: &Arc<Seller>, s: S) -> Result<S::Ok, S::Error> {
@@ -110,6 +126,7 @@ pub fn gather<'a>(
                 },
                 out: stats.cooldown(now, wall).map(|c| c.cause),
                 excluded: None,
+                via: None,
             }
         })
         .collect()
@@ -155,12 +172,19 @@ pub fn plan(settings: &RoutingSettings, candidates: Vec<Candidate>, explore: boo
                 inputs: c.inputs,
                 note,
                 explored: false,
+                via: c.via,
             };
             (tier, ranked)
         })
         .collect();
-    // Stable: equal scores keep priority/file order.
-    ranked.sort_by(|(ta, a), (tb, b)| ta.cmp(tb).then(b.score.total.total_cmp(&a.score.total)));
+    // Stable: equal scores keep priority/file order, except that a seller
+    // speaking the client's protocol goes before one reached through
+    // translation (the answer passes through untouched, nothing is lost).
+    ranked.sort_by(|(ta, a), (tb, b)| {
+        ta.cmp(tb)
+            .then(b.score.total.total_cmp(&a.score.total))
+            .then(a.via.is_some().cmp(&b.via.is_some()))
+    });
     let mut ranked: Vec<Ranked> = ranked.into_iter().map(|(_, r)| r).collect();
     if explore {
         let cold = ranked.iter().position(|r| {
@@ -261,6 +285,27 @@ mod tests {
             .excluded
             .iter()
             .all(|e| e.reason == "not in the fixed set"));
+    }
+
+    #[test]
+    fn a_native_seller_goes_before_a_translated_one_when_scores_tie() {
+        let via = crate::translate::via(
+            crate::protocol::Protocol::AnthropicMessages,
+            crate::protocol::Protocol::OpenAiChat,
+        );
+        let mut m = vec![
+            cand("translated", Some(200.0), 1.0, None),
+            cand("native", Some(200.0), 1.0, None),
+            cand("better", Some(100.0), 0.5, None),
+        ];
+        m[0].via = via;
+        m[2].via = via;
+        let p = plan(&RoutingSettings::default(), m, false);
+        // A better score still wins through translation; a tie goes native.
+        assert_eq!(order(&p), ["better", "native", "translated"]);
+        let json = serde_json::to_value(&p.ranked).expect("serialises");
+        assert_eq!(json[0]["via"], "chat ← messages");
+        assert_eq!(json[1]["via"], serde_json::Value::Null);
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct RoutingSettings {
     /// In `fixed` mode, may other sellers stand in when the fixed one fails?
     #[serde(default = "yes")]
     pub fixed_failover: bool,
+    /// May a seller that does not speak the client's protocol serve it
+    /// through translation (`chat ← messages`, …)? Each seller can also
+    /// refuse it with `translation: false` in the sellers file.
+    #[serde(default = "yes")]
+    pub translation: bool,
 }
 
 fn yes() -> bool {
@@ -62,6 +67,7 @@ impl Default for RoutingSettings {
             fixed_seller: None,
             fixed_set: Vec::new(),
             fixed_failover: true,
+            translation: true,
         }
     }
 }

@@ -19,6 +19,7 @@
 //!     prices:                       # list prices per million tokens, by the model clients ask for
 //!       sonnet: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75}   # cache_* default to input
 //!     credits: 25.00                # prepaid balance, same currency as prices; as of writing it
+//!     translation: false            # never serve clients of another protocol through translation; default true
 //! ```
 //!
 //! A model without a `prices` entry is priced from the table TokenBuddy
@@ -89,6 +90,8 @@ struct RawSeller {
     prices: Option<RawPrices>,
     #[serde(default)]
     credits: Option<Spanned<f64>>,
+    #[serde(default)]
+    translation: Option<bool>,
 }
 
 /// A model name as a mapping key; numbers (`4`, `3.5`) are names too.
@@ -499,6 +502,7 @@ pub fn parse_with(
             max_concurrency,
             prices,
             credits,
+            translation: raw.translation.unwrap_or(true),
         });
     }
     Ok(sellers)

@@ -223,6 +223,7 @@ mod tests {
             max_concurrency: None,
             prices: prices.iter().map(|(m, p)| (m.to_string(), *p)).collect(),
             credits: None,
+            translation: true,
         }
     }
 

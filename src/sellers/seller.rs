@@ -90,6 +90,9 @@ pub struct Seller {
     /// Prepaid balance in the prices' currency, as of when the file was
     /// written; `None` is not tracked.
     pub credits: Option<f64>,
+    /// May serve clients of another protocol through translation
+    /// (`translation: false` in the file says no).
+    pub translation: bool,
 }
 
 impl Seller {
@@ -151,6 +154,7 @@ mod tests {
             max_concurrency: None,
             prices: BTreeMap::new(),
             credits: None,
+            translation: true,
         }
     }
 

@@ -238,6 +238,7 @@ pub(super) fn expected(spec: &SellerSpec, old: Option<&Seller>) -> Seller {
         max_concurrency: spec.max_concurrency,
         prices: old.map(|o| o.prices.clone()).unwrap_or_default(),
         credits: spec.credits,
+        translation: old.is_none_or(|o| o.translation),
     }
 }
 

@@ -20,6 +20,7 @@
 //! Pure: no sockets, no clock reads (the caller passes ids and times in).
 
 pub mod chat_via_messages;
+pub mod estimate;
 pub mod frame;
 pub mod gemini_via_chat;
 pub mod messages_via_chat;

@@ -828,7 +828,7 @@ export interface components {
          *     and ends in exactly one of these.
          * @enum {string}
          */
-        OutcomeClass: "served" | "clientError" | "streamBroken" | "clientGone" | "allFailed" | "rateLimited" | "noSeller" | "badRequest" | "shutdown";
+        OutcomeClass: "served" | "clientError" | "streamBroken" | "clientGone" | "allFailed" | "rateLimited" | "noSeller" | "badRequest" | "shutdown" | "estimated";
         /** @description The order in which a request tries sellers. */
         Plan: {
             /** @description Sellers to try, best first. */
@@ -916,6 +916,11 @@ export interface components {
             note: string | null;
             /** @description Put first to get measured. */
             explored: boolean;
+            /**
+             * @description Reached through translation: `chat ← messages` (the seller's
+             *     protocol, then the client's); `null` when it speaks the client's.
+             */
+            via: string | null;
         };
         /** @description A request log page, newest first. */
         RequestPage: {
@@ -1017,6 +1022,12 @@ export interface components {
             fixedSet: string[];
             /** @description In `fixed` mode, may other sellers stand in when the fixed one fails? */
             fixedFailover: boolean;
+            /**
+             * @description May a seller that does not speak the client's protocol serve it
+             *     through translation (`chat ← messages`, …)? Each seller can also
+             *     refuse it with `translation: false` in the sellers file.
+             */
+            translation: boolean;
         };
         /** @description A saved seller: the seller as it now serves, and where its typed key went. */
         SavedView: components["schemas"]["SellerView"] & {

@@ -9,7 +9,7 @@ const sellers = (ids: string[]): SellersResponse => ({
       tokensPerSec: null, cooldown: null, circuit: "closed", errorRate: 0, lastError: null, probe: null } })),
   file: { path: "/x/sellers.yaml", generation: 0, error: null },
 });
-const routing: RoutingSettings = { mode: "fullAuto", scorer: "balanced", fixedSeller: null, fixedSet: [], fixedFailover: true };
+const routing: RoutingSettings = { mode: "fullAuto", scorer: "balanced", fixedSeller: null, fixedSet: [], fixedFailover: true, translation: true };
 const row = (id: number, seller: string, atMs: number, status = 200): RequestRow => ({
   id, atMs, agent: "demo", protocol: "openai-chat", endpoint: "/v1/chat/completions", modelAsked: "m", modelSent: "m",
   stream: true, seller, status, outcome: status < 400 ? "served" : "allFailed", ttftMs: 100 + id, durationMs: 900,

@@ -131,6 +131,13 @@ export function Routing({ state, dispatch }: { state: LiveState; dispatch: (e: L
             </label>
           ))}
         </fieldset>
+        <fieldset id="translation">
+          <legend>Protocols</legend>
+          <label class="choice">
+            <input type="checkbox" checked={r.translation} onChange={(e) => void save({ ...r, translation: (e.target as HTMLInputElement).checked })} />
+            <span><strong>Translate between protocols</strong> <span class="muted">— a seller that speaks another protocol than the agent (chat for Claude Code, say) may serve it; one that speaks the agent's own goes first when scores tie. A seller can opt out with <code>translation: false</code> in sellers.yaml.</span></span>
+          </label>
+        </fieldset>
       </div>
 
       <h2>The plan now</h2>
@@ -162,7 +169,7 @@ export function Routing({ state, dispatch }: { state: LiveState; dispatch: (e: L
                     <td class="num">{score(c.score.price)}</td>
                     <td class="num muted">{fmtMs(c.inputs.ttftMs)} · {fmtTps(c.inputs.tokensPerSec)} · ×{c.inputs.price === null ? "?" : c.inputs.price.toFixed(2)}</td>
                     <td class="muted">{c.score.missing.length ? c.score.missing.join(", ") : "—"}</td>
-                    <td class="muted">{c.note ?? (c.explored ? "explored" : "")}</td>
+                    <td class="muted">{[c.via ? `via translation ${c.via}` : null, c.note ?? (c.explored ? "explored" : null)].filter(Boolean).join("; ")}</td>
                   </tr>
                 ))}
                 {plan.ranked.length === 0 && <tr><td colSpan={10} class="muted">No seller would be tried for this model and protocol.</td></tr>}
