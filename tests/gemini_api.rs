@@ -115,6 +115,35 @@ async fn a_body_with_the_key_in_the_query_never_forwards_the_query() {
         "the client's query (with our key) stays here"
     );
     assert_eq!(h.stats("g").await["outputTokens"], 6);
+    // google-genai 3 calls `/v1/models/<model>:…` by default: the same method.
+    let resp = h
+        .client
+        .post(h.url(&format!(
+            "/v1/models/gemini-pro:streamGenerateContent?alt=sse&key={token}"
+        )))
+        .json(&gemini_body())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let got = read_all(resp).await;
+    assert!(events(Protocol::Gemini, &got)
+        .last()
+        .is_some_and(|e| e.terminal));
+    let up = sim.requests().pop().expect("called");
+    assert_eq!(
+        up.path,
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent"
+    );
+    let unknown = h
+        .client
+        .post(h.url(&format!("/v1/models/gemini-pro:embedContent?key={token}")))
+        .json(&gemini_body())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), 404);
+    google_error(&unknown.json::<Value>().await.expect("json"), 404);
     h.running.stop().await.expect("stop");
 }
 

@@ -5,7 +5,8 @@
 //! The token is read where each protocol's clients send their key:
 //! `Authorization: Bearer`, `x-api-key`, and Gemini's `x-goog-api-key`;
 //! Gemini clients may also put it in the query as `?key=`, which is
-//! honoured on `/v1beta/*` only (a `key` query elsewhere is ignored). The
+//! honoured on Gemini's paths only (`respond::is_gemini_path`; a `key`
+//! query elsewhere is ignored). The
 //! query never reaches a seller (upstream URLs are built afresh) nor a log
 //! (only paths are logged).
 
@@ -87,7 +88,7 @@ fn presented_token<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> 
 /// `?key=` on a Gemini path (tokens are hex: no percent-decoding needed;
 /// an encoded one just does not match).
 fn gemini_query_key(uri: &Uri) -> Option<&str> {
-    if !uri.path().starts_with("/v1beta/") && uri.path() != "/v1beta" {
+    if !super::respond::is_gemini_path(uri.path()) {
         return None;
     }
     uri.query()?
@@ -137,7 +138,7 @@ pub async fn require_token(
         presented => {
             let message = if presented.is_some() {
                 "invalid TokenBuddy access token (see `tokenbuddy token`)"
-            } else if req.uri().path().starts_with("/v1beta/") {
+            } else if super::respond::is_gemini_path(req.uri().path()) {
                 "missing TokenBuddy access token: send `x-goog-api-key: <token>` (or `?key=<token>`) (see `tokenbuddy token`)"
             } else {
                 "missing TokenBuddy access token: send `Authorization: Bearer <token>` or `x-api-key: <token>` (see `tokenbuddy token`)"
@@ -180,6 +181,11 @@ mod tests {
         assert_eq!(presented_token(&none, &gem), Some("k1"));
         // Only on Gemini's paths.
         assert_eq!(presented_token(&none, &uri("/v1/messages?key=k1")), None);
+        assert_eq!(
+            presented_token(&none, &uri("/v1/models/g:generateContent?key=k1")),
+            Some("k1")
+        );
+        assert_eq!(presented_token(&none, &uri("/v1/models?key=k1")), None);
         assert_eq!(presented_token(&none, &uri("/api/stats?key=k1")), None);
         assert_eq!(presented_token(&none, &uri("/v1betax?key=k1")), None);
         assert_eq!(

@@ -1,6 +1,8 @@
 //! Gemini's routes, as Google serves them under `/v1beta`:
 //! `POST /v1beta/models/<model>:generateContent`, `:streamGenerateContent`
-//! (`?alt=sse`), `:countTokens`, and `GET /v1beta/models[/<model>]`. The
+//! (`?alt=sse`), `:countTokens`, and `GET /v1beta/models[/<model>]`; the
+//! same methods under `/v1/models/<model>:…` too (google-genai 3 calls
+//! `v1` by default; `GET /v1/models` stays the OpenAI-shaped list). The
 //! model and the stream flag come from the path; the access token from
 //! `x-goog-api-key` or `?key=` (`access.rs`). Every refusal answers in
 //! Google's error shape.
@@ -31,6 +33,7 @@ const METHODS: [&str; 3] = ["generateContent", "streamGenerateContent", "countTo
 pub fn router(proxy: Proxy) -> Router {
     Router::new()
         .route("/v1beta/models/{name}", get(one_model).post(call))
+        .route("/v1/models/{name}", axum::routing::post(call))
         .route_layer(middleware::from_fn_with_state(proxy.clone(), unless_paused))
         .route("/v1beta/models", get(models))
         .layer(middleware::from_fn(shape_rejections))

@@ -37,12 +37,23 @@ impl Shape {
     pub fn for_path(path: &str) -> Shape {
         if path.starts_with("/v1/messages") {
             Shape::Anthropic
-        } else if path.starts_with("/v1beta/") || path == "/v1beta" {
+        } else if is_gemini_path(path) {
             Shape::Gemini
         } else {
             Shape::OpenAi
         }
     }
+}
+
+/// Whether `path` is Gemini's: anything under `/v1beta`, and a model's
+/// method under `/v1` (`/v1/models/<model>:generateContent`, where
+/// google-genai 3 calls by default).
+pub fn is_gemini_path(path: &str) -> bool {
+    path.starts_with("/v1beta/")
+        || path == "/v1beta"
+        || path
+            .strip_prefix("/v1/models/")
+            .is_some_and(|rest| rest.contains(':'))
 }
 
 /// Marks a response whose body is already in the client's protocol shape:
@@ -229,6 +240,11 @@ mod tests {
             Shape::Gemini
         );
         assert_eq!(Shape::for_path("/v1betax"), Shape::OpenAi);
+        assert_eq!(
+            Shape::for_path("/v1/models/g:generateContent"),
+            Shape::Gemini
+        );
+        assert_eq!(Shape::for_path("/v1/models/gpt-4o"), Shape::OpenAi);
         let g = ProxyError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",

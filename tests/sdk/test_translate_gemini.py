@@ -27,7 +27,7 @@ class _Chat(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 (the stdlib's name)
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        _Chat.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        _Chat.seen.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
         last = body["messages"][-1]
         if last["role"] == "tool":
             message = {"role": "assistant", "content": "It is 18C in Paris."}
@@ -161,7 +161,7 @@ def _check_seller_calls(token, first, second):
     """What the chat seller got: translated requests, its own key, never ours."""
     for call in (first, second):
         assert call["path"] == "/v1/chat/completions"
-        assert call["headers"].get("Authorization") == "Bearer sk-chat"
+        assert call["headers"].get("authorization") == "Bearer sk-chat"
         assert all(token not in v for v in call["headers"].values())
         assert call["body"]["model"] == MODEL
         assert call["body"]["messages"][0] == {"role": "system", "content": "Answer briefly."}
