@@ -40,6 +40,10 @@ fn body(protocol: Protocol, model: &str) -> serde_json::Value {
         Protocol::AnthropicMessages => {
             serde_json::json!({"model": model, "stream": true, "max_tokens": 256,
             "system": "Be brief.", "messages": [{"role": "user", "content": text}]})
+        } // The model and the stream flag are in Gemini's path; not benched yet.
+        Protocol::Gemini => {
+            serde_json::json!({"systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": text}]}]})
         }
     }
 }

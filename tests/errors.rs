@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{failing, request_body, Harness};
+use support::{call_path, failing, request_body, Harness};
 use tokenbuddy::protocol::Protocol;
 use tokenbuddy::sim::SimSeller;
 
@@ -19,6 +19,10 @@ fn shaped(protocol: Protocol, status: u16, v: &Value) -> String {
         assert_eq!(v["type"], "error", "{v}");
         assert!(v["error"]["type"].is_string(), "{v}");
         assert_eq!(v.as_object().map(|o| o.len()), Some(2), "{v}");
+    } else if protocol == Protocol::Gemini {
+        // Google's: the HTTP status as `code`, its canonical name as `status`.
+        assert_eq!(v["error"]["code"], status, "{v}");
+        assert!(v["error"]["status"].is_string(), "{v}");
     } else {
         let e = &v["error"];
         for field in ["message", "type", "param", "code"] {
@@ -37,7 +41,7 @@ fn shaped(protocol: Protocol, status: u16, v: &Value) -> String {
 /// `protocol`'s endpoint.
 async fn post_raw(h: &Harness, protocol: Protocol, body: String) -> reqwest::Response {
     h.client
-        .post(h.url(protocol.path()))
+        .post(h.url(&call_path(protocol, "m", false)))
         .bearer_auth(h.running.token())
         .header("content-type", "application/json")
         .body(body)
@@ -77,6 +81,8 @@ async fn a_body_over_the_limit_is_a_413_in_the_protocols_shape() {
         assert!(message.contains("64 MiB"), "{protocol}: {message}");
         if protocol.is_anthropic() {
             assert_eq!(v["error"]["type"], "request_too_large", "{v}");
+        } else if protocol == Protocol::Gemini {
+            assert_eq!(v["error"]["details"][0]["reason"], "request_too_large");
         } else {
             assert_eq!(v["error"]["code"], "request_too_large", "{v}");
         }
@@ -109,6 +115,12 @@ async fn a_method_the_path_does_not_take_is_a_405_in_the_protocols_shape() {
             Protocol::AnthropicMessages,
         ),
         (reqwest::Method::POST, "/v1/models", Protocol::OpenAiChat),
+        (
+            reqwest::Method::DELETE,
+            "/v1beta/models/m:generateContent",
+            Protocol::Gemini,
+        ),
+        (reqwest::Method::POST, "/v1beta/models", Protocol::Gemini),
     ];
     for (method, path, protocol) in cases {
         let resp = h
@@ -141,6 +153,10 @@ async fn bodies_that_are_not_json_are_400s_in_the_protocols_shape() {
     let h = Harness::start("").await;
     for protocol in Protocol::ALL {
         for body in ["{not json", "", "[1,2]", r#"{"messages":[]}"#] {
+            // Gemini's model is in the path: a body without one is no mistake.
+            if protocol == Protocol::Gemini && body.starts_with("{\"") {
+                continue;
+            }
             let resp = post_raw(&h, protocol, body.to_string()).await;
             let (status, _, v) = json_of(resp).await;
             assert_eq!(status, 400, "{protocol} {body:?}: {v}");
@@ -158,7 +174,10 @@ async fn a_sellers_own_error_body_is_passed_through_untouched() {
     let h = Harness::start_one("s", &sim.base_url()).await;
     for protocol in Protocol::ALL {
         let resp = h
-            .post(protocol.path(), &request_body(protocol, "m", false))
+            .post(
+                &call_path(protocol, "m", false),
+                &request_body(protocol, "m", false),
+            )
             .send()
             .await
             .expect("request");

@@ -33,9 +33,9 @@ fn mode(path: &Path) -> u32 {
 fn sellers(good: &SimSeller, broken: &SimSeller, refused: &SimSeller) -> String {
     format!(
         "sellers:\n\
-         \x20 - id: good\n    base_url: {}/v1\n    api_key: sk-good-secret-111\n    protocols: [openai-chat, openai-responses, anthropic-messages]\n    models: [m]\n\
-         \x20 - id: broken\n    base_url: {}/v1\n    api_key_env: FAULT_ACCESS_KEY\n    protocols: [openai-chat, openai-responses, anthropic-messages]\n    models: [m, model-x]\n\
-         \x20 - id: refused\n    base_url: {}/v1\n    api_key: sk-refused-secret-333\n    protocols: [openai-chat, openai-responses, anthropic-messages]\n    models: [m, model-x]\n",
+         \x20 - id: good\n    base_url: {}/v1\n    api_key: sk-good-secret-111\n    protocols: [openai-chat, openai-responses, anthropic-messages, gemini]\n    models: [m]\n\
+         \x20 - id: broken\n    base_url: {}/v1\n    api_key_env: FAULT_ACCESS_KEY\n    protocols: [openai-chat, openai-responses, anthropic-messages, gemini]\n    models: [m, model-x]\n\
+         \x20 - id: refused\n    base_url: {}/v1\n    api_key: sk-refused-secret-333\n    protocols: [openai-chat, openai-responses, anthropic-messages, gemini]\n    models: [m, model-x]\n",
         good.base_url(),
         broken.base_url(),
         refused.base_url(),
@@ -75,11 +75,11 @@ async fn the_token_and_the_keys_never_reach_the_log_at_any_level() {
         for stream in [false, true] {
             let body = request_body(protocol, "m", stream);
             let by_bearer = c
-                .post(served.url(protocol.path()))
+                .post(served.url(&support::call_path(protocol, "m", stream)))
                 .bearer_auth(&token)
                 .json(&body);
             let by_key = c
-                .post(served.url(protocol.path()))
+                .post(served.url(&support::call_path(protocol, "m", stream)))
                 .header("x-api-key", &token)
                 .header("anthropic-version", "2023-06-01")
                 .json(&body);
@@ -339,7 +339,7 @@ async fn files_that_hold_a_secret_are_private() {
     let home = tempfile::tempdir().expect("home");
     std::fs::write(
         data.path().join("sellers.yaml"),
-        "sellers:\n  - id: s\n    base_url: http://127.0.0.1:9/v1\n    api_key: sk-x\n    protocols: [openai-chat, openai-responses, anthropic-messages]\n    models: [m]\n",
+        "sellers:\n  - id: s\n    base_url: http://127.0.0.1:9/v1\n    api_key: sk-x\n    protocols: [openai-chat, openai-responses, anthropic-messages, gemini]\n    models: [m]\n",
     )
     .expect("sellers.yaml");
     let home_dir = home.path().to_string_lossy().into_owned();

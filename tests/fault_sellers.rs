@@ -88,7 +88,7 @@ impl Scene {
         tokio::time::timeout(
             HANG,
             self.client
-                .post(self.served.url(protocol.path()))
+                .post(self.served.url(&support::call_path(protocol, "m", stream)))
                 .bearer_auth(&self.served.token)
                 .json(&request_body(protocol, "m", stream))
                 .send(),
@@ -153,7 +153,7 @@ fn sent_by(seller: &SimSeller, protocol: Protocol) -> Vec<u8> {
     seller
         .requests()
         .into_iter()
-        .rfind(|r| r.path == protocol.path())
+        .rfind(|r| support::call_path(protocol, "m", true).starts_with(&r.path))
         .expect("the seller served")
         .response_bytes()
 }
@@ -188,6 +188,7 @@ fn stream_start(protocol: Protocol, n: usize) -> Vec<u8> {
         Protocol::OpenAiChat => openai_chat::script(&reply),
         Protocol::OpenAiResponses => openai_responses::script(&reply),
         Protocol::AnthropicMessages => anthropic_messages::script(&reply),
+        Protocol::Gemini => tokenbuddy::sim::gemini::script(&reply),
     };
     script
         .preamble
@@ -425,7 +426,8 @@ async fn invalid_utf8_in_the_stream_passes_untouched() {
     let stats = scene.stats("hostile").await;
     assert_eq!(stats["errors"], 0, "{stats}");
     assert_eq!(
-        stats["outputTokens"], 18,
+        stats["outputTokens"],
+        6 * Protocol::ALL.len(),
         "metered through the bad bytes: {stats}"
     );
     scene.settles().await;

@@ -17,7 +17,7 @@ const PAUSED: &str = "TokenBuddy is paused: resume it in the control panel, with
 
 async fn call(served: &Served, protocol: Protocol, stream: bool) -> (u16, Value) {
     let resp = reqwest::Client::new()
-        .post(served.url(protocol.path()))
+        .post(served.url(&support::call_path(protocol, "m", stream)))
         .bearer_auth(&served.token)
         .header("anthropic-version", "2023-06-01")
         .json(&request_body(protocol, "m", stream))
@@ -69,6 +69,11 @@ fn assert_paused(protocol: Protocol, status: u16, body: &Value) {
         Protocol::AnthropicMessages => {
             assert_eq!(body["type"], "error", "{body}");
             assert_eq!(body["error"]["type"], "overloaded_error", "{body}");
+            assert_eq!(body["error"]["message"], PAUSED, "{body}");
+        }
+        Protocol::Gemini => {
+            assert_eq!(body["error"]["status"], "UNAVAILABLE", "{body}");
+            assert_eq!(body["error"]["details"][0]["reason"], "paused", "{body}");
             assert_eq!(body["error"]["message"], PAUSED, "{body}");
         }
         _ => {

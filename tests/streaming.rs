@@ -106,7 +106,11 @@ async fn non_stream_bodies_arrive_unchanged_with_usage_metered() {
         let got = read_all(resp).await;
         assert_eq!(got, recorded_response(&sim), "{protocol}");
         let body: serde_json::Value = serde_json::from_slice(&got).expect("json");
-        assert_eq!(body["model"], "m-2", "{protocol}");
+        let model = match protocol {
+            Protocol::Gemini => &body["modelVersion"],
+            _ => &body["model"],
+        };
+        assert_eq!(model, "m-2", "{protocol}");
         let stats = h.stats("s1").await;
         assert_eq!(stats["outputTokens"], 7, "{protocol}: {stats}");
         h.running.stop().await.expect("stop");

@@ -34,6 +34,7 @@ fn long_request(protocol: Protocol, stream: bool) -> Value {
     let long = "Say hello to every one of the many readers of this prompt. ".repeat(8);
     match protocol {
         Protocol::OpenAiResponses => body["input"] = json!(long),
+        Protocol::Gemini => body["contents"][0]["parts"][0]["text"] = json!(long),
         _ => body["messages"][0]["content"] = json!(long),
     }
     body
@@ -59,7 +60,10 @@ async fn every_protocol_streamed_or_not_reports_input_output_and_cache() {
         for stream in [true, false] {
             let case = format!("{protocol} stream={stream}");
             let resp = h
-                .post(protocol.path(), &long_request(protocol, stream))
+                .post(
+                    &support::call_path(protocol, "m-1", stream),
+                    &long_request(protocol, stream),
+                )
                 .send()
                 .await
                 .expect("request reaches TokenBuddy");

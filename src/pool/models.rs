@@ -52,17 +52,28 @@ pub struct ParsedList {
     pub truncated: bool,
 }
 
+/// OpenAI's and Anthropic's `data: [{id}]`, or Gemini's `models: [{name:
+/// "models/<id>"}]` (from `/v1beta/models`).
 #[derive(Deserialize)]
-struct Body {
-    data: Vec<serde_json::Value>,
+#[serde(untagged)]
+enum Body {
+    Data { data: Vec<serde_json::Value> },
+    Gemini { models: Vec<serde_json::Value> },
 }
 
-/// Parses a `/v1/models` body in the OpenAI or Anthropic shape.
+/// Parses a `/v1/models` body in the OpenAI or Anthropic shape, or a
+/// Gemini `/v1beta/models` body.
 pub fn parse_list(body: &[u8]) -> Result<ParsedList, ListError> {
     let body: Body = serde_json::from_slice(body).map_err(|e| ListError::Shape(e.to_string()))?;
     let mut ids = BTreeSet::new();
-    for entry in &body.data {
-        if let Some(id) = entry.get("id").and_then(|v| v.as_str()).and_then(usable) {
+    let (entries, key) = match &body {
+        Body::Data { data } => (data, "id"),
+        Body::Gemini { models } => (models, "name"),
+    };
+    for entry in entries {
+        let id = entry.get(key).and_then(|v| v.as_str());
+        let id = id.map(|i| i.strip_prefix("models/").unwrap_or(i));
+        if let Some(id) = id.and_then(usable) {
             ids.insert(id.to_string());
         }
     }
@@ -172,6 +183,14 @@ mod tests {
         let body = r#"{"data":[{"type":"model","id":"claude-x","display_name":"Claude X",
             "created_at":"2025-01-01T00:00:00Z"}],"has_more":false,"first_id":"claude-x","last_id":"claude-x"}"#;
         assert_eq!(ids(body), ["claude-x"]);
+    }
+
+    #[test]
+    fn reads_the_gemini_shape() {
+        let body = r#"{"models":[{"name":"models/gemini-2.5-pro","displayName":"Gemini 2.5 Pro",
+            "supportedGenerationMethods":["generateContent","countTokens"]},{"name":"models/embedding-001"}],
+            "nextPageToken":"x"}"#;
+        assert_eq!(ids(body), ["embedding-001", "gemini-2.5-pro"]);
     }
 
     #[test]

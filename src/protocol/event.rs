@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{anthropic_messages, openai_chat, openai_responses, Protocol, Usage};
+use super::{anthropic_messages, gemini, openai_chat, openai_responses, Protocol, Usage};
 
 /// The meter's reading of one SSE event.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,7 @@ pub fn inspect(protocol: Protocol, event: Option<&str>, data: &str) -> EventInfo
         Protocol::OpenAiChat => openai_chat::inspect(data),
         Protocol::OpenAiResponses => openai_responses::inspect(event, data),
         Protocol::AnthropicMessages => anthropic_messages::inspect(event, data),
+        Protocol::Gemini => gemini::inspect(data),
     }
 }
 
@@ -34,6 +35,7 @@ pub fn body_usage(protocol: Protocol, body: &[u8]) -> Usage {
         Protocol::OpenAiChat => openai_chat::body_usage(body),
         Protocol::OpenAiResponses => openai_responses::body_usage(body),
         Protocol::AnthropicMessages => anthropic_messages::body_usage(body),
+        Protocol::Gemini => gemini::body_usage(body),
     }
 }
 
@@ -83,6 +85,15 @@ mod tests {
             Just("prompt_cache_hit_tokens"),
             Just("message"),
             Just("text"),
+            Just("candidates"),
+            Just("parts"),
+            Just("functionCall"),
+            Just("finishReason"),
+            Just("usageMetadata"),
+            Just("promptTokenCount"),
+            Just("candidatesTokenCount"),
+            Just("thoughtsTokenCount"),
+            Just("cachedContentTokenCount"),
             Just("x"),
         ];
         let leaf = prop_oneof![

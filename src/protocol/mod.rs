@@ -1,9 +1,10 @@
-//! The three wire protocols TokenBuddy speaks, and how to read their streams
+//! The wire protocols TokenBuddy speaks, and how to read their streams
 //! just enough to meter them (never to re-serialise them).
 
 pub mod anthropic_messages;
 pub mod body;
 pub mod event;
+pub mod gemini;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
@@ -24,14 +25,19 @@ pub enum Protocol {
     OpenAiResponses,
     /// Anthropic `POST /v1/messages` (and `count_tokens`).
     AnthropicMessages,
+    /// Google Gemini `POST /v1beta/models/{model}:generateContent`,
+    /// `:streamGenerateContent` and `:countTokens` (the model and the
+    /// stream flag are in the path, not the body).
+    Gemini,
 }
 
 impl Protocol {
     /// Every protocol, in a stable order.
-    pub const ALL: [Protocol; 3] = [
+    pub const ALL: [Protocol; 4] = [
         Protocol::OpenAiChat,
         Protocol::OpenAiResponses,
         Protocol::AnthropicMessages,
+        Protocol::Gemini,
     ];
 
     /// The name used in the sellers file and the API.
@@ -40,16 +46,32 @@ impl Protocol {
             Protocol::OpenAiChat => "openai-chat",
             Protocol::OpenAiResponses => "openai-responses",
             Protocol::AnthropicMessages => "anthropic-messages",
+            Protocol::Gemini => "gemini",
         }
     }
 
     /// The path (below the base URL) of this protocol's generation endpoint.
+    /// Gemini's names the model and the action after it
+    /// ([`Protocol::gemini_path`]); this is the collection they are under.
     pub fn path(self) -> &'static str {
         match self {
             Protocol::OpenAiChat => "/v1/chat/completions",
             Protocol::OpenAiResponses => "/v1/responses",
             Protocol::AnthropicMessages => "/v1/messages",
+            Protocol::Gemini => "/v1beta/models",
         }
+    }
+
+    /// Gemini's path and query for `action` (`generateContent`,
+    /// `streamGenerateContent`, `countTokens`) of `model`: streams ask for
+    /// SSE with `?alt=sse` (without it Gemini streams one JSON array).
+    pub fn gemini_path(model: &str, action: &str) -> String {
+        let alt = if action == "streamGenerateContent" {
+            "?alt=sse"
+        } else {
+            ""
+        };
+        format!("/v1beta/models/{model}:{action}{alt}")
     }
 
     /// Whether errors to clients of this protocol take Anthropic's shape.
@@ -67,7 +89,7 @@ impl fmt::Display for Protocol {
 /// A protocol name that is not one of [`Protocol::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown protocol `{0}` (expected one of: openai-chat, openai-responses, anthropic-messages)"
+    "unknown protocol `{0}` (expected one of: openai-chat, openai-responses, anthropic-messages, gemini)"
 )]
 pub struct UnknownProtocol(pub String);
 
@@ -117,5 +139,18 @@ mod tests {
             assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
         }
         assert!("openai".parse::<Protocol>().is_err());
+        assert_eq!("gemini".parse::<Protocol>(), Ok(Protocol::Gemini));
+    }
+
+    #[test]
+    fn gemini_paths_name_model_and_action() {
+        assert_eq!(
+            Protocol::gemini_path("gemini-2.5-pro", "generateContent"),
+            "/v1beta/models/gemini-2.5-pro:generateContent"
+        );
+        assert_eq!(
+            Protocol::gemini_path("g", "streamGenerateContent"),
+            "/v1beta/models/g:streamGenerateContent?alt=sse"
+        );
     }
 }

@@ -1,9 +1,17 @@
-//! Who may talk to the proxy: the access token on `/v1/*` and `/api/*`, and
-//! loopback Host/Origin headers on everything (so no web page, via DNS
-//! rebinding or a cross-origin fetch, can use it).
+//! Who may talk to the proxy: the access token on `/v1/*`, `/v1beta/*` and
+//! `/api/*`, and loopback Host/Origin headers on everything (so no web
+//! page, via DNS rebinding or a cross-origin fetch, can use it).
+//!
+//! The token is read where each protocol's clients send their key:
+//! `Authorization: Bearer`, `x-api-key`, and Gemini's `x-goog-api-key`;
+//! Gemini clients may also put it in the query as `?key=`, which is
+//! honoured on Gemini's paths only (`respond::is_gemini_path`; a `key`
+//! query elsewhere is ignored). The
+//! query never reaches a seller (upstream URLs are built afresh) nor a log
+//! (only paths are logged).
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -71,8 +79,25 @@ pub async fn host_guard(State(access): State<Arc<Access>>, req: Request, next: N
     .into_response()
 }
 
-/// The token a request carries, from `Authorization: Bearer` or `x-api-key`.
-fn presented_token(headers: &HeaderMap) -> Option<&str> {
+/// The token a request carries: its headers' ([`header_token`]), else on
+/// `/v1beta/*` the `key` query parameter Gemini clients may use.
+fn presented_token<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+    header_token(headers).or_else(|| gemini_query_key(uri))
+}
+
+/// `?key=` on a Gemini path (tokens are hex: no percent-decoding needed;
+/// an encoded one just does not match).
+fn gemini_query_key(uri: &Uri) -> Option<&str> {
+    if !super::respond::is_gemini_path(uri.path()) {
+        return None;
+    }
+    uri.query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("key="))
+}
+
+/// The token in `Authorization: Bearer`, `x-api-key` or `x-goog-api-key`.
+fn header_token(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -85,10 +110,12 @@ fn presented_token(headers: &HeaderMap) -> Option<&str> {
             return Some(t.trim());
         }
     }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    ["x-api-key", "x-goog-api-key"].iter().find_map(|name| {
+        headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    })
 }
 
 /// Compares in constant time (`subtle`, which keeps the optimiser from
@@ -106,11 +133,13 @@ pub async fn require_token(
     req: Request,
     next: Next,
 ) -> Response {
-    match presented_token(req.headers()) {
+    match presented_token(req.headers(), req.uri()) {
         Some(t) if same_token(t, &access.token) => next.run(req).await,
         presented => {
             let message = if presented.is_some() {
                 "invalid TokenBuddy access token (see `tokenbuddy token`)"
+            } else if super::respond::is_gemini_path(req.uri().path()) {
+                "missing TokenBuddy access token: send `x-goog-api-key: <token>` (or `?key=<token>`) (see `tokenbuddy token`)"
             } else {
                 "missing TokenBuddy access token: send `Authorization: Bearer <token>` or `x-api-key: <token>` (see `tokenbuddy token`)"
             };
@@ -145,13 +174,39 @@ mod tests {
     }
 
     #[test]
+    fn gemini_keys() {
+        let uri = |u: &str| u.parse::<Uri>().unwrap();
+        let none = HeaderMap::new();
+        let gem = uri("/v1beta/models/g:generateContent?alt=sse&key=k1");
+        assert_eq!(presented_token(&none, &gem), Some("k1"));
+        // Only on Gemini's paths.
+        assert_eq!(presented_token(&none, &uri("/v1/messages?key=k1")), None);
+        assert_eq!(
+            presented_token(&none, &uri("/v1/models/g:generateContent?key=k1")),
+            Some("k1")
+        );
+        assert_eq!(presented_token(&none, &uri("/v1/models?key=k1")), None);
+        assert_eq!(presented_token(&none, &uri("/api/stats?key=k1")), None);
+        assert_eq!(presented_token(&none, &uri("/v1betax?key=k1")), None);
+        assert_eq!(
+            presented_token(&none, &uri("/v1beta/models?monkey=k1")),
+            None
+        );
+        let mut h = HeaderMap::new();
+        h.insert("x-goog-api-key", " k2 ".parse().unwrap());
+        assert_eq!(presented_token(&h, &uri("/v1beta/models")), Some("k2"));
+        // A header wins over the query.
+        assert_eq!(presented_token(&h, &gem), Some("k2"));
+    }
+
+    #[test]
     fn tokens() {
         let mut h = HeaderMap::new();
-        assert_eq!(presented_token(&h), None);
+        assert_eq!(header_token(&h), None);
         h.insert("x-api-key", "abc".parse().unwrap());
-        assert_eq!(presented_token(&h), Some("abc"));
+        assert_eq!(header_token(&h), Some("abc"));
         h.insert(header::AUTHORIZATION, "Bearer xyz".parse().unwrap());
-        assert_eq!(presented_token(&h), Some("xyz"));
+        assert_eq!(header_token(&h), Some("xyz"));
         assert!(same_token("abc", "abc"));
         assert!(!same_token("abc", "abd"));
         assert!(!same_token("abd", "abc"));

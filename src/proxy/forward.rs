@@ -15,7 +15,7 @@ use super::commit::{next_body_chunk, read_until_commit, read_whole_body, Precomm
 use super::failover::{Failover, Failure, Try};
 use super::journey::Journey;
 use super::outcome::{classify, Outcome, OutcomeClass, SHUTTING_DOWN};
-use super::request::{read_head, session_key, upstream_body};
+use super::request::{read_head_at, session_key, upstream_body, PathHead};
 use super::respond::{ProxyError, Shape, Shaped};
 use super::stream::{metered, unread, Finish, TapContext};
 use super::Proxy;
@@ -35,15 +35,35 @@ use serde_json::Value;
 pub enum Endpoint {
     /// The generation endpoint (`Protocol::path`).
     Generate,
-    /// Anthropic's `/v1/messages/count_tokens`.
+    /// Anthropic's `/v1/messages/count_tokens`, Gemini's `:countTokens`.
     CountTokens,
 }
 
 impl Endpoint {
+    /// The path the request log shows (Gemini's names the action, not the model).
     fn path(self, protocol: Protocol) -> &'static str {
-        match self {
-            Endpoint::Generate => protocol.path(),
-            Endpoint::CountTokens => "/v1/messages/count_tokens",
+        match (self, protocol) {
+            (Endpoint::Generate, Protocol::Gemini) => "/v1beta/models:generateContent",
+            (Endpoint::CountTokens, Protocol::Gemini) => "/v1beta/models:countTokens",
+            (Endpoint::Generate, _) => protocol.path(),
+            (Endpoint::CountTokens, _) => "/v1/messages/count_tokens",
+        }
+    }
+
+    /// The path (and query) below a seller's base URL: Gemini's names the
+    /// upstream model and the action, and asks streams for SSE.
+    fn upstream_path(self, protocol: Protocol, upstream_model: &str, stream: bool) -> String {
+        match (self, protocol) {
+            (Endpoint::CountTokens, Protocol::Gemini) => {
+                Protocol::gemini_path(upstream_model, "countTokens")
+            }
+            (Endpoint::Generate, Protocol::Gemini) if stream => {
+                Protocol::gemini_path(upstream_model, "streamGenerateContent")
+            }
+            (Endpoint::Generate, Protocol::Gemini) => {
+                Protocol::gemini_path(upstream_model, "generateContent")
+            }
+            _ => self.path(protocol).to_string(),
         }
     }
 }
@@ -67,6 +87,7 @@ const DROP_REQUEST: &[&str] = &[
     "upgrade",
     "authorization",
     "x-api-key",
+    "x-goog-api-key",
     "api-key",
     // Upstream bodies must arrive uncompressed so the meter can read them.
     "accept-encoding",
@@ -118,9 +139,13 @@ fn forwarded_headers(
         out.append(name.clone(), value.clone());
     }
     let key = seller.api_key.expose();
-    if protocol.is_anthropic() {
+    if protocol.is_anthropic() || protocol == Protocol::Gemini {
+        let name = match protocol {
+            Protocol::Gemini => "x-goog-api-key",
+            _ => "x-api-key",
+        };
         if let Ok(v) = HeaderValue::from_str(key) {
-            out.insert(HeaderName::from_static("x-api-key"), v);
+            out.insert(HeaderName::from_static(name), v);
         }
     } else if let Ok(v) = HeaderValue::from_str(&format!("Bearer {key}")) {
         out.insert(header::AUTHORIZATION, v);
@@ -155,6 +180,8 @@ struct Outgoing<'a> {
     headers: &'a HeaderMap,
     body: &'a Bytes,
     model: &'a str,
+    /// The client asked for a stream (Gemini: in the path, so in the URL).
+    stream: bool,
     /// The request so far, for its row in the request log.
     journey: &'a Journey,
     /// The body translated for each seller protocol the plan reaches
@@ -198,14 +225,29 @@ struct Translations {
 impl Translations {
     /// Translates `body` for every translation the candidates use; marks a
     /// candidate whose translation is impossible as excluded, with why.
-    fn prepare(body: &Bytes, model: &str, candidates: &mut [Candidate]) -> Translations {
+    /// A Gemini client's body gets the path's `model` and `stream: true`
+    /// (for `:streamGenerateContent`) added to the JSON the translators
+    /// read (its own bytes, which a Gemini seller gets, stay as they are).
+    fn prepare(
+        body: &Bytes,
+        model: &str,
+        stream: bool,
+        candidates: &mut [Candidate],
+    ) -> Translations {
         let mut t = Translations::default();
         for c in candidates.iter_mut().filter(|c| c.excluded.is_none()) {
             let Some(via) = c.via else { continue };
             if !t.bodies.iter().any(|(v, _)| *v == via) {
-                let request = t
-                    .request
-                    .get_or_insert_with(|| serde_json::from_slice(body).unwrap_or(Value::Null));
+                let request = t.request.get_or_insert_with(|| {
+                    let mut v = serde_json::from_slice(body).unwrap_or(Value::Null);
+                    if let (Protocol::Gemini, Some(o)) = (via.client, v.as_object_mut()) {
+                        o.insert("model".into(), Value::from(model));
+                        if stream {
+                            o.insert("stream".into(), Value::Bool(true));
+                        }
+                    }
+                    v
+                });
                 let made = translate::request(via, request, model)
                     .map(|v| Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
                 t.bodies.push((via, made));
@@ -247,6 +289,20 @@ impl Proxy {
         headers: HeaderMap,
         body: Bytes,
     ) -> Response<Body> {
+        self.handle_at(protocol, endpoint, headers, body, None)
+            .await
+    }
+
+    /// [`Proxy::handle`] for a protocol that names the model and the
+    /// stream flag in the path (`path`), not in the body.
+    pub async fn handle_at(
+        &self,
+        protocol: Protocol,
+        endpoint: Endpoint,
+        headers: HeaderMap,
+        body: Bytes,
+        path: Option<PathHead>,
+    ) -> Response<Body> {
         let shape = Shape::for_path(endpoint.path(protocol));
         let mut journey = Journey::begin(
             self.clock.now(),
@@ -255,7 +311,7 @@ impl Proxy {
             protocol,
             endpoint.path(protocol),
         );
-        let head = match read_head(&body) {
+        let head = match read_head_at(&body, path.as_ref()) {
             Ok(h) => h,
             Err(e) => {
                 let err = ProxyError::new(
@@ -279,11 +335,11 @@ impl Proxy {
                 .iter()
                 .any(|c| c.via.is_some() && c.excluded.is_none());
             if !native && translatable {
-                return self.estimated_count(&journey, &body);
+                return self.estimated_count(protocol, &journey, &body);
             }
             candidates.retain(|c| c.via.is_none());
         }
-        let translations = Translations::prepare(&body, &head.model, &mut candidates);
+        let translations = Translations::prepare(&body, &head.model, head.stream, &mut candidates);
         let decision = self.scheduler.decide(
             &self.pool,
             candidates,
@@ -324,6 +380,7 @@ impl Proxy {
             headers: &headers,
             body: &body,
             model: &head.model,
+            stream: head.stream,
             journey: &journey,
             translations: &translations,
         };
@@ -405,6 +462,7 @@ impl Proxy {
             headers: client_headers,
             body,
             model,
+            stream,
             journey,
             translations,
         } = *out;
@@ -424,7 +482,7 @@ impl Proxy {
         };
         let request = self
             .client
-            .post(seller.url(endpoint.path(sent_protocol)))
+            .post(seller.url(&endpoint.upstream_path(sent_protocol, upstream_model, stream)))
             .headers(forwarded_headers(
                 client_headers,
                 seller,
@@ -673,12 +731,21 @@ impl Proxy {
     /// Answers `count_tokens` with an estimate when no seller can count
     /// (only sellers of another protocol serve the model), labelled as one
     /// in `x-tokenbuddy-token-count`.
-    fn estimated_count(&self, journey: &Journey, body: &Bytes) -> Response<Body> {
+    fn estimated_count(
+        &self,
+        protocol: Protocol,
+        journey: &Journey,
+        body: &Bytes,
+    ) -> Response<Body> {
         let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let tokens = translate::estimate::input_tokens(&request);
         let now = self.clock.now();
         (self.records)(journey.unanswered(200, OutcomeClass::Estimated, &[], now));
-        let mut resp = axum::Json(serde_json::json!({ "input_tokens": tokens })).into_response();
+        let answer = match protocol {
+            Protocol::Gemini => serde_json::json!({ "totalTokens": tokens }),
+            _ => serde_json::json!({ "input_tokens": tokens }),
+        };
+        let mut resp = axum::Json(answer).into_response();
         resp.headers_mut().insert(
             HeaderName::from_static("x-tokenbuddy-token-count"),
             HeaderValue::from_static(translate::estimate::LABEL),

@@ -6,6 +6,7 @@ pub mod client_agent;
 pub mod commit;
 pub mod failover;
 pub mod forward;
+pub mod gemini_routes;
 pub mod journey;
 pub mod meter;
 pub mod outcome;

@@ -49,13 +49,26 @@ pub fn spawn(proxy: Proxy, interval: Duration) -> JoinHandle<()> {
 
 /// Probes one seller and records what it found.
 async fn probe(proxy: &Proxy, seller: Arc<Seller>) {
-    let mut request = proxy.client.get(seller.url("/v1/models"));
     let key = seller.api_key.expose();
+    // A Gemini-only seller lists its models at `/v1beta/models`, keyed by
+    // `x-goog-api-key` (a bearer there is taken for an OAuth token).
+    let gemini =
+        !seller.protocols.is_empty() && seller.protocols.iter().all(|p| *p == Protocol::Gemini);
+    let path = if gemini {
+        "/v1beta/models"
+    } else {
+        "/v1/models"
+    };
+    let mut request = proxy.client.get(seller.url(path));
     let openai = seller
         .protocols
         .iter()
-        .any(|p| *p != Protocol::AnthropicMessages);
-    if openai {
+        .any(|p| !matches!(p, Protocol::AnthropicMessages | Protocol::Gemini));
+    if gemini {
+        if let Ok(v) = HeaderValue::from_str(key) {
+            request = request.header("x-goog-api-key", v);
+        }
+    } else if openai {
         request = request.bearer_auth(key);
     } else {
         request = request.query(&[("limit", ANTHROPIC_LIST_LIMIT)]);

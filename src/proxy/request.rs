@@ -47,6 +47,21 @@ struct Head<'a> {
     messages: Option<FirstItem<'a>>,
     #[serde(default, borrow)]
     input: Option<FirstItem<'a>>,
+    /// Gemini's system prompt and conversation.
+    #[serde(default, borrow, rename = "systemInstruction")]
+    system_instruction: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    contents: Option<FirstItem<'a>>,
+}
+
+/// What a protocol that names them in the path (Gemini's
+/// `models/<model>:streamGenerateContent`) says of the model and the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathHead {
+    /// The model named in the path.
+    pub model: String,
+    /// Whether the path's action streams.
+    pub stream: bool,
 }
 
 #[derive(Deserialize)]
@@ -137,12 +152,21 @@ pub enum HeadError {
 
 /// Reads model and stream flag (skipping everything else unparsed).
 pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
+    read_head_at(body, None)
+}
+
+/// Reads the head; `path`, when the protocol names the model and the stream
+/// flag in the path, gives those (the body's are not read).
+pub fn read_head_at(body: &[u8], path: Option<&PathHead>) -> Result<RequestHead, HeadError> {
     if !is_object(body) {
         return Err(HeadError::Json("not a JSON object".into()));
     }
     let head: Head<'_> =
         serde_json::from_slice(body).map_err(|e| HeadError::Json(e.to_string()))?;
-    let model = head.model.ok_or(HeadError::NoModel)?;
+    let (model, stream) = match path {
+        Some(p) => (Cow::Owned(p.model.clone()), Some(p.stream)),
+        None => (head.model.ok_or(HeadError::NoModel)?, head.stream),
+    };
     let session = head
         .metadata
         .and_then(|m| m.user_id)
@@ -151,16 +175,19 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, HeadError> {
         .map(Cow::into_owned);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for part in [
-        head.system.or(head.instructions),
+        head.system
+            .or(head.instructions)
+            .or(head.system_instruction),
         head.messages.and_then(|m| m.0),
         head.input.and_then(|i| i.0),
+        head.contents.and_then(|c| c.0),
     ] {
         part.map(RawValue::get).hash(&mut hasher);
     }
     Ok(RequestHead {
         opening: hasher.finish(),
         model: model.into_owned(),
-        stream: head.stream.unwrap_or(false),
+        stream: stream.unwrap_or(false),
         session,
         previous_response_id: head.previous_response_id.map(Cow::into_owned),
     })
@@ -220,6 +247,23 @@ mod tests {
             read_head(br#"["m", true]"#),
             Err(HeadError::Json(_))
         ));
+    }
+
+    #[test]
+    fn gemini_heads_come_from_the_path() {
+        let body = br#"{"contents":[{"role":"user","parts":[{"text":"a"}]}],"systemInstruction":{"parts":[{"text":"s"}]}}"#;
+        assert_eq!(read_head(body), Err(HeadError::NoModel));
+        let path = PathHead {
+            model: "gemini-2.5-pro".into(),
+            stream: true,
+        };
+        let h = read_head_at(body, Some(&path)).unwrap();
+        assert_eq!((h.model.as_str(), h.stream), ("gemini-2.5-pro", true));
+        let longer = br#"{"contents":[{"role":"user","parts":[{"text":"a"}]},{"role":"model","parts":[{"text":"b"}]}],"systemInstruction":{"parts":[{"text":"s"}]}}"#;
+        let other = br#"{"contents":[{"role":"user","parts":[{"text":"z"}]}],"systemInstruction":{"parts":[{"text":"s"}]}}"#;
+        let opening = |b: &[u8]| read_head_at(b, Some(&path)).unwrap().opening;
+        assert_eq!(opening(body), opening(longer));
+        assert_ne!(opening(body), opening(other));
     }
 
     #[test]

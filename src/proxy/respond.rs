@@ -19,6 +19,8 @@ pub enum Shape {
     OpenAi,
     /// `{"type": "error", "error": {"type", "message"}}`
     Anthropic,
+    /// Google's `{"error": {"code", "message", "status"}}` (on `/v1beta/*`).
+    Gemini,
 }
 
 impl Shape {
@@ -35,10 +37,23 @@ impl Shape {
     pub fn for_path(path: &str) -> Shape {
         if path.starts_with("/v1/messages") {
             Shape::Anthropic
+        } else if is_gemini_path(path) {
+            Shape::Gemini
         } else {
             Shape::OpenAi
         }
     }
+}
+
+/// Whether `path` is Gemini's: anything under `/v1beta`, and a model's
+/// method under `/v1` (`/v1/models/<model>:generateContent`, where
+/// google-genai 3 calls by default).
+pub fn is_gemini_path(path: &str) -> bool {
+    path.starts_with("/v1beta/")
+        || path == "/v1beta"
+        || path
+            .strip_prefix("/v1/models/")
+            .is_some_and(|rest| rest.contains(':'))
 }
 
 /// Marks a response whose body is already in the client's protocol shape:
@@ -100,6 +115,11 @@ impl ProxyError {
         }
     }
 
+    /// Google's canonical status name for the HTTP status.
+    fn google_status(&self) -> &'static str {
+        google_status(self.status.as_u16())
+    }
+
     /// The JSON body.
     pub fn body(&self) -> serde_json::Value {
         match self.shape {
@@ -113,7 +133,38 @@ impl ProxyError {
                 "type": self.anthropic_type(),
                 "message": self.message,
             }}),
+            // Our machine code rides in an ErrorInfo detail, as Google's own
+            // errors carry their `reason`.
+            Shape::Gemini => json!({"error": {
+                "code": self.status.as_u16(),
+                "message": self.message,
+                "status": self.google_status(),
+                "details": [{
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": self.code,
+                    "domain": "tokenbuddy",
+                }],
+            }}),
         }
+    }
+}
+
+/// Google's canonical status (`google.rpc.Code` name) for an HTTP status.
+pub fn google_status(code: u16) -> &'static str {
+    match code {
+        400 | 411 | 413 | 422 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        402 | 403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        405 | 501 => "UNIMPLEMENTED",
+        408 | 504 => "DEADLINE_EXCEEDED",
+        409 => "ABORTED",
+        412 => "FAILED_PRECONDITION",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        502 | 503 | 529 => "UNAVAILABLE",
+        400..=499 => "FAILED_PRECONDITION",
+        _ => "INTERNAL",
     }
 }
 
@@ -145,6 +196,12 @@ pub fn stream_error_event(protocol: crate::protocol::Protocol, message: &str) ->
         Protocol::AnthropicMessages => format!(
             "event: error\ndata: {}\n\n",
             json!({"type": "error", "error": {"type": "api_error", "message": message}})
+        ),
+        // Gemini streams an error as one more `data:` event holding the
+        // error object (google-genai raises on it).
+        Protocol::Gemini => format!(
+            "data: {}\n\n",
+            json!({"error": {"code": 500, "message": message, "status": "INTERNAL"}})
         ),
     };
     Bytes::from(text)
@@ -178,6 +235,30 @@ mod tests {
             Shape::Anthropic
         );
         assert_eq!(Shape::for_path("/v1/responses"), Shape::OpenAi);
+        assert_eq!(
+            Shape::for_path("/v1beta/models/g:generateContent"),
+            Shape::Gemini
+        );
+        assert_eq!(Shape::for_path("/v1betax"), Shape::OpenAi);
+        assert_eq!(
+            Shape::for_path("/v1/models/g:generateContent"),
+            Shape::Gemini
+        );
+        assert_eq!(Shape::for_path("/v1/models/gpt-4o"), Shape::OpenAi);
+        let g = ProxyError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "no contents",
+            Shape::Gemini,
+        );
+        assert_eq!(g.body()["error"]["code"], 400);
+        assert_eq!(g.body()["error"]["status"], "INVALID_ARGUMENT");
+        assert_eq!(g.body()["error"]["message"], "no contents");
+        assert_eq!(g.body()["error"]["details"][0]["reason"], "invalid_request");
+        assert_eq!(google_status(401), "UNAUTHENTICATED");
+        assert_eq!(google_status(429), "RESOURCE_EXHAUSTED");
+        assert_eq!(google_status(502), "UNAVAILABLE");
+        assert_eq!(google_status(500), "INTERNAL");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The `/v1/*` routes agents call. While the proxy is paused every call
-//! that would reach a seller answers 503 `paused`; `/v1/models` still answers.
+//! The `/v1/*` routes agents call (and, merged in, Gemini's `/v1beta/*`,
+//! `gemini_routes.rs`). While the proxy is paused every call that would
+//! reach a seller answers 503 `paused`; `/v1/models` still answers.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -30,7 +31,8 @@ pub fn router(proxy: Proxy) -> Router {
         .route_layer(middleware::from_fn_with_state(proxy.clone(), unless_paused))
         .route("/v1/models", get(models))
         .layer(middleware::from_fn(shape_rejections))
-        .with_state(proxy)
+        .with_state(proxy.clone())
+        .merge(super::gemini_routes::router(proxy))
 }
 
 /// What a paused proxy answers, in the called protocol's shape.
@@ -44,7 +46,7 @@ pub fn paused(shape: Shape) -> ProxyError {
 }
 
 /// Answers `paused` instead of running the call while the proxy is off.
-async fn unless_paused(
+pub(super) async fn unless_paused(
     State(p): State<Proxy>,
     req: axum::extract::Request,
     next: Next,
@@ -109,24 +111,7 @@ async fn count_tokens(
 /// an extra `tokenbuddy` field (the SDKs ignore unknown fields). A declaring
 /// seller's own list is not added: requests for it would not go there.
 async fn models(State(p): State<Proxy>) -> Response {
-    let set = p.sellers.snapshot();
-    let mut declared = set.models();
-    declared.extend(
-        set.sellers
-            .iter()
-            .filter(|s| s.models.is_empty())
-            .flat_map(|s| s.prices.keys().map(String::as_str)),
-    );
-    let learned: Vec<_> = set
-        .sellers
-        .iter()
-        .filter(|s| s.models.is_empty())
-        .filter_map(|s| {
-            let l = p.pool.models().learned(&s.id, &s.base_url)?;
-            Some((s.id.as_str(), l.ids))
-        })
-        .collect();
-    let listed = union(declared, learned.iter().map(|(id, ids)| (*id, &ids[..])));
+    let listed = listed_models(&p);
     let data: Vec<_> = listed
         .iter()
         .map(|(m, source)| {
@@ -148,4 +133,26 @@ async fn models(State(p): State<Proxy>) -> Response {
         "last_id": listed.keys().next_back(),
     }))
     .into_response()
+}
+
+/// The models `/v1/models` (and Gemini's `/v1beta/models`) list: see [`models`].
+pub(super) fn listed_models(p: &Proxy) -> std::collections::BTreeMap<String, ModelSource> {
+    let set = p.sellers.snapshot();
+    let mut declared = set.models();
+    declared.extend(
+        set.sellers
+            .iter()
+            .filter(|s| s.models.is_empty())
+            .flat_map(|s| s.prices.keys().map(String::as_str)),
+    );
+    let learned: Vec<_> = set
+        .sellers
+        .iter()
+        .filter(|s| s.models.is_empty())
+        .filter_map(|s| {
+            let l = p.pool.models().learned(&s.id, &s.base_url)?;
+            Some((s.id.as_str(), l.ids))
+        })
+        .collect();
+    union(declared, learned.iter().map(|(id, ids)| (*id, &ids[..])))
 }

@@ -112,7 +112,7 @@ impl Seller {
             .map(|m| m.upstream.as_str())
     }
 
-    /// The full URL for `path` (which starts with `/v1/`).
+    /// The full URL for `path` (which starts with `/v1/`, or `/v1beta/` for Gemini).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
@@ -123,11 +123,14 @@ impl Seller {
     }
 }
 
-/// Normalises a base URL: no trailing `/`, no trailing `/v1`.
+/// Normalises a base URL: no trailing `/`, no trailing `/v1` or `/v1beta`
+/// (the version is part of each protocol's path, so Google's documented
+/// `https://generativelanguage.googleapis.com/v1beta` works as it is).
 pub fn normalize_base_url(url: &str) -> String {
     let trimmed = url.trim().trim_end_matches('/');
     trimmed
         .strip_suffix("/v1")
+        .or_else(|| trimmed.strip_suffix("/v1beta"))
         .unwrap_or(trimmed)
         .trim_end_matches('/')
         .to_string()
@@ -161,6 +164,10 @@ mod tests {
         assert_eq!(normalize_base_url("https://a.b/v1"), "https://a.b");
         assert_eq!(normalize_base_url("https://a.b/"), "https://a.b");
         assert_eq!(normalize_base_url("https://a.b/api/v1"), "https://a.b/api");
+        assert_eq!(
+            normalize_base_url("https://generativelanguage.googleapis.com/v1beta/"),
+            "https://generativelanguage.googleapis.com"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::behavior::{Behavior, Failure, ModelsAnswer};
 use super::play;
 use super::reply::{cache_tokens, tokens, Reply, RequestFields};
-use super::{anthropic_messages, openai_chat, openai_responses};
+use super::{anthropic_messages, gemini, openai_chat, openai_responses};
 use crate::protocol::Protocol;
 
 /// One request the simulated seller received, with the bytes it answered.
@@ -271,6 +271,7 @@ fn error_body(protocol: Protocol, code: u16, message: &str) -> Value {
         Protocol::OpenAiChat => openai_chat::error(code, message),
         Protocol::OpenAiResponses => openai_responses::error(code, message),
         Protocol::AnthropicMessages => anthropic_messages::error(code, message),
+        Protocol::Gemini => gemini::error(code, message),
     }
 }
 
@@ -282,14 +283,34 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
+    // Gemini names the model and the action (so the stream flag) in the path.
+    let gemini_call = (method == Method::POST)
+        .then(|| gemini::model_action(&path))
+        .flatten()
+        .map(|(m, a)| (m.to_string(), a.to_string()));
     let (protocol, count_tokens) = match (method.clone(), path.as_str()) {
+        _ if gemini_call.is_some() => {
+            let action = gemini_call.as_ref().map(|(_, a)| a.as_str());
+            match action {
+                Some("generateContent" | "streamGenerateContent") => (Protocol::Gemini, false),
+                Some("countTokens") => (Protocol::Gemini, true),
+                _ => {
+                    let e = gemini::error(404, &format!("no route {method} {path}"));
+                    return json_response(StatusCode::NOT_FOUND, &e);
+                }
+            }
+        }
         (Method::POST, "/v1/chat/completions") => (Protocol::OpenAiChat, false),
         (Method::POST, "/v1/responses") => (Protocol::OpenAiResponses, false),
         (Method::POST, "/v1/messages") => (Protocol::AnthropicMessages, false),
         (Method::POST, "/v1/messages/count_tokens") => (Protocol::AnthropicMessages, true),
-        (Method::GET, "/v1/models") => {
+        (Method::GET, "/v1/models" | "/v1beta/models") => {
             let answer = lock(&shared.models).clone();
+            let gemini_list = path == "/v1beta/models";
             let (status, text) = match answer {
+                ModelsAnswer::List(ids) if gemini_list => {
+                    (StatusCode::OK, gemini::models(&ids).to_string())
+                }
                 ModelsAnswer::List(ids) => {
                     let data: Vec<Value> = ids
                         .iter()
@@ -328,13 +349,17 @@ async fn handle(
             return json_response(StatusCode::NOT_FOUND, &e);
         }
     };
-    let fields: RequestFields = match serde_json::from_slice(&body) {
+    let mut fields: RequestFields = match serde_json::from_slice(&body) {
         Ok(f) => f,
         Err(e) => {
             let e = error_body(protocol, 400, &format!("invalid JSON body: {e}"));
             return json_response(StatusCode::BAD_REQUEST, &e);
         }
     };
+    if let Some((model, action)) = &gemini_call {
+        fields.model = Some(model.clone());
+        fields.stream = Some(action == "streamGenerateContent");
+    }
     let seq = shared.count.fetch_add(1, Ordering::Relaxed) + 1;
     let behavior = lock(&shared.behavior).clone();
     let response = Arc::new(Mutex::new(Vec::new()));
@@ -381,7 +406,10 @@ async fn handle(
 
     let input_tokens = (body.len() as u64 / 4).max(1);
     if count_tokens {
-        let v = anthropic_messages::count_tokens(input_tokens);
+        let v = match protocol {
+            Protocol::Gemini => gemini::count_tokens(input_tokens),
+            _ => anthropic_messages::count_tokens(input_tokens),
+        };
         lock(&response).extend_from_slice(v.to_string().as_bytes());
         return json_response(StatusCode::OK, &v);
     }
@@ -412,6 +440,7 @@ async fn handle(
             Protocol::OpenAiChat => openai_chat::script(&reply),
             Protocol::OpenAiResponses => openai_responses::script(&reply),
             Protocol::AnthropicMessages => anthropic_messages::script(&reply),
+            Protocol::Gemini => gemini::script(&reply),
         };
         let first_error =
             matches!(behavior.failure, Some(Failure::FirstEventError)).then(|| match protocol {
@@ -422,6 +451,7 @@ async fn handle(
                 Protocol::AnthropicMessages => {
                     anthropic_messages::error_event("simulated stream error")
                 }
+                Protocol::Gemini => gemini::error_event("simulated stream error"),
             });
         let active = Active::enter(&shared);
         tokio::spawn(async move {
@@ -438,6 +468,7 @@ async fn handle(
             Protocol::OpenAiChat => openai_chat::body(&reply),
             Protocol::OpenAiResponses => openai_responses::body(&reply),
             Protocol::AnthropicMessages => anthropic_messages::body(&reply),
+            Protocol::Gemini => gemini::body(&reply),
         };
         let active = Active::enter(&shared);
         tokio::spawn(async move {

@@ -22,6 +22,7 @@
 pub mod chat_via_messages;
 pub mod estimate;
 pub mod frame;
+pub mod gemini_via_chat;
 pub mod messages_via_chat;
 pub mod responses_via_chat;
 
@@ -52,12 +53,13 @@ impl std::fmt::Display for Via {
     }
 }
 
-/// A protocol's short name (`chat`, `responses`, `messages`).
+/// A protocol's short name (`chat`, `responses`, `messages`, `gemini`).
 pub fn short(p: Protocol) -> &'static str {
     match p {
         Protocol::OpenAiChat => "chat",
         Protocol::OpenAiResponses => "responses",
         Protocol::AnthropicMessages => "messages",
+        Protocol::Gemini => "gemini",
     }
 }
 
@@ -75,6 +77,10 @@ pub const ROUTES: &[Via] = &[
     },
     Via {
         client: Protocol::OpenAiResponses,
+        seller: Protocol::OpenAiChat,
+    },
+    Via {
+        client: Protocol::Gemini,
         seller: Protocol::OpenAiChat,
     },
 ];
@@ -154,6 +160,9 @@ pub fn request(via: Via, request: &Value, upstream_model: &str) -> Result<Value,
         (Protocol::OpenAiResponses, Protocol::OpenAiChat) => {
             responses_via_chat::request(request, upstream_model)
         }
+        (Protocol::Gemini, Protocol::OpenAiChat) => {
+            gemini_via_chat::request(request, upstream_model)
+        }
         _ => Err(Untranslatable::new(
             format!("a {} request", via.client),
             format!("TokenBuddy does not translate it to {}", via.seller),
@@ -173,6 +182,7 @@ pub fn response(via: Via, ctx: &Context, body: &[u8]) -> Result<Vec<u8>, BadAnsw
         (Protocol::OpenAiResponses, Protocol::OpenAiChat) => {
             responses_via_chat::response(ctx, body)
         }
+        (Protocol::Gemini, Protocol::OpenAiChat) => gemini_via_chat::response(ctx, body),
         _ => Err(BadAnswer(format!("no translation {via}"))),
     }
 }
@@ -189,6 +199,7 @@ pub fn stream(via: Via, ctx: Context) -> Option<Box<dyn StreamTranslator>> {
         (Protocol::OpenAiResponses, Protocol::OpenAiChat) => {
             Box::new(responses_via_chat::Stream::new(ctx))
         }
+        (Protocol::Gemini, Protocol::OpenAiChat) => Box::new(gemini_via_chat::Stream::new(ctx)),
         _ => return None,
     })
 }

@@ -124,7 +124,7 @@ pub async fn round(served: &Served, tag: &str, streams: usize, model: &str) -> R
         .map(|i| {
             let protocol = Protocol::ALL[i % Protocol::ALL.len()];
             let request = client
-                .post(served.url(protocol.path()))
+                .post(served.url(&super::call_path(protocol, model, true)))
                 .bearer_auth(&served.token)
                 .header("session_id", format!("{tag}-{i}"))
                 .json(&request_body(protocol, model, true));

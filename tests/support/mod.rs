@@ -139,10 +139,13 @@ impl Harness {
 
     /// Calls `protocol`'s endpoint with a minimal request for `model`.
     pub async fn call(&self, protocol: Protocol, model: &str, stream: bool) -> reqwest::Response {
-        self.post(protocol.path(), &request_body(protocol, model, stream))
-            .send()
-            .await
-            .expect("request reaches TokenBuddy")
+        self.post(
+            &call_path(protocol, model, stream),
+            &request_body(protocol, model, stream),
+        )
+        .send()
+        .await
+        .expect("request reaches TokenBuddy")
     }
 
     /// `GET /api/sellers`.
@@ -222,7 +225,29 @@ pub fn request_body(protocol: Protocol, model: &str, stream: bool) -> Value {
             "model": model, "stream": stream, "max_tokens": 64,
             "messages": [{"role": "user", "content": "Say hello"}],
         }),
+        // Gemini names the model and the stream in the path (see `gemini_path`).
+        Protocol::Gemini => {
+            json!({"contents": [{"role": "user", "parts": [{"text": "Say hello"}]}]})
+        }
     }
+}
+
+/// The path a call of `protocol` for `model` goes to (Gemini's names both).
+pub fn call_path(protocol: Protocol, model: &str, stream: bool) -> String {
+    match protocol {
+        Protocol::Gemini => gemini_path(model, stream),
+        _ => protocol.path().to_string(),
+    }
+}
+
+/// The path of a Gemini call for `model` (`stream`: `:streamGenerateContent?alt=sse`).
+pub fn gemini_path(model: &str, stream: bool) -> String {
+    let action = if stream {
+        "streamGenerateContent"
+    } else {
+        "generateContent"
+    };
+    Protocol::gemini_path(model, action)
 }
 
 /// Reads a whole streamed body; panics on a hang.

@@ -880,7 +880,7 @@ export interface components {
          * @description An API protocol
          * @enum {string}
          */
-        Protocol: "openai-chat" | "openai-responses" | "anthropic-messages";
+        Protocol: "openai-chat" | "openai-responses" | "anthropic-messages" | "gemini";
         /** @description The proxy switch, as `/api/proxy` speaks it. */
         ProxyState: {
             /** @description Off: every `/v1/*` generation call answers 503 `paused`. */

@@ -20,7 +20,7 @@ const SCORERS: { id: Scorer; label: string; hint: string }[] = [
   { id: "discount", label: "Discount", hint: "cheapest effective price" },
   { id: "balanced", label: "Balanced", hint: "speed, health and price together" },
 ];
-const PROTOCOLS = ["openai-chat", "openai-responses", "anthropic-messages"];
+const PROTOCOLS = ["openai-chat", "openai-responses", "anthropic-messages", "gemini"];
 
 // The model picked last, kept while the panel is open (the view remounts on every visit).
 let lastModel = "";

@@ -9,7 +9,7 @@ import type { Seller } from "../types.js";
 import { sellerBody } from "../seller_body.js";
 import { message, Problem } from "./bits.js";
 
-const PROTOCOLS = ["openai-chat", "openai-responses", "anthropic-messages"];
+const PROTOCOLS = ["openai-chat", "openai-responses", "anthropic-messages", "gemini"];
 
 function unsupported(e: unknown): boolean {
   return e instanceof ApiError && (e.status === 404 || e.status === 405);
