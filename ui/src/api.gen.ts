@@ -446,6 +446,11 @@ export interface components {
             status: number | null;
             /** @description Why it was left, in words (`None` for the one that served). */
             why: string | null;
+            /**
+             * @description The translation it was reached through (`chat ← messages`), when it
+             *     does not speak the client's protocol (rows before translation have none).
+             */
+            via: string | null;
         };
         /** @description A candidate's score and how it was made. */
         Breakdown: {
