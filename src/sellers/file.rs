@@ -232,6 +232,18 @@ pub fn is_blank(text: &str) -> bool {
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
 }
 
+/// Whether `text` says outright that there are no sellers (`sellers: []`),
+/// rather than having no `sellers` list at all (`sellers:` with nothing
+/// after it, as a file cut short by a half-finished save reads).
+pub fn says_no_sellers(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        sellers: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    serde_saphyr::from_str::<Listed>(text).is_ok_and(|d| d.sellers.is_some_and(|s| s.is_empty()))
+}
+
 /// Parses the text of a sellers file; `env` looks up `api_key_env`
 /// variables (an `api_key_ref` finds no key: use [`parse_with`]).
 pub fn parse(
@@ -705,6 +717,15 @@ sellers:
             assert!(!shown.contains("SECRET"), "key leaked: {shown}");
             assert_eq!(shown.lines().count(), 1, "one line: {shown}");
         }
+    }
+
+    #[test]
+    fn only_an_explicit_empty_list_says_there_are_no_sellers() {
+        assert!(says_no_sellers("sellers: []\n"));
+        assert!(says_no_sellers("# none\nsellers: []"));
+        assert!(!says_no_sellers("sellers:\n"));
+        assert!(!says_no_sellers("sellers:"));
+        assert!(!says_no_sellers("sellers:\n  - id: a\n"));
     }
 
     #[test]

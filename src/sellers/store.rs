@@ -149,7 +149,17 @@ impl Sellers {
             Ok(Some(bytes)) if file::is_blank(&String::from_utf8_lossy(&bytes)) => {
                 Err(kept("empty"))
             }
-            Ok(Some(bytes)) => file::parse_bytes(&self.path, &bytes),
+            Ok(Some(bytes)) => match file::parse_bytes(&self.path, &bytes) {
+                // `sellers:` with nothing after it (a save cut short reads
+                // so) is not `sellers: []`: the running set is not dropped.
+                Ok(loaded)
+                    if loaded.is_empty()
+                        && !file::says_no_sellers(&String::from_utf8_lossy(&bytes)) =>
+                {
+                    Err(kept("without a sellers list"))
+                }
+                other => other,
+            },
             Ok(None) => Err(kept("gone")),
             Err(e) => Err(e),
         };
