@@ -229,3 +229,36 @@ fn a_truncated_file_is_refused_and_left_untouched() {
     assert_eq!(h.read(CONFIG_FILE), cut);
     assert_eq!(mtime(&h.home.path().join(CONFIG_FILE)), before);
 }
+
+/// With only chat sellers for the model, configure turns Codex's web search
+/// off (chat sellers cannot run it, and every request offering it would be
+/// refused through translation) and says why; with a Responses seller for
+/// it, web search is left alone. Restore gives the original bytes back.
+#[test]
+fn web_search_is_turned_off_only_when_no_responses_seller_serves_the_model() {
+    for (protocols, off) in [
+        ("[openai-chat]", true),
+        ("[openai-chat, openai-responses]", false),
+    ] {
+        let h = home(Some(CONFIG));
+        h.write(
+            h.data.path().join("sellers.yaml"),
+            &format!("sellers:\n  - id: s\n    base_url: http://127.0.0.1:9\n    api_key: k\n    protocols: {protocols}\n    models: [tb-model]\n"),
+        );
+        let out = h.configure("codex", "tb-model");
+        let edited = h.read(CONFIG_FILE);
+        let doc = TomlDoc::parse(&edited).expect("parses");
+        let web = doc.value(&["web_search"]);
+        if off {
+            assert_eq!(web, Some(serde_json::json!("disabled")), "{edited}");
+            assert!(out.contains("web_search"), "{out}");
+            // Above the first table: a root key, not one of `[model_providers.azure]`.
+            let at = edited.find("web_search").expect("written");
+            assert!(at < edited.find('[').expect("tables"), "{edited}");
+        } else {
+            assert_eq!(web, None, "{edited}");
+        }
+        h.restore("codex");
+        assert_eq!(h.read(CONFIG_FILE), CONFIG);
+    }
+}

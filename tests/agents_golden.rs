@@ -104,6 +104,7 @@ fn expected(case: &Case, token: &str) -> (Value, Vec<String>) {
         target: Target {
             url: URL,
             token,
+            native: &tokenbuddy::protocol::Protocol::ALL,
             model: MODEL,
         },
         doc: doc.as_ref(),

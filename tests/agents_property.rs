@@ -247,6 +247,7 @@ fn check(spec: &AgentSpec, text: &str, case: usize) -> bool {
     let target = Target {
         url: "http://127.0.0.1:7444",
         token: "0123456789abcdef0123456789abcdef",
+        native: &tokenbuddy::protocol::Protocol::ALL,
         model: "tb-model",
     };
     let result = patch::configure(spec, path.clone(), &target, &|_| None, &journal, false);

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::protocol::Protocol;
+
 use super::doc::toml::TomlDoc;
 use super::doc::ConfigDoc;
 use super::spec::{
@@ -92,6 +94,20 @@ fn edits(cx: &Context<'_>) -> Result<Plan, String> {
             t.token,
         ),
     ];
+    let mut left = Vec::new();
+    if !t.native.is_empty() && !t.native.contains(&Protocol::OpenAiResponses) {
+        // Codex offers the model its `web_search` tool, which only a
+        // Responses seller runs; through translation to chat TokenBuddy
+        // would refuse every request that carries it.
+        edits.push(Edit::new(&["web_search"], "disabled"));
+        left.push(Left::new(
+            "web_search",
+            format!(
+                "set to \"disabled\": no seller serves {} over openai-responses, and the chat sellers that do cannot run Codex's web search (configure again once a Responses seller serves it)",
+                t.model
+            ),
+        ));
+    }
     // The selected profile's keys win over the root ones.
     let selected = string_at(cx.doc, &["profile"]);
     if let Some(name) = selected.as_deref() {
@@ -107,10 +123,8 @@ fn edits(cx: &Context<'_>) -> Result<Plan, String> {
             }
         }
     }
-    Ok(Plan {
-        edits,
-        left: other_profiles(cx, selected.as_deref()),
-    })
+    left.extend(other_profiles(cx, selected.as_deref()));
+    Ok(Plan { edits, left })
 }
 
 fn endpoint(doc: &dyn ConfigDoc) -> Option<Endpoint> {

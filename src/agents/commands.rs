@@ -114,10 +114,19 @@ pub fn configure(
     let model = super::model::choose(model, current.as_deref(), setup.sellers)
         .map_err(CommandError::Model)?;
     let url = format!("http://127.0.0.1:{}", setup.port);
+    let mut native: Vec<crate::protocol::Protocol> = setup
+        .sellers
+        .iter()
+        .filter(|s| s.upstream_model(&model).is_some())
+        .flat_map(|s| s.protocols.iter().copied())
+        .collect();
+    native.sort();
+    native.dedup();
     let target = Target {
         url: &url,
         token: setup.token,
         model: &model,
+        native: &native,
     };
     let journal = Journal::new(setup.data_dir);
     let outcome = patch::configure(spec, path, &target, setup.env, &journal, dry_run)?;

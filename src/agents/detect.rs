@@ -230,6 +230,7 @@ pub fn report(
     let probe = Target {
         url: "http://127.0.0.1:0",
         token: "",
+        native: &crate::protocol::Protocol::ALL,
         model: "m",
     };
     let owned: Vec<Vec<String>> = (spec.edits)(&Context {

@@ -177,6 +177,7 @@ mod tests {
             target: Target {
                 url: "http://127.0.0.1:7",
                 token: "tok",
+                native: &crate::protocol::Protocol::ALL,
                 model: "m",
             },
             doc: &doc,

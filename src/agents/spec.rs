@@ -29,6 +29,9 @@ pub struct Target<'a> {
     pub token: &'a str,
     /// The model the agent should ask for.
     pub model: &'a str,
+    /// The protocols some seller serves that model in natively (the rest
+    /// reach it only through translation).
+    pub native: &'a [crate::protocol::Protocol],
 }
 
 /// One key we own and the value it gets.

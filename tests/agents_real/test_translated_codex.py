@@ -6,10 +6,12 @@ The seller is a Python stub (the outside world) that serves only
 `POST /v1/chat/completions`. It scripts one tool turn: the first request gets
 a streamed `exec_command` call, and once the conversation holds the call's
 result it answers with a text. Codex is configured by `tokenbuddy agents
-configure codex`, like the other real-agent tests; its web search is off
-(`-c web_search=disabled`) because a chat seller runs no server tools and
-TokenBuddy refuses to drop one silently. Its `multi_agent_v1` tool namespace
-stays on: it translates (as `<namespace>__<name>` functions).
+configure codex`, like the other real-agent tests, and nothing is passed on
+the command line: configure itself turns Codex's web search off
+(`web_search = "disabled"`) because no seller serves the model over the
+Responses API, a chat seller runs no server tools and TokenBuddy refuses to
+drop one silently. Its `multi_agent_v1` tool namespace stays on: it
+translates (as `<namespace>__<name>` functions).
 """
 
 from __future__ import annotations
@@ -124,11 +126,14 @@ def _serve_with_chat_seller(root):
 
 def test_codex_through_a_chat_only_seller(tmp_path, codex_bin):
     with _serve_with_chat_seller(tmp_path) as server:
-        server.configure("codex", MODEL)
+        configured = server.configure("codex", MODEL)
+        assert 'web_search' in configured.stdout, configured.describe()
+        config = (server.home / ".codex" / "config.toml").read_text()
+        assert 'web_search = "disabled"' in config, config
         result = run(
             [
                 codex_bin, "exec", "--skip-git-repo-check", "--color", "never",
-                "-c", "analytics.enabled=false", "-c", "web_search=disabled",
+                "-c", "analytics.enabled=false",
                 "Run `echo translated-ok` and tell me what it printed.",
             ],
             env=clean_env(server.home),
