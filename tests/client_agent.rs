@@ -68,6 +68,9 @@ fn fixtures() -> Vec<(String, Vec<Captured>)> {
 
 fn protocol_of(path: &str) -> Protocol {
     let bare = path.split('?').next().unwrap_or(path);
+    if bare.starts_with("/v1beta/models/") {
+        return Protocol::Gemini;
+    }
     Protocol::ALL
         .into_iter()
         .find(|p| p.path() == bare)

@@ -28,20 +28,33 @@ from harness import DEMO_TEXT, PROMPT, Demo, check_answer, clean_env, record, ru
 MODEL = "gpt-demo"
 
 # A Google-login user: comments, other settings, OAuth selected.
+# In the form Gemini CLI 0.61 itself writes it: on start it migrates
+# deprecated keys (`disableAutoUpdate` becomes `enableAutoUpdate: false`) and
+# rewrites the file in its own layout, comments kept, so a user who has run it
+# has this form, and restore can be held to byte for byte.
 SETTINGS = """\
 // ~/.gemini/settings.json: Gemini CLI user settings, edited by hand.
 {
-  "general": { "vimMode": true, "disableAutoUpdate": true },
+  "general": {
+    "vimMode": true,
+    "enableAutoUpdate": false
+  },
   "ui": {
     "theme": "GitHub" // the light one
   },
-  "privacy": { "usageStatisticsEnabled": false },
-  "security": {
-    "auth": { "selectedType": "oauth-personal" }
+  "privacy": {
+    "usageStatisticsEnabled": false
   },
-  "model": { "name": "gemini-2.5-pro", "maxSessionTurns": 30 }
-}
-"""
+  "security": {
+    "auth": {
+      "selectedType": "oauth-personal"
+    }
+  },
+  "model": {
+    "name": "gemini-2.5-pro",
+    "maxSessionTurns": 30
+  }
+}"""
 
 # Other variables and comments, and an old AI Studio key that ours replaces.
 ENV = """\
