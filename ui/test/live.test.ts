@@ -14,7 +14,7 @@ const row = (id: number, seller: string, atMs: number, status = 200): RequestRow
   id, atMs, agent: "demo", protocol: "openai-chat", endpoint: "/v1/chat/completions", modelAsked: "m", modelSent: "m",
   stream: true, seller, status, outcome: status < 400 ? "served" : "allFailed", ttftMs: 100 + id, durationMs: 900,
   generatingMs: 800, usage: { input: 1, output: 2, cacheRead: null, cacheWrite: null }, tokensPerSec: 30, cost: null,
-  attempts: [{ seller, outcome: "served", status, why: null }],
+  attempts: [{ seller, outcome: "served", status, why: null, via: null }],
 });
 
 describe("reduce", () => {

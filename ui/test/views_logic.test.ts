@@ -9,7 +9,7 @@ const row = (over: Partial<RequestRow>): RequestRow => ({
   id: 1, atMs: 0, agent: "codex", protocol: "openai-chat", endpoint: "/v1/chat/completions", modelAsked: "m", modelSent: "m",
   stream: true, seller: "b", status: 200, outcome: "served", ttftMs: 1, durationMs: 2, generatingMs: 1,
   usage: { input: 1, output: 1, cacheRead: null, cacheWrite: null }, tokensPerSec: 1, cost: null,
-  attempts: [{ seller: "a", outcome: "failed", status: 502, why: "bad gateway" }, { seller: "b", outcome: "served", status: 200, why: null }],
+  attempts: [{ seller: "a", outcome: "failed", status: 502, why: "bad gateway", via: null }, { seller: "b", outcome: "served", status: 200, why: null, via: null }],
   ...over,
 });
 const all = { agent: "", seller: "", model: "", status: "" } as const;
@@ -48,7 +48,7 @@ describe("usage csv", () => {
 
 describe("failover notices from the log", () => {
   it("names the sellers that failed and the one that served", () => {
-    const n = failoverNotices([row({ id: 7 }), row({ id: 6, attempts: [{ seller: "b", outcome: "served", status: 200, why: null }] })], 5);
+    const n = failoverNotices([row({ id: 7 }), row({ id: 6, attempts: [{ seller: "b", outcome: "served", status: 200, why: null, via: null }] })], 5);
     expect(n).toHaveLength(1);
     expect(n[0]?.message).toBe("Request #7 (m): a (bad gateway) failed; served by b.");
   });

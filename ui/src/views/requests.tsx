@@ -15,7 +15,8 @@ function attemptText(a: Attempt): string {
   const what = a.outcome === "served" ? "served" : a.outcome === "status" ? "answered with an error" : a.outcome;
   const status = a.status !== null ? ` (HTTP ${a.status})` : "";
   const why = a.why && a.why !== `HTTP ${a.status}` ? ` — ${a.why}` : "";
-  return `${what}${status}${why}`;
+  const via = a.via ? ` via translation ${a.via}` : "";
+  return `${what}${via}${status}${why}`;
 }
 
 const Row = memo(function Row({ r, open, onToggle }: { r: RequestRow; open: boolean; onToggle: (id: number) => void }) {
@@ -28,7 +29,7 @@ const Row = memo(function Row({ r, open, onToggle }: { r: RequestRow; open: bool
         <td class="num">{time}</td>
         <td>{r.agent}</td>
         <td>{r.modelAsked}</td>
-        <td>{r.seller ?? "—"}{r.attempts.length > 1 ? <span class="badge warn" title="failed over"> ×{r.attempts.length}</span> : null}</td>
+        <td>{r.seller ?? "—"}{r.attempts.some((a) => a.via) ? <span class="badge" title={`via translation ${r.attempts.find((a) => a.via)?.via ?? ""}`}> ⇄</span> : null}{r.attempts.length > 1 ? <span class="badge warn" title="failed over"> ×{r.attempts.length}</span> : null}</td>
         <td class={`num ${ok ? "state-ok" : "state-bad"}`}>{r.status}</td>
         <td class="num">{fmtMs(r.ttftMs)}</td>
         <td class="num">{fmtMs(r.durationMs)}</td>
