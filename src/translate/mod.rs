@@ -19,6 +19,7 @@
 //!
 //! Pure: no sockets, no clock reads (the caller passes ids and times in).
 
+pub mod chat_event;
 pub mod chat_via_messages;
 pub mod estimate;
 pub mod frame;

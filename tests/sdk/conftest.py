@@ -1,6 +1,7 @@
 """Starts a real `tokenbuddy serve --demo` for the SDK tests (one per
 session), and the official clients pointed at it."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -31,6 +32,36 @@ def _put_json(url: str, token: str, body: dict) -> None:
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200, resp.read()
+
+
+@contextlib.contextmanager
+def serve_sellers(sellers_yaml: str, prefix: str = "tokenbuddy-sdk-"):
+    """A real `tokenbuddy serve --port 0` in a fresh data dir whose
+    `sellers.yaml` is `sellers_yaml`; yields its (url, token)."""
+    data = tempfile.mkdtemp(prefix=prefix)
+    with open(os.path.join(data, "sellers.yaml"), "w") as f:
+        f.write(sellers_yaml)
+    env = dict(os.environ, TOKENBUDDY_DATA_DIR=data)
+    proc = subprocess.Popen(
+        [_binary(), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        listening = "TokenBuddy listening on "
+        assert line.startswith(listening), f"unexpected first line: {line!r}"
+        url = line[len(listening):].strip()
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+        token = subprocess.run(
+            [_binary(), "token"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        yield url, token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 class Server:

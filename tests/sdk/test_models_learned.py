@@ -5,9 +5,6 @@ outside world), and `models.list()` of both SDKs, pointed at a real
 
 import http.server
 import json
-import os
-import subprocess
-import tempfile
 import threading
 import time
 
@@ -15,7 +12,7 @@ import anthropic
 import openai
 import pytest
 
-from conftest import _binary
+from conftest import serve_sellers
 
 LEARNED = ["m-a", "m-b"]
 
@@ -39,34 +36,15 @@ class _Seller(http.server.BaseHTTPRequestHandler):
 def learned_server():
     seller = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Seller)
     threading.Thread(target=seller.serve_forever, daemon=True).start()
-    data = tempfile.mkdtemp(prefix="tokenbuddy-sdk-learned-")
-    with open(os.path.join(data, "sellers.yaml"), "w") as f:
-        f.write(
-            "sellers:\n"
-            f"  - id: stub\n    base_url: http://127.0.0.1:{seller.server_port}/v1\n"
-            "    api_key: sk-stub\n    protocols: [openai-chat, anthropic-messages]\n"
-        )
-    env = dict(os.environ, TOKENBUDDY_DATA_DIR=data)
-    proc = subprocess.Popen(
-        [_binary(), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
+    sellers = (
+        "sellers:\n"
+        f"  - id: stub\n    base_url: http://127.0.0.1:{seller.server_port}/v1\n"
+        "    api_key: sk-stub\n    protocols: [openai-chat, anthropic-messages]\n"
     )
     try:
-        line = proc.stdout.readline()
-        prefix = "TokenBuddy listening on "
-        assert line.startswith(prefix), f"unexpected first line: {line!r}"
-        url = line[len(prefix):].strip()
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-        token = subprocess.run(
-            [_binary(), "token"], env=env, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        yield url, token
+        with serve_sellers(sellers, "tokenbuddy-sdk-learned-") as served:
+            yield served
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
         seller.shutdown()
 
 

@@ -6,16 +6,13 @@ the outside world), called as Gemini — `generate_content` and
 
 import http.server
 import json
-import os
-import subprocess
-import tempfile
 import threading
 
 import pytest
 from google import genai
 from google.genai import types
 
-from conftest import _binary
+from conftest import serve_sellers
 
 MODEL = "gemini-stub"
 
@@ -88,34 +85,15 @@ class _Chat(http.server.BaseHTTPRequestHandler):
 def served():
     seller = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
     threading.Thread(target=seller.serve_forever, daemon=True).start()
-    data = tempfile.mkdtemp(prefix="tokenbuddy-sdk-gemini-")
-    with open(os.path.join(data, "sellers.yaml"), "w") as f:
-        f.write(
-            "sellers:\n"
-            f"  - id: chat\n    base_url: http://127.0.0.1:{seller.server_port}/v1\n"
-            f"    api_key: sk-chat\n    protocols: [openai-chat]\n    models: [{MODEL}]\n"
-        )
-    env = dict(os.environ, TOKENBUDDY_DATA_DIR=data)
-    proc = subprocess.Popen(
-        [_binary(), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
+    sellers = (
+        "sellers:\n"
+        f"  - id: chat\n    base_url: http://127.0.0.1:{seller.server_port}/v1\n"
+        f"    api_key: sk-chat\n    protocols: [openai-chat]\n    models: [{MODEL}]\n"
     )
     try:
-        line = proc.stdout.readline()
-        prefix = "TokenBuddy listening on "
-        assert line.startswith(prefix), f"unexpected first line: {line!r}"
-        url = line[len(prefix):].strip()
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-        token = subprocess.run(
-            [_binary(), "token"], env=env, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        yield url, token
+        with serve_sellers(sellers, "tokenbuddy-sdk-gemini-") as served:
+            yield served
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
         seller.shutdown()
 
 

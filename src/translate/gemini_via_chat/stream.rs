@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::body::{finish_reason, function_call, response, text_of, usage_metadata};
 use crate::protocol::Protocol;
 use crate::proxy::respond::stream_error_event;
+use crate::translate::chat_event::{self, ChatEvent};
 use crate::translate::{frame, Context, StreamTranslator};
 
 /// A tool call whose argument pieces are still arriving.
@@ -156,26 +157,20 @@ impl StreamTranslator for Stream {
         if self.done {
             return;
         }
-        if data.trim() == "[DONE]" {
-            // Chat's own end: whatever was held goes out, then the last event.
-            let mut parts = Vec::new();
-            match self.flush(&mut parts) {
-                Ok(()) => self.close(parts, out),
-                Err(e) => self.fail(&e, out),
+        let chunk = match chat_event::read(data) {
+            ChatEvent::Done => {
+                // Chat's own end: whatever was held goes out, then the last event.
+                let mut parts = Vec::new();
+                match self.flush(&mut parts) {
+                    Ok(()) => self.close(parts, out),
+                    Err(e) => self.fail(&e, out),
+                }
+                return;
             }
-            return;
-        }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
-            return;
+            ChatEvent::Noise => return,
+            ChatEvent::Error(message) => return self.fail(&message, out),
+            ChatEvent::Chunk(chunk) => chunk,
         };
-        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
-            let message = error["message"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| error.to_string());
-            self.fail(&message, out);
-            return;
-        }
         if let Err(e) = self.chunk(&chunk, out) {
             self.fail(&e, out);
         }

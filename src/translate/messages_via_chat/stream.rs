@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::body::{reasoning, stop_reason, usage_json};
 use crate::protocol::{openai_chat, Protocol, Usage};
 use crate::proxy::respond::stream_error_event;
+use crate::translate::chat_event::{self, ChatEvent};
 use crate::translate::{frame, Context, StreamTranslator};
 
 /// The content block being written.
@@ -207,22 +208,12 @@ impl StreamTranslator for Stream {
         if self.done {
             return;
         }
-        if data.trim() == "[DONE]" {
-            self.finish(out);
-            return;
-        }
-        // Not JSON: a keep-alive or comment some sellers send; nothing to say.
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
-            return;
+        let chunk = match chat_event::read(data) {
+            ChatEvent::Done => return self.finish(out),
+            ChatEvent::Noise => return,
+            ChatEvent::Error(message) => return self.fail(&message, out),
+            ChatEvent::Chunk(chunk) => chunk,
         };
-        if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
-            let message = err
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| err.to_string(), str::to_string);
-            self.fail(&message, out);
-            return;
-        }
         self.start(out);
         if chunk.get("usage").is_some_and(Value::is_object) {
             self.usage.merge(openai_chat::inspect(data).usage);

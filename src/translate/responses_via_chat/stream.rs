@@ -18,6 +18,7 @@ use super::freeform::{self, InputDecoder};
 use super::namespaces;
 use crate::protocol::Protocol;
 use crate::proxy::respond::stream_error_event;
+use crate::translate::chat_event::{self, ChatEvent};
 use crate::translate::{frame, Context, StreamTranslator};
 
 /// What an output item holds.
@@ -420,22 +421,16 @@ impl StreamTranslator for Stream {
         if self.over {
             return;
         }
-        if data.trim() == "[DONE]" {
-            self.finish(out);
-            return;
-        }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
-            return;
+        let chunk = match chat_event::read(data) {
+            ChatEvent::Done => return self.finish(out),
+            ChatEvent::Noise => return,
+            ChatEvent::Error(message) => {
+                out.extend_from_slice(&stream_error_event(Protocol::OpenAiResponses, &message));
+                self.over = true;
+                return;
+            }
+            ChatEvent::Chunk(chunk) => chunk,
         };
-        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
-            let message = error
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| error.to_string(), str::to_string);
-            out.extend_from_slice(&stream_error_event(Protocol::OpenAiResponses, &message));
-            self.over = true;
-            return;
-        }
         self.start(out);
         if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
             self.choice(choice, out);
