@@ -10,10 +10,11 @@ wins over the file. It speaks only Gemini's native API: one
 with the key as `x-goog-api-key`.
 
 `test_gemini_cli_sends_its_request_where_the_files_say` proves the CLI reads
-what TokenBuddy wrote (a recorder stands on the configured port). The full
-answer through TokenBuddy needs its Gemini endpoint (`/v1beta/...`, built on
-branch `tr-gemini`): until that is merged, `test_gemini_cli_answers_through_tokenbuddy`
-fails with the CLI's `ModelNotFoundError` for TokenBuddy's 404.
+what TokenBuddy wrote (a recorder stands on the configured port);
+`test_gemini_cli_answers_through_tokenbuddy` gets the demo sellers' answer
+and restores both files byte for byte; and
+`test_gemini_cli_answers_through_a_chat_only_seller` is answered by a seller
+that speaks only OpenAI chat, through translation (`chat ← gemini`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonc
 from harness import DEMO_TEXT, PROMPT, Demo, check_answer, clean_env, record, run, tokenbuddy_bin
+from request_log import assert_agent_logged
+from test_translated import ChatOnlySeller, serve_with
 
 MODEL = "gpt-demo"
 
@@ -166,3 +169,37 @@ def test_gemini_cli_answers_through_tokenbuddy(gemini_cli, demo):
 
     demo.restore("gemini-cli")
     assert _home_files(demo) == (SETTINGS, ENV), "restore gives back both files byte for byte"
+
+
+class _GeminiOnChat(ChatOnlySeller):
+    """The chat-only stub seller of `test_translated.py`, answering every
+    turn with one text the test looks for."""
+
+    def answer(self, body: dict):
+        return {"content": f"{THROUGH_CHAT} (asked in chat)"}, "stop"
+
+
+THROUGH_CHAT = "GEMINI-CLI-THROUGH-A-CHAT-SELLER"
+
+
+def test_gemini_cli_answers_through_a_chat_only_seller(gemini_cli, tmp_path):
+    """Gemini CLI speaks only Gemini's native API; the only seller speaks only
+    OpenAI chat: TokenBuddy translates both ways (`chat ← gemini`)."""
+    seller = _GeminiOnChat(tmp_path / "unused")
+    try:
+        with serve_with(tmp_path, seller) as server:
+            server.configure("gemini-cli", "gemini-translated")
+            result = _gemini(gemini_cli, server)
+            record("gemini -p (chat-only seller, translated)", result.seconds)
+            context = f"{result.describe()}\n--- serve log ---\n{server.server_log()}"
+            check_answer(result, "gemini -p through translation", THROUGH_CHAT)
+            assert seller.bodies, f"the chat seller got nothing:\n{context}"
+            first = seller.bodies[0]
+            assert first["model"] == "gemini-translated", first.get("model")
+            assert first["stream"] is True and first["messages"], context
+            assert first["messages"][0]["role"] == "system", first["messages"][:1]
+            # Gemini CLI offers its tools; they reach the chat seller as functions.
+            assert all(t["type"] == "function" for t in first.get("tools", [])), first.get("tools")
+            assert_agent_logged(server, "gemini-cli")
+    finally:
+        seller.close()
