@@ -31,6 +31,16 @@ use serde_json::Value;
 
 use crate::protocol::Protocol;
 
+/// A chat tool call's `arguments` text as the JSON value the other
+/// protocols carry parsed (Anthropic's `input`, Gemini's `args`); no text
+/// at all is no arguments, `{}`.
+pub fn call_arguments(text: &str) -> Result<Value, serde_json::Error> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_str(text)
+}
+
 /// A client protocol served through a seller protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Via {

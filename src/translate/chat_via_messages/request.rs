@@ -292,16 +292,12 @@ fn assistant(m: &Value) -> Result<Vec<Value>, Untranslatable> {
             .pointer("/function/arguments")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let input: Value = if args.trim().is_empty() {
-            json!({})
-        } else {
-            serde_json::from_str(args).map_err(|e| {
-                Untranslatable::new(
-                    "tool call arguments that are not JSON",
-                    format!("Anthropic takes a tool's input as an object ({e})"),
-                )
-            })?
-        };
+        let input = crate::translate::call_arguments(args).map_err(|e| {
+            Untranslatable::new(
+                "tool call arguments that are not JSON",
+                format!("Anthropic takes a tool's input as an object ({e})"),
+            )
+        })?;
         out.push(json!({
             "type": "tool_use",
             "id": str_of(call, "id"),

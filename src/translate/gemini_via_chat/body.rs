@@ -54,12 +54,8 @@ pub fn usage_metadata(usage: &Value) -> Option<Value> {
 
 /// A `functionCall` part from a chat call's id, name and argument text.
 pub fn function_call(id: &str, name: &str, arguments: &str) -> Result<Value, String> {
-    let args: Value = if arguments.trim().is_empty() {
-        json!({})
-    } else {
-        serde_json::from_str(arguments)
-            .map_err(|e| format!("the arguments of tool call `{name}` are not JSON ({e})"))?
-    };
+    let args = crate::translate::call_arguments(arguments)
+        .map_err(|e| format!("the arguments of tool call `{name}` are not JSON ({e})"))?;
     let mut call = json!({"name": name, "args": args});
     if !id.is_empty() {
         call["id"] = json!(id);

@@ -37,15 +37,11 @@ pub fn response(ctx: &Context, body: &[u8]) -> Result<Vec<u8>, BadAnswer> {
             .pointer("/function/arguments")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let input: Value = if args.trim().is_empty() {
-            json!({})
-        } else {
-            serde_json::from_str(args).map_err(|e| {
-                BadAnswer(format!(
-                    "a tool call's arguments are not JSON ({e}): {args}"
-                ))
-            })?
-        };
+        let input = crate::translate::call_arguments(args).map_err(|e| {
+            BadAnswer(format!(
+                "a tool call's arguments are not JSON ({e}): {args}"
+            ))
+        })?;
         tool = true;
         content.push(json!({
             "type": "tool_use",
